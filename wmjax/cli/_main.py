@@ -6,10 +6,9 @@ import argparse
 import sys
 
 from wmjax._checks import InputError
-from wmjax.cli import _demo, _hawkes
 
 # Each module adds its sub-commands with `register(subparsers)`; each sub-command sets `run`.
-COMMAND_MODULES = (_demo, _hawkes)
+COMMAND_MODULES: tuple = ()
 
 
 def build_parser() -> argparse.ArgumentParser:
