@@ -1,3 +1,5 @@
 """The only place that reads files: LOBSTER messages/order books, event and fills CSVs."""
 
-__all__: list[str] = []
+from wmjax.data._lobster import CENT_TICK, Direction, EventType, LobsterData, load_lobster
+
+__all__: list[str] = ["CENT_TICK", "Direction", "EventType", "LobsterData", "load_lobster"]

@@ -1,5 +1,19 @@
 """Market models a policy trades against: prices, impact, latency, volume, the order book."""
 
+from wmjax.market._book import (
+    BookState,
+    Side,
+    apply_delta,
+    best_prices,
+    book_from_levels,
+    cancel_order,
+    check_book,
+    empty_book,
+    invariants,
+    limit_order,
+    market_order,
+    walk_book,
+)
 from wmjax.market._latency import (
     CLOUD,
     CO_LOCATION,
@@ -13,8 +27,38 @@ from wmjax.market._latency import (
     sample_empirical_latency_us,
     sample_latency_us,
 )
+from wmjax.market._replay import (
+    Messages,
+    ReplayResult,
+    apply_message,
+    book_rows,
+    messages_from_lobster,
+    replay,
+    replay_free_running,
+    replay_one_step,
+)
 
 __all__: list[str] = [
+    "BookState",
+    "Messages",
+    "ReplayResult",
+    "Side",
+    "apply_delta",
+    "apply_message",
+    "best_prices",
+    "book_from_levels",
+    "book_rows",
+    "cancel_order",
+    "check_book",
+    "empty_book",
+    "invariants",
+    "limit_order",
+    "market_order",
+    "messages_from_lobster",
+    "replay",
+    "replay_free_running",
+    "replay_one_step",
+    "walk_book",
     "CLOUD",
     "CO_LOCATION",
     "LATENCY_PRESETS",

@@ -1,0 +1,191 @@
+"""Replaying LOBSTER messages through the price-level book and checking against its book file.
+
+Two checks against LOBSTER's order-book file (row i = the book just after message i):
+
+* free-running (`replay_free_running`): the book is seeded from row 0 only and every later
+  message is applied in one jitted `lax.scan`; row i matches when the book's K visible levels
+  equal row i exactly. It runs until the first message whose effect depends on a level the file
+  never showed (see below); from there the replayed book is missing that level.
+* one-step (`replay_one_step`): message i is applied to the book exactly as row i-1 shows it,
+  all rows at once (`vmap` over rows), checking the meaning of every event.
+
+Determinable rows (one-step). Row i (i >= 1) is *determinable* when its K visible levels follow
+from row i-1 and message i alone, that is unless message i removes a visible level (a cancel,
+deletion or execution that takes all the shares at a shown price) on a side that shows all K
+levels in row i-1: the level that then comes into view from beyond the K shown is unknown. Every
+other event is determinable: an insertion pushes the K-th level out of view (known), an event
+beyond the K-th level of a full side changes nothing in view, a side showing fewer than K levels
+has nothing beyond them, and hidden executions, crosses and halts (types 5-7) change nothing.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import struct
+
+from wmjax._checks import InputError, positive_int, require
+from wmjax.data import EventType, LobsterData
+from wmjax.market._book import BookState, Side, apply_delta, book_from_levels
+
+
+@struct.dataclass
+class Messages:
+    """Order-book messages as (N,) int32 arrays: `EventType`, `Side`, price and size."""
+
+    event_type: jax.Array
+    side: jax.Array
+    price_ticks: jax.Array
+    size_shares: jax.Array
+
+
+@struct.dataclass
+class ReplayResult:
+    """Outcome of a replay check over the rows 1..N-1 of a LOBSTER file (row 0 seeds the book).
+
+    `matches` and `determinable` are (N-1,) bool; `first_departure_row` is the first
+    (0-based, file) row that does not match, or -1.
+    """
+
+    rows: int = struct.field(pytree_node=False)
+    determinable_rows: int = struct.field(pytree_node=False)
+    matching_rows: int = struct.field(pytree_node=False)
+    first_departure_row: int = struct.field(pytree_node=False)
+    matches: np.ndarray
+    determinable: np.ndarray
+
+    @property
+    def match_rate(self) -> float:
+        """Matching rows / determinable rows."""
+        return self.matching_rows / max(self.determinable_rows, 1)
+
+
+def messages_from_lobster(data: LobsterData) -> Messages:
+    """The book messages of a `LobsterData` (direction +1 -> `Side.BID`, -1 -> `Side.ASK`)."""
+    return Messages(
+        event_type=jnp.asarray(data.event_type, jnp.int32),
+        side=jnp.asarray(np.where(data.direction > 0, Side.BID, Side.ASK), jnp.int32),
+        price_ticks=jnp.asarray(data.price_ticks, jnp.int32),
+        size_shares=jnp.asarray(data.size_shares, jnp.int32),
+    )
+
+
+def apply_message(state: BookState, event_type, side, price_ticks, size_shares) -> BookState:
+    """Apply one LOBSTER event: 1 adds, 2 and 3 cancel, 4 trades, 5-7 change nothing visible."""
+    kind = jnp.asarray(event_type, jnp.int32)
+    size = jnp.asarray(size_shares, jnp.int32)
+    reduces = (kind >= EventType.CANCELLATION) & (kind <= EventType.EXECUTION)
+    delta = jnp.where(kind == EventType.SUBMISSION, size, jnp.where(reduces, -size, 0))
+    return apply_delta(state, side, price_ticks, delta, kind == EventType.EXECUTION)
+
+
+def _replay_scan(book: BookState, messages: Messages) -> tuple[BookState, BookState]:
+    def step(state, msg):
+        state = apply_message(state, msg.event_type, msg.side, msg.price_ticks, msg.size_shares)
+        return state, (state.price_ticks, state.size_shares)
+
+    final, (prices, sizes) = jax.lax.scan(step, book, messages)
+    return final, (prices, sizes)
+
+
+#: `replay(book, messages) -> (final_state, (prices (N, 2, L), sizes (N, 2, L)))`: the messages
+#: applied in order in one jitted scan; vmap it over days or tickers (equal N: pad with type-5
+#: messages of size 0, which change nothing).
+replay = jax.jit(_replay_scan)
+
+
+def _one_step(prev_price, prev_size, messages: Messages, levels: int):
+    """Apply each message to its own previous row; returns new (price, size) and determinable."""
+
+    def single(price, size, msg):
+        zero = jnp.zeros((), jnp.int32)
+        book = BookState(
+            price_ticks=price,
+            size_shares=size,
+            added_shares=jnp.sum(size),
+            traded_shares=zero,
+            cancelled_shares=zero,
+            dropped_shares=zero,
+            rejected=zero,
+            unmatched=zero,
+            overflow=jnp.asarray(False),
+        )
+        new = apply_message(book, msg.event_type, msg.side, msg.price_ticks, msg.size_shares)
+        side_full = size[msg.side, levels - 1] > 0
+        lost_level = jnp.sum(new.size_shares[msg.side] > 0) < jnp.sum(size[msg.side] > 0)
+        return new.price_ticks, new.size_shares, ~(side_full & lost_level)
+
+    return jax.vmap(single)(prev_price, prev_size, messages)
+
+
+_one_step_jit = jax.jit(_one_step, static_argnames="levels")
+
+
+def book_rows(data: LobsterData) -> tuple[np.ndarray, np.ndarray]:
+    """The order-book file as (N, 2, K) int32 price and size arrays (axis 1 = `Side`)."""
+    require(
+        data.levels > 0,
+        "this check needs the order-book file: pass orderbook_file to load_lobster",
+    )
+    price = np.stack([data.bid_price_ticks, data.ask_price_ticks], axis=1)
+    size = np.stack([data.bid_size_shares, data.ask_size_shares], axis=1)
+    return price.astype(np.int32), size.astype(np.int32)
+
+
+def _tail(messages: Messages) -> Messages:
+    return jax.tree.map(lambda x: x[1:], messages)
+
+
+def _result(matches: np.ndarray, determinable: np.ndarray) -> ReplayResult:
+    bad = np.flatnonzero(~matches)
+    return ReplayResult(
+        rows=int(matches.size),
+        determinable_rows=int(determinable.sum()),
+        matching_rows=int((matches & determinable).sum()),
+        first_departure_row=int(bad[0] + 1) if bad.size else -1,
+        matches=matches,
+        determinable=determinable,
+    )
+
+
+def _same(price, size, ref_price, ref_size) -> np.ndarray:
+    price, size = np.asarray(price), np.asarray(size)
+    return np.all((size == ref_size) & ((price == ref_price) | (size == 0)), axis=(-2, -1))
+
+
+def replay_one_step(data: LobsterData) -> ReplayResult:
+    """One-step check of every message of `data` against its order-book file (see module doc).
+
+    `matching_rows` counts determinable rows that match; `match_rate` is their share.
+    """
+    price, size = book_rows(data)
+    require(data.rows >= 2, f"the file needs at least 2 rows to replay, got {data.rows}")
+    levels = data.levels
+    new_price, new_size, determinable = _one_step_jit(
+        jnp.asarray(price[:-1]),
+        jnp.asarray(size[:-1]),
+        _tail(messages_from_lobster(data)),
+        levels=levels,
+    )
+    matches = _same(new_price, new_size, price[1:], size[1:])
+    return _result(matches, np.asarray(determinable))
+
+
+def replay_free_running(data: LobsterData, levels: int | None = None) -> ReplayResult:
+    """Seed the book from row 0 and replay all later messages; compare every row.
+
+    `levels` is the book's slots per side (default: the file's K; more slots keep levels that
+    scrolled out of view, but the file never shows what lies beyond K). All rows count as
+    determinable here; `first_departure_row` says where the replay first differs.
+    """
+    price, size = book_rows(data)
+    k = data.levels
+    levels = k if levels is None else positive_int("levels", levels)
+    if levels < k:
+        raise InputError(f"levels must be >= the file's {k} levels, got {levels}")
+    seed = book_from_levels(price[0, 1], size[0, 1], price[0, 0], size[0, 0], levels)
+    _, (new_price, new_size) = replay(seed, _tail(messages_from_lobster(data)))
+    new_price, new_size = np.asarray(new_price)[..., :k], np.asarray(new_size)[..., :k]
+    matches = _same(new_price, new_size, price[1:], size[1:])
+    return _result(matches, np.ones_like(matches))
