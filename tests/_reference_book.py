@@ -30,8 +30,8 @@ class ReferenceBook:
         if size <= 0:
             return
         opp = self.best(1 - side)
-        if opp is not None and not self._better(1 - side, opp, price):
-            # price at or through the opposite best: the order would cross
+        crosses = opp is not None and (price >= opp if side == 0 else price <= opp)
+        if crosses:
             self.rejected += 1
             return
         book = self.sides[side]

@@ -6,9 +6,10 @@ import argparse
 import sys
 
 from wmjax._checks import InputError
+from wmjax.cli import _book
 
 # Each module adds its sub-commands with `register(subparsers)`; each sub-command sets `run`.
-COMMAND_MODULES: tuple = ()
+COMMAND_MODULES: tuple = (_book,)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -14,6 +14,22 @@ from wmjax.market._book import (
     market_order,
     walk_book,
 )
+from wmjax.market._impact import (
+    TRANSIENT_KERNELS,
+    linear_permanent_impact,
+    linear_temporary_impact,
+    power_law_temporary_impact,
+    propagator,
+    transient_execution_offset,
+)
+from wmjax.market._impact_market import (
+    PRICE_MODELS,
+    ImpactMarket,
+    ImpactObservation,
+    ImpactParams,
+    ImpactState,
+    impact_params,
+)
 from wmjax.market._latency import (
     CLOUD,
     CO_LOCATION,
@@ -27,6 +43,7 @@ from wmjax.market._latency import (
     sample_empirical_latency_us,
     sample_latency_us,
 )
+from wmjax.market._protocol import Fills, Market
 from wmjax.market._replay import (
     Messages,
     ReplayResult,
@@ -37,9 +54,25 @@ from wmjax.market._replay import (
     replay_free_running,
     replay_one_step,
 )
+from wmjax.market._volume import u_shaped_profile, volatility_multipliers
 
 __all__: list[str] = [
+    "CLOUD",
+    "CO_LOCATION",
+    "LATENCY_PRESETS",
+    "LATENCY_SAMPLERS",
+    "PRICE_MODELS",
+    "PROXIMITY",
+    "RETAIL",
+    "TRANSIENT_KERNELS",
     "BookState",
+    "Fills",
+    "ImpactMarket",
+    "ImpactObservation",
+    "ImpactParams",
+    "ImpactState",
+    "LatencyScenario",
+    "Market",
     "Messages",
     "ReplayResult",
     "Side",
@@ -50,24 +83,25 @@ __all__: list[str] = [
     "book_rows",
     "cancel_order",
     "check_book",
+    "check_latency_scenario",
     "empty_book",
+    "impact_params",
     "invariants",
+    "latency_scenario",
     "limit_order",
+    "linear_permanent_impact",
+    "linear_temporary_impact",
     "market_order",
     "messages_from_lobster",
+    "power_law_temporary_impact",
+    "propagator",
     "replay",
     "replay_free_running",
     "replay_one_step",
-    "walk_book",
-    "CLOUD",
-    "CO_LOCATION",
-    "LATENCY_PRESETS",
-    "LATENCY_SAMPLERS",
-    "PROXIMITY",
-    "RETAIL",
-    "LatencyScenario",
-    "check_latency_scenario",
-    "latency_scenario",
     "sample_empirical_latency_us",
     "sample_latency_us",
+    "transient_execution_offset",
+    "u_shaped_profile",
+    "volatility_multipliers",
+    "walk_book",
 ]

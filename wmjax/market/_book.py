@@ -64,17 +64,16 @@ def book_from_levels(ask_price_ticks, ask_size_shares, bid_price_ticks, bid_size
     """A `BookState` with `levels` slots seeded from (K,) arrays of one LOBSTER order-book row.
 
     Empty input levels have size 0. Works on concrete arrays and under jit/vmap (no checks there:
-    use `check_book` on concrete states). K may be smaller than `levels`; K > `levels` drops the
-    deeper levels into `dropped_shares`.
+    use `check_book` on concrete states). Each side may give any K levels: fewer than `levels`
+    are padded with empty slots, more are dropped into `dropped_shares` (with `overflow`).
     """
-    price = jnp.stack([jnp.asarray(bid_price_ticks), jnp.asarray(ask_price_ticks)]).astype(
-        jnp.int32
-    )
-    size = jnp.stack([jnp.asarray(bid_size_shares), jnp.asarray(ask_size_shares)]).astype(jnp.int32)
-    k = price.shape[-1]
-    if k < levels:
-        pad = ((0, 0), (0, levels - k))
-        price, size = jnp.pad(price, pad), jnp.pad(size, pad)
+
+    def padded(x):
+        x = jnp.asarray(x, jnp.int32)
+        return jnp.pad(x, (0, max(levels - x.shape[-1], 0)))
+
+    price = jnp.stack([padded(bid_price_ticks), padded(ask_price_ticks)])
+    size = jnp.stack([padded(bid_size_shares), padded(ask_size_shares)])
     total = jnp.sum(size)
     price, size = price[:, :levels], size[:, :levels]
     price = jnp.where(size > 0, price, 0)

@@ -44,8 +44,8 @@ class Messages:
 class ReplayResult:
     """Outcome of a replay check over the rows 1..N-1 of a LOBSTER file (row 0 seeds the book).
 
-    `matches` and `determinable` are (N-1,) bool; `first_departure_row` is the first
-    (0-based, file) row that does not match, or -1.
+    `matches` and `determinable` are (N-1,) bool for rows 1..N-1; `first_departure_row` is the
+    first determinable (0-based, file) row that does not match, or -1.
     """
 
     rows: int = struct.field(pytree_node=False)
@@ -138,7 +138,7 @@ def _tail(messages: Messages) -> Messages:
 
 
 def _result(matches: np.ndarray, determinable: np.ndarray) -> ReplayResult:
-    bad = np.flatnonzero(~matches)
+    bad = np.flatnonzero(~matches & determinable)
     return ReplayResult(
         rows=int(matches.size),
         determinable_rows=int(determinable.sum()),
