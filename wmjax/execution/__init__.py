@@ -1,3 +1,74 @@
 """Parent orders, schedules, the vmapped rollout engine, objectives and optax training."""
 
-__all__: list[str] = []
+from wmjax.execution._almgren_chriss import (
+    ACSolution,
+    ac_cost_moments,
+    ac_holdings,
+    ac_kappa,
+    ac_optimal_moments,
+    almgren_chriss,
+    efficient_frontier,
+    holdings_from_trades,
+    trades_from_holdings,
+)
+from wmjax.execution._objectives import (
+    cvar,
+    implementation_shortfall_bps,
+    mean_std,
+    mean_variance,
+    quantile,
+)
+from wmjax.execution._order import BUY, SELL, Order, RolloutConfig, check_order, order
+from wmjax.execution._rollout import PATHS_AXIS, Observation, Paths, Policy, rollout
+from wmjax.execution._schedules import (
+    POVParams,
+    ac_optimal,
+    aggressive,
+    check_fractions,
+    free_schedule_policy,
+    pov,
+    pov_policy,
+    schedule,
+    schedule_policy,
+    twap,
+    vwap,
+)
+
+__all__: list[str] = [
+    "BUY",
+    "PATHS_AXIS",
+    "SELL",
+    "ACSolution",
+    "Observation",
+    "Order",
+    "POVParams",
+    "Paths",
+    "Policy",
+    "RolloutConfig",
+    "ac_cost_moments",
+    "ac_holdings",
+    "ac_kappa",
+    "ac_optimal",
+    "ac_optimal_moments",
+    "aggressive",
+    "almgren_chriss",
+    "check_fractions",
+    "check_order",
+    "cvar",
+    "efficient_frontier",
+    "free_schedule_policy",
+    "holdings_from_trades",
+    "implementation_shortfall_bps",
+    "mean_std",
+    "mean_variance",
+    "order",
+    "pov",
+    "pov_policy",
+    "quantile",
+    "rollout",
+    "schedule",
+    "schedule_policy",
+    "trades_from_holdings",
+    "twap",
+    "vwap",
+]
