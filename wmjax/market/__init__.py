@@ -14,6 +14,16 @@ from wmjax.market._book import (
     market_order,
     walk_book,
 )
+from wmjax.market._book_orders import (
+    BookEvent,
+    OrderStatus,
+    OwnOrders,
+    advance_orders,
+    cancel_own,
+    no_orders,
+    step_with_orders,
+    submit_order,
+)
 from wmjax.market._impact import (
     TRANSIENT_KERNELS,
     linear_permanent_impact,
@@ -29,16 +39,6 @@ from wmjax.market._impact_market import (
     ImpactParams,
     ImpactState,
     impact_params,
-)
-from wmjax.market._book_orders import (
-    BookEvent,
-    OrderStatus,
-    OwnOrders,
-    advance_orders,
-    cancel_own,
-    no_orders,
-    step_with_orders,
-    submit_order,
 )
 from wmjax.market._latency import (
     CLOUD,
@@ -75,6 +75,7 @@ __all__: list[str] = [
     "PROXIMITY",
     "RETAIL",
     "TRANSIENT_KERNELS",
+    "BookEvent",
     "BookState",
     "Fills",
     "ImpactMarket",
@@ -113,10 +114,10 @@ __all__: list[str] = [
     "replay",
     "replay_free_running",
     "replay_one_step",
-    "step_with_orders",
-    "submit_order",
     "sample_empirical_latency_us",
     "sample_latency_us",
+    "step_with_orders",
+    "submit_order",
     "transient_execution_offset",
     "u_shaped_profile",
     "volatility_multipliers",
