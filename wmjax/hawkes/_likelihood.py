@@ -49,17 +49,20 @@ def _excitation_through_ties(params: HawkesParams, events: HawkesEvents) -> jnp.
     return excitation
 
 
+@jax.jit
 def excitation_before(params: HawkesParams, events: HawkesEvents) -> jnp.ndarray:
     """(capacity, d, d) A_ij at each event time from events strictly earlier (ties excluded)."""
     return _excitation_through_ties(params, events)[_first_of_tie(events.times)]
 
 
+@jax.jit
 def intensity_at_events(params: HawkesParams, events: HawkesEvents) -> jnp.ndarray:
     """(capacity, d) intensity lambda_i(t_k-) of every dimension just before each event, 1/s."""
     excitation = excitation_before(params, events)
     return params.mu + jnp.sum(params.alpha * params.beta * excitation, axis=-1)
 
 
+@jax.jit
 def compensator(params: HawkesParams, events: HawkesEvents, t_s) -> jnp.ndarray:
     """(d,) integrated intensity Lambda_i(t) = int_0^t lambda_i, counting events before t_s."""
     before = events.mask & (events.times < t_s)
@@ -70,6 +73,7 @@ def compensator(params: HawkesParams, events: HawkesEvents, t_s) -> jnp.ndarray:
     return params.mu * t_s + jnp.sum(jnp.where(before[:, None], kernel_mass, 0.0), axis=0)
 
 
+@jax.jit
 def log_likelihood(params: HawkesParams, events: HawkesEvents, horizon_s) -> jnp.ndarray:
     """Exact log-likelihood of the events on [0, horizon_s]: sum_k log lambda_{m_k}(t_k) -
     sum_i Lambda_i(T). O(N d^2) work; differentiable in `params`. Padding slots are ignored.
@@ -81,6 +85,7 @@ def log_likelihood(params: HawkesParams, events: HawkesEvents, horizon_s) -> jnp
     return jnp.sum(log_terms) - jnp.sum(compensator(params, events, horizon_s))
 
 
+@jax.jit
 def intensity(params: HawkesParams, events: HawkesEvents, grid_s) -> jnp.ndarray:
     """(G, d) intensity lambda_i(t) in 1/s at the grid times (left limits: an event exactly at
     t is not yet counted). `grid_s` must be sorted or not; each point is evaluated on its own."""
@@ -95,6 +100,7 @@ def intensity(params: HawkesParams, events: HawkesEvents, grid_s) -> jnp.ndarray
     return params.mu + jnp.sum(params.alpha * params.beta * exc, axis=-1)
 
 
+@jax.jit
 def compensator_at_events(params: HawkesParams, events: HawkesEvents) -> jnp.ndarray:
     """(capacity, d) Lambda_i(t_k) for every dimension at each event time (events before t_k).
 

@@ -13,6 +13,7 @@ from wmjax.hawkes._likelihood import compensator_at_events
 from wmjax.hawkes._params import HawkesParams
 
 
+@jax.jit
 def residuals(params: HawkesParams, events: HawkesEvents) -> jnp.ndarray:
     """(capacity,) rescaled waiting time of each event: Lambda_m(t_k) - Lambda_m(t_prev), where
     m is its mark and t_prev the previous event of dimension m (0 for the first). Padding slots

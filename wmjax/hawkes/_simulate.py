@@ -65,16 +65,25 @@ def _simulate(key, params: HawkesParams, horizon_s, capacity: int) -> HawkesEven
 _simulate_jit = jax.jit(_simulate, static_argnames="capacity")
 
 
-def simulate(key, params: HawkesParams, horizon_s, capacity: int, *, throw: bool = True):
+def simulate(
+    key,
+    params: HawkesParams,
+    horizon_s,
+    capacity: int,
+    *,
+    throw: bool = True,
+    allow_explosive: bool = False,
+):
     """Simulate events on [0, horizon_s] exactly; returns `HawkesEvents` of `capacity` slots.
 
     Jitted once per (capacity, d, dtype); vmappable over keys and params. With `throw=True`
     (default) an overflow raises InputError saying how much to increase `capacity`; under
     `vmap`/`jit` (traced results) or with `throw=False` the `overflow` flag reports it instead.
-    A good capacity is a few times `expected_count(params, horizon_s).sum()`.
+    A good capacity is a few times `expected_count(params, horizon_s).sum()`. Parameters with
+    spectral radius >= 1 are refused unless `allow_explosive=True`.
     """
     capacity = positive_int("capacity", capacity)
-    check_params(params)
+    check_params(params, allow_explosive=allow_explosive)
     if is_concrete(horizon_s):
         positive("horizon_s", horizon_s)
     events = _simulate_jit(key, params, horizon_s, capacity)
