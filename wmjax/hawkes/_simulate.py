@@ -14,42 +14,85 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
+from flax import struct
 
 from wmjax._checks import InputError, is_concrete, positive, positive_int
 from wmjax.hawkes._events import HawkesEvents
 from wmjax.hawkes._params import HawkesParams, check_params
 
 
-def _next_event(params: HawkesParams, excitation, exp_draws):
-    """Waiting time (s) and mark of the next event given the excitation state S (d, d)."""
+@struct.dataclass
+class _Clocks:
+    """The competing clocks of the exact simulation, for one parameter set.
+
+    Clock 0 is the baseline: rate sum(mu), mark i with probability mu_i / sum(mu). Clocks 1..K
+    are excitations with intensity `level_k exp(-decay_k s)` that jump by `jump[k, m]` at an
+    event of mark m, and mark i with probability `mark_prob[k, i]`. In general K = d*d, one clock
+    per kernel (i, j) with a certain mark i. When every column of beta is constant (the decay
+    depends on the source only, e.g. a scalar beta) the d kernels of source j decay together and
+    merge into one clock with mark distribution alpha[:, j] / sum(alpha[:, j]): K = d.
+    """
+
+    decay: jnp.ndarray  # (K,) 1/s
+    jump: jnp.ndarray  # (K, d) intensity added to clock k by an event of mark m, 1/s
+    base_rate: jnp.ndarray  # () 1/s
+    mark_cdf: jnp.ndarray  # (K + 1, d) cumulative mark probabilities, baseline first
+
+
+def _clocks(params: HawkesParams, per_source: bool) -> _Clocks:
     d = params.dim
-    wait_base = exp_draws[:d] / params.mu
-    e = exp_draws[d:].reshape(d, d)
-    ratio = params.beta * e / jnp.maximum(excitation, jnp.finfo(excitation.dtype).tiny)
+    eye = jnp.eye(d, dtype=params.mu.dtype)
+    if per_source:
+        branching = params.alpha.sum(axis=0)  # (d,) offspring of a type-j event
+        decay = params.beta[0]
+        jump = jnp.diag(branching * decay)
+        safe = jnp.where(branching > 0, branching, 1.0)
+        excite_prob = jnp.where(branching[:, None] > 0, params.alpha.T / safe[:, None], 1.0 / d)
+    else:
+        decay = params.beta.reshape(-1)
+        # clock k = (i, j) jumps on marks m == j by alpha_ij beta_ij and always marks i
+        jump = (params.alpha * params.beta)[:, :, None] * eye[None, :, :]
+        jump = jump.reshape(d * d, d)
+        excite_prob = jnp.repeat(eye, d, axis=0)
+    base_prob = params.mu / params.mu.sum()
+    mark_prob = jnp.concatenate([base_prob[None], excite_prob], axis=0)
+    return _Clocks(decay, jump, params.mu.sum(), jnp.cumsum(mark_prob, axis=1))
+
+
+def _next_event(clocks: _Clocks, level, exp_draws, uniform):
+    """Waiting time (s) and mark of the next event given the clock levels (K,)."""
+    wait_base = exp_draws[0] / clocks.base_rate
+    ratio = clocks.decay * exp_draws[1:] / jnp.maximum(level, jnp.finfo(level.dtype).tiny)
     fires = ratio < 1
-    wait_exc = jnp.where(fires, -jnp.log1p(-jnp.where(fires, ratio, 0.0)) / params.beta, jnp.inf)
-    waits = jnp.concatenate([wait_base, wait_exc.reshape(-1)])
+    wait_exc = jnp.where(fires, -jnp.log1p(-jnp.where(fires, ratio, 0.0)) / clocks.decay, jnp.inf)
+    waits = jnp.concatenate([wait_base[None], wait_exc])
     first = jnp.argmin(waits)
-    mark = jnp.where(first < d, first, (first - d) // d)
+    mark = jnp.sum(uniform >= clocks.mark_cdf[first, :-1])  # inverse CDF of the clock's marks
     return waits[first], mark.astype(jnp.int32)
 
 
-def _simulate(key, params: HawkesParams, horizon_s, capacity: int) -> HawkesEvents:
+def _simulate(key, params: HawkesParams, horizon_s, capacity: int, per_source: bool):
     d = params.dim
     dtype = params.mu.dtype
-    draws = jax.random.exponential(key, (capacity + 1, d + d * d), dtype)
-    jump = params.alpha * params.beta  # S jumps by alpha[:, m] * beta[:, m] on column m
+    clocks = _clocks(params, per_source)
+    n_clocks = clocks.decay.shape[0]
+    k_wait, k_mark = jax.random.split(key)
+    exp_draws = jax.random.exponential(k_wait, (capacity + 1, 1 + n_clocks), dtype)
+    # One dimension needs no mark draw; zeros keep the scan's inputs uniform.
+    uniforms = (
+        jax.random.uniform(k_mark, (capacity + 1,), dtype) if d > 1 else jnp.zeros(capacity + 1)
+    )
 
-    def step(carry, exp_draws):
-        t, excitation = carry
-        wait, mark = _next_event(params, excitation, exp_draws)
-        decay = jnp.exp(-params.beta * wait)
-        excitation = excitation * decay + jnp.where(jnp.arange(d) == mark, jump, 0.0)
+    def step(carry, draws):
+        t, level = carry
+        wait, mark = _next_event(clocks, level, *draws)
+        level = level * jnp.exp(-clocks.decay * wait) + clocks.jump[:, mark]
         t = t + wait
-        return (t, excitation), (t, mark)
+        return (t, level), (t, mark)
 
-    init = (jnp.zeros((), dtype), jnp.zeros((d, d), dtype))
-    _, (times, marks) = jax.lax.scan(step, init, draws)
+    init = (jnp.zeros((), dtype), jnp.zeros(n_clocks, dtype))
+    _, (times, marks) = jax.lax.scan(step, init, (exp_draws, uniforms))
     inside = times <= horizon_s
     n_inside = jnp.sum(inside)  # times increase, so the events inside form a prefix
     count = jnp.minimum(n_inside, capacity).astype(jnp.int32)
@@ -62,7 +105,15 @@ def _simulate(key, params: HawkesParams, horizon_s, capacity: int) -> HawkesEven
     )
 
 
-_simulate_jit = jax.jit(_simulate, static_argnames="capacity")
+_simulate_jit = jax.jit(_simulate, static_argnames=("capacity", "per_source"))
+
+
+def _decay_per_source(params: HawkesParams) -> bool:
+    """True when every column of beta is constant (known only for concrete parameters)."""
+    if not is_concrete(params.beta):
+        return False
+    beta = np.asarray(params.beta)
+    return bool(np.all(beta == beta[:1]))
 
 
 def simulate(
@@ -86,7 +137,7 @@ def simulate(
     check_params(params, allow_explosive=allow_explosive)
     if is_concrete(horizon_s):
         positive("horizon_s", horizon_s)
-    events = _simulate_jit(key, params, horizon_s, capacity)
+    events = _simulate_jit(key, params, horizon_s, capacity, _decay_per_source(params))
     if throw and is_concrete(events.overflow) and bool(jnp.any(events.overflow)):
         raise InputError(
             f"capacity={capacity} is too small: the process had more events than that in "
