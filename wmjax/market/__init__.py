@@ -1,5 +1,6 @@
 """Market models a policy trades against: prices, impact, latency, volume, the order book."""
 
+from wmjax.market import _flow as flow
 from wmjax.market._book import (
     BookState,
     Side,
@@ -23,6 +24,14 @@ from wmjax.market._book_orders import (
     no_orders,
     step_with_orders,
     submit_order,
+)
+from wmjax.market._flow import (
+    FlowParams,
+    FlowPath,
+    FlowType,
+    calibrate_flow,
+    sample_flow,
+    simulate_flow,
 )
 from wmjax.market._impact import (
     TRANSIENT_KERNELS,
@@ -78,6 +87,9 @@ __all__: list[str] = [
     "BookEvent",
     "BookState",
     "Fills",
+    "FlowParams",
+    "FlowPath",
+    "FlowType",
     "ImpactMarket",
     "ImpactObservation",
     "ImpactParams",
@@ -95,11 +107,13 @@ __all__: list[str] = [
     "best_prices",
     "book_from_levels",
     "book_rows",
+    "calibrate_flow",
     "cancel_order",
     "cancel_own",
     "check_book",
     "check_latency_scenario",
     "empty_book",
+    "flow",
     "impact_params",
     "invariants",
     "latency_scenario",
@@ -115,7 +129,9 @@ __all__: list[str] = [
     "replay_free_running",
     "replay_one_step",
     "sample_empirical_latency_us",
+    "sample_flow",
     "sample_latency_us",
+    "simulate_flow",
     "step_with_orders",
     "submit_order",
     "transient_execution_offset",

@@ -1,0 +1,391 @@
+"""Hawkes-driven order flow on the price-level book (`wmjax.market.flow`).
+
+Six event types, the dimensions of a multivariate Hawkes process (`wmjax.hawkes`) that times
+them: limit buy, limit sell, cancel on the bid, cancel on the ask, market buy, market sell
+(`FlowType`). Given a time and a type, the rest is drawn independently:
+
+* a limit order rests `depth` ticks from the *opposite* best quote (depth >= 1, so it never
+  crosses; depth below the spread improves the quote), depth from a per-side distribution on
+  1..D (empirical, or a power law; Cont, Stoikov & Talreja 2010, "A stochastic model for order
+  book dynamics", place orders relative to the opposite best quote the same way);
+* a cancellation hits a level of its side with probability proportional to the volume resting
+  there (each resting share is equally likely to go, as in Cont-Stoikov-Talreja) and removes
+  at most what rests there;
+* sizes (shares) are drawn per type from empirical size distributions (`EmpiricalSizes`).
+
+All draws come from the key: same key, same flow, bit for bit. `sample_flow` draws the events
+(times, types, depth, cancel uniform, size) for a horizon into a fixed-capacity buffer;
+`flow_event` turns one of them into a book event against the current book (so own orders can
+interleave, see `step_with_orders`); `simulate_flow` runs a whole horizon in one jitted scan.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import struct
+
+from wmjax._checks import InputError, finite_array, is_concrete, positive, positive_int, require
+from wmjax.hawkes import EmpiricalSizes, HawkesParams, check_params, sample_sizes, simulate
+from wmjax.market._book import BookState, Side, best_prices
+from wmjax.market._book_orders import BookEvent, _apply_event
+
+
+class FlowType(IntEnum):
+    """Hawkes dimensions of the order flow."""
+
+    LIMIT_BUY = 0
+    LIMIT_SELL = 1
+    CANCEL_BID = 2
+    CANCEL_ASK = 3
+    MARKET_BUY = 4
+    MARKET_SELL = 5
+
+
+N_TYPES = len(FlowType)
+_KIND = jnp.asarray([BookEvent.LIMIT] * 2 + [BookEvent.CANCEL] * 2 + [BookEvent.MARKET] * 2)
+# side of the book each type acts on: limits and cancels their own, market orders the one hit
+_SIDE = jnp.asarray([Side.BID, Side.ASK, Side.BID, Side.ASK, Side.ASK, Side.BID])
+
+
+@struct.dataclass
+class FlowParams:
+    """Order-flow parameters (a PyTree: vmap over it).
+
+    hawkes: `HawkesParams` of dimension 6 (`FlowType` order), rates in events/s.
+    depth_weights: (2, D) non-negative weights of placing a limit buy (row 0) / sell (row 1)
+        1..D ticks from the opposite best quote.
+    sizes: `EmpiricalSizes` with 6 rows, order sizes in shares per `FlowType`.
+    """
+
+    hawkes: HawkesParams
+    depth_weights: jax.Array
+    sizes: EmpiricalSizes
+
+    @classmethod
+    def create(cls, hawkes: HawkesParams, depth_weights, sizes: EmpiricalSizes) -> FlowParams:
+        """Checked parameters; refuses an unstable Hawkes flow and non-positive sizes."""
+        params = cls(
+            hawkes=hawkes,
+            depth_weights=jnp.asarray(depth_weights, jnp.float32),
+            sizes=EmpiricalSizes(
+                values=jnp.asarray(sizes.values, jnp.float32),
+                weights=jnp.asarray(sizes.weights, jnp.float32),
+            ),
+        )
+        check_flow(params)
+        return params
+
+    @property
+    def max_depth(self) -> int:
+        return int(self.depth_weights.shape[-1])
+
+
+def power_law_depths(exponent: float, max_depth: int) -> np.ndarray:
+    """(2, max_depth) weights proportional to depth**-exponent on 1..max_depth, both sides."""
+    max_depth = positive_int("max_depth", max_depth)
+    exponent = float(finite_array("exponent", exponent))
+    w = np.arange(1, max_depth + 1, dtype=float) ** -exponent
+    return np.stack([w, w])
+
+
+def check_flow(params: FlowParams) -> None:
+    """Raise InputError naming the argument if `params` cannot drive a book (concrete only)."""
+    require(
+        params.hawkes.mu.shape[-1] == N_TYPES,
+        f"hawkes must have {N_TYPES} dimensions (FlowType), got {params.hawkes.mu.shape[-1]}",
+    )
+    check_params(params.hawkes)
+    leaves = (params.depth_weights, params.sizes.values, params.sizes.weights)
+    if not is_concrete(*leaves):
+        return
+    w = finite_array("depth_weights", params.depth_weights, ndim=2)
+    require(w.shape[0] == 2, f"depth_weights must be (2, D), got shape {w.shape}")
+    require(bool(np.all(w >= 0)), "depth_weights must be >= 0")
+    require(bool(np.all(w.sum(axis=1) > 0)), "each row of depth_weights needs a positive weight")
+    values = finite_array("sizes.values", params.sizes.values, ndim=2)
+    weights = finite_array("sizes.weights", params.sizes.weights, ndim=2)
+    require(values.shape[0] == N_TYPES, f"sizes need {N_TYPES} rows, got {values.shape[0]}")
+    live = weights > 0
+    require(
+        bool(np.all(values[live] >= 1)),
+        f"sizes must be >= 1 share, got minimum {values[live].min() if live.any() else 'none'}",
+    )
+    require(bool(np.all(live.any(axis=1))), "every flow type needs at least one size")
+
+
+@struct.dataclass
+class FlowEvents:
+    """A horizon of drawn order-flow events, padded to `capacity` (arrays (capacity,)).
+
+    `flow_type` is a `FlowType`; `depth_ticks` (limits) is the distance from the opposite best
+    quote; `cancel_u` (cancels) a uniform that picks the level; `size_shares` >= 1.
+    `count` events are valid; `overflow` means more events fell in the horizon.
+    """
+
+    times_s: jax.Array
+    flow_type: jax.Array
+    depth_ticks: jax.Array
+    cancel_u: jax.Array
+    size_shares: jax.Array
+    count: jax.Array
+    overflow: jax.Array
+
+    @property
+    def mask(self) -> jax.Array:
+        return jnp.arange(self.times_s.shape[-1]) < self.count
+
+
+def _sample(key, params: FlowParams, horizon_s, capacity: int) -> FlowEvents:
+    k_times, k_depth, k_cancel, k_size = jax.random.split(key, 4)
+    events = simulate(k_times, params.hawkes, horizon_s, capacity, throw=False)
+    side = _SIDE[events.marks]
+    logits = jnp.log(params.depth_weights[side])
+    depth = jax.random.categorical(k_depth, logits, axis=-1) + 1
+    sizes = jnp.maximum(jnp.round(sample_sizes(k_size, params.sizes, events)), 1.0)
+    return FlowEvents(
+        times_s=events.times,
+        flow_type=events.marks,
+        depth_ticks=depth.astype(jnp.int32),
+        cancel_u=jax.random.uniform(k_cancel, (capacity,)),
+        size_shares=jnp.where(events.mask, sizes, 0.0).astype(jnp.int32),
+        count=events.count,
+        overflow=events.overflow,
+    )
+
+
+def sample_flow(key, params: FlowParams, horizon_s, capacity: int) -> FlowEvents:
+    """Draw the order flow of [0, horizon_s] into `capacity` slots (no raise: see `overflow`).
+
+    Jit- and vmap-able over keys and params (`capacity` static). Sub-keys: times, depth,
+    cancel level, size.
+    """
+    return _sample(key, params, horizon_s, capacity)
+
+
+def flow_event(book: BookState, anchor_ticks, flow_type, depth_ticks, cancel_u, size_shares):
+    """The book event `(kind, side, price_ticks, size_shares)` for one drawn flow event.
+
+    `anchor_ticks` (2,) holds the last known (bid, ask) best prices, used as the reference
+    when a side is empty. A cancel on an empty side becomes a no-op (size 0).
+    """
+    t = jnp.asarray(flow_type, jnp.int32)
+    kind = _KIND[t]
+    side = _SIDE[t]
+    bid, ask, has_bid, has_ask = best_prices(book)
+    ref_ask = jnp.where(has_ask, ask, anchor_ticks[1])
+    ref_bid = jnp.where(has_bid, bid, anchor_ticks[0])
+    limit_price = jnp.where(side == Side.BID, ref_ask - depth_ticks, ref_bid + depth_ticks)
+    sizes = book.size_shares[side].astype(jnp.float32)
+    total = jnp.sum(sizes)
+    cum = jnp.cumsum(sizes) / jnp.maximum(total, 1.0)
+    level = jnp.minimum(jnp.sum(cum < cancel_u), sizes.shape[-1] - 1)
+    cancel_price = book.price_ticks[side, level]
+    cancel_size = jnp.where(total > 0, jnp.minimum(size_shares, book.size_shares[side, level]), 0)
+    price = jnp.where(kind == BookEvent.LIMIT, limit_price, cancel_price)
+    size = jnp.where(kind == BookEvent.CANCEL, cancel_size, size_shares)
+    return kind, side, price.astype(jnp.int32), size.astype(jnp.int32)
+
+
+def _anchor(book: BookState, anchor):
+    bid, ask, has_bid, has_ask = best_prices(book)
+    return jnp.stack([jnp.where(has_bid, bid, anchor[0]), jnp.where(has_ask, ask, anchor[1])])
+
+
+@struct.dataclass
+class FlowPath:
+    """Per-event record of a simulated horizon (arrays (capacity,); padding repeats the state).
+
+    best_bid_ticks / best_ask_ticks after each event (the last known price when a side is
+    empty); trade_sign +1 for a market buy, -1 for a market sell, 0 otherwise; traded_shares.
+    """
+
+    times_s: jax.Array
+    flow_type: jax.Array
+    best_bid_ticks: jax.Array
+    best_ask_ticks: jax.Array
+    trade_sign: jax.Array
+    traded_shares: jax.Array
+    valid: jax.Array
+
+
+@struct.dataclass
+class _EventInputs:
+    flow_type: jax.Array
+    depth_ticks: jax.Array
+    cancel_u: jax.Array
+    size_shares: jax.Array
+    valid: jax.Array
+
+
+def _simulate(key, params: FlowParams, book: BookState, horizon_s, capacity: int):
+    events = _sample(key, params, horizon_s, capacity)
+    bid, ask, _, _ = best_prices(book)
+    anchor = jnp.stack([bid, ask])
+
+    def step(carry, ev):
+        book, anchor = carry
+        kind, side, price, size = flow_event(
+            book, anchor, ev.flow_type, ev.depth_ticks, ev.cancel_u, ev.size_shares
+        )
+        size = jnp.where(ev.valid, size, 0)
+        new, fills = _apply_event(book, kind, side, price, size)
+        anchor = _anchor(new, anchor)
+        traded = jnp.sum(fills)
+        sign = jnp.where(kind == BookEvent.MARKET, jnp.where(side == Side.ASK, 1, -1), 0)
+        rec = (anchor[0], anchor[1], jnp.where(traded > 0, sign, 0), traded)
+        return (new, anchor), rec
+
+    inputs = _EventInputs(
+        flow_type=events.flow_type,
+        depth_ticks=events.depth_ticks,
+        cancel_u=events.cancel_u,
+        size_shares=events.size_shares,
+        valid=events.mask,
+    )
+    (book, _), (bids, asks, signs, traded) = jax.lax.scan(step, (book, anchor), inputs)
+    path = FlowPath(
+        times_s=events.times_s,
+        flow_type=events.flow_type,
+        best_bid_ticks=bids,
+        best_ask_ticks=asks,
+        trade_sign=signs,
+        traded_shares=traded,
+        valid=events.mask,
+    )
+    return book, path, events.overflow
+
+
+_simulate_jit = jax.jit(_simulate, static_argnames="capacity")
+
+
+def simulate_flow(
+    key, params: FlowParams, book: BookState, horizon_s, capacity: int, *, throw: bool = True
+) -> tuple[BookState, FlowPath]:
+    """Run the order flow of [0, horizon_s] on `book` in one jitted scan.
+
+    Returns the final book and a `FlowPath`. With `throw=True` (concrete inputs) more events
+    than `capacity` raise InputError saying what to increase; otherwise only `path.valid` says
+    how many ran (use under vmap). The book keeps its `levels` best price levels per side: a
+    level that would be the (levels+1)-th, far from the touch, is dropped and reported in
+    `book.overflow` and `book.dropped_shares` (shares stay conserved); give the book more
+    levels to keep more depth.
+    """
+    capacity = positive_int("capacity", capacity)
+    if is_concrete(horizon_s):
+        positive("horizon_s", horizon_s)
+    if is_concrete(params.depth_weights):
+        check_flow(params)
+    final, path, overflow = _simulate_jit(key, params, book, horizon_s, capacity)
+    if throw and is_concrete(overflow) and bool(np.any(np.asarray(overflow))):
+        raise InputError(
+            f"capacity={capacity} is too small for the flow in [0, {horizon_s}] s; increase it "
+            "(about 2x the expected event count) or pass throw=False"
+        )
+    return final, path
+
+
+def flow_events_from_lobster(data) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(times_s from the first message, `FlowType` marks, sizes) of a LOBSTER message file.
+
+    Submissions are limit orders, cancellations and deletions cancels, and visible executions
+    market orders: the executions of one timestamp and side are one market order (an aggressive
+    order that swept several resting ones), its size their sum. A resting buy order executed
+    means a market sell. Hidden executions, crosses and halts are left out (no visible change).
+    """
+    kind = np.asarray(data.event_type)
+    buy = np.asarray(data.direction) > 0
+    times = np.asarray(data.times_s, np.float64)
+    size = np.asarray(data.size_shares, np.float64)
+    marks = np.full(kind.shape, -1)
+    marks[(kind == 1) & buy] = FlowType.LIMIT_BUY
+    marks[(kind == 1) & ~buy] = FlowType.LIMIT_SELL
+    cancel = (kind == 2) | (kind == 3)
+    marks[cancel & buy] = FlowType.CANCEL_BID
+    marks[cancel & ~buy] = FlowType.CANCEL_ASK
+    marks[(kind == 4) & buy] = FlowType.MARKET_SELL
+    marks[(kind == 4) & ~buy] = FlowType.MARKET_BUY
+    keep = marks >= 0
+    times, marks, size = times[keep], marks[keep], size[keep]
+    market = marks >= FlowType.MARKET_BUY
+    # merge consecutive executions with the same time and mark into one market order
+    same = np.zeros(times.shape, bool)
+    same[1:] = market[1:] & (times[1:] == times[:-1]) & (marks[1:] == marks[:-1])
+    group = np.cumsum(~same) - 1
+    merged_size = np.bincount(group, weights=size)
+    first = ~same
+    return times[first] - times[0], marks[first].astype(np.int32), merged_size
+
+
+def _empirical(values_per_type: list[np.ndarray]) -> EmpiricalSizes:
+    """EmpiricalSizes over the distinct values of each type (weights = counts)."""
+    uniq = [np.unique(np.maximum(v, 1.0), return_counts=True) for v in values_per_type]
+    width = max(u[0].size for u in uniq)
+    values = np.ones((len(uniq), width))
+    weights = np.zeros((len(uniq), width))
+    for i, (v, c) in enumerate(uniq):
+        values[i, : v.size], weights[i, : v.size] = v, c
+    return EmpiricalSizes(values=jnp.asarray(values), weights=jnp.asarray(weights))
+
+
+@struct.dataclass
+class FlowFit:
+    """`calibrate_flow` output: the parameters and the data they came from."""
+
+    params: FlowParams
+    horizon_s: float = struct.field(pytree_node=False)
+    event_counts: np.ndarray = struct.field(pytree_node=False)
+    hawkes_fit: object = struct.field(pytree_node=False)
+
+
+def calibrate_flow(data, *, max_depth: int = 30, window_s: float | None = None) -> FlowFit:
+    """Fit `FlowParams` to a LOBSTER message file with its order-book file.
+
+    Event times and types (`flow_events_from_lobster`) of the first `window_s` seconds (all by
+    default) give the Hawkes rates and excitation by maximum likelihood
+    (`wmjax.calibrate.fit_mle`); the depth of each submission, its distance in ticks from the
+    opposite best quote in the book row before it, gives `depth_weights` on 1..`max_depth`
+    (deeper ones are dropped); sizes per type are the empirical ones. A level-1 file only holds
+    the events that touch the best quotes, so its depths stop at the spread.
+    """
+    from wmjax.calibrate import fit_mle
+    from wmjax.hawkes import events_from_arrays
+
+    max_depth = positive_int("max_depth", max_depth)
+    require(data.levels > 0, "calibrate_flow needs the order-book file (pass orderbook_file)")
+    times, marks, sizes = flow_events_from_lobster(data)
+    horizon = float(times[-1]) if window_s is None else float(positive("window_s", window_s))
+    inside = times <= horizon
+    times, marks, sizes = times[inside], marks[inside], sizes[inside]
+    counts = np.bincount(marks, minlength=N_TYPES)
+    missing = [FlowType(i).name for i in range(N_TYPES) if counts[i] == 0]
+    require(not missing, f"the data has no events of type {missing} in the window; widen it")
+    with jax.enable_x64(True):
+        events = events_from_arrays(times, marks, horizon, N_TYPES, dtype=jnp.float64)
+        fit = fit_mle(events, horizon, N_TYPES)
+    p = fit.params
+    hawkes = HawkesParams.create(np.asarray(p.mu), np.asarray(p.alpha), np.asarray(p.beta))
+
+    kind = np.asarray(data.event_type)[1:]
+    buy = np.asarray(data.direction)[1:] > 0
+    price = np.asarray(data.price_ticks)[1:]
+    ask = np.asarray(data.ask_price_ticks)[:-1, 0]
+    bid = np.asarray(data.bid_price_ticks)[:-1, 0]
+    has = (np.asarray(data.ask_size_shares)[:-1, 0] > 0) & (
+        np.asarray(data.bid_size_shares)[:-1, 0] > 0
+    )
+    t_msg = np.asarray(data.times_s)[1:] - data.times_s[0]
+    sub = (kind == 1) & has & (t_msg <= horizon)
+    depth = np.where(buy, ask - price, price - bid)
+    weights = np.zeros((2, max_depth))
+    for row, side in enumerate((buy, ~buy)):
+        d = depth[sub & side]
+        d = d[(d >= 1) & (d <= max_depth)]
+        weights[row] = np.bincount(d - 1, minlength=max_depth)[:max_depth]
+    params = FlowParams.create(
+        hawkes, weights, _empirical([sizes[marks == i] for i in range(N_TYPES)])
+    )
+    return FlowFit(params=params, horizon_s=horizon, event_counts=counts, hawkes_fit=fit)
