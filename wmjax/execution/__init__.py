@@ -33,6 +33,8 @@ from wmjax.execution._schedules import (
     twap,
     vwap,
 )
+from wmjax.execution._train import TrainResult, train
+from wmjax.execution._transient import ow_optimal_cost, ow_optimal_trades, transient_cost
 
 __all__: list[str] = [
     "BUY",
@@ -45,6 +47,7 @@ __all__: list[str] = [
     "Paths",
     "Policy",
     "RolloutConfig",
+    "TrainResult",
     "ac_cost_moments",
     "ac_holdings",
     "ac_kappa",
@@ -62,6 +65,8 @@ __all__: list[str] = [
     "mean_std",
     "mean_variance",
     "order",
+    "ow_optimal_cost",
+    "ow_optimal_trades",
     "pov",
     "pov_policy",
     "quantile",
@@ -69,6 +74,8 @@ __all__: list[str] = [
     "schedule",
     "schedule_policy",
     "trades_from_holdings",
+    "train",
+    "transient_cost",
     "twap",
     "vwap",
 ]

@@ -1,0 +1,106 @@
+"""The optax training loop: known optima, early stopping, fixed vs fresh keys, clear errors; and
+must-show item 3: gradient descent on the free schedule recovers the Almgren-Chriss trajectory."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+from wmjax import InputError
+from wmjax.execution import (
+    RolloutConfig,
+    almgren_chriss,
+    free_schedule_policy,
+    holdings_from_trades,
+    mean_variance,
+    order,
+    rollout,
+    train,
+)
+from wmjax.market import ImpactMarket, impact_params
+
+TARGET = jnp.array([1.0, -2.0, 3.0])
+
+
+def quadratic(params, key):
+    return jnp.sum((params - TARGET) ** 2)
+
+
+def test_reaches_the_known_optimum_of_a_quadratic():
+    result = train(
+        quadratic, jnp.zeros(3), optax.adam(0.1), jax.random.key(0), 400, fresh_keys=False
+    )
+    np.testing.assert_allclose(np.asarray(result.params), TARGET, atol=1e-3)
+    assert result.n_done == 400 and not result.stopped_early
+    assert result.losses[0] == pytest.approx(14.0) and result.losses[-1] < 1e-5
+
+
+def test_early_stopping_and_callback():
+    seen = []
+    result = train(
+        quadratic,
+        TARGET,
+        optax.sgd(0.1),
+        jax.random.key(0),
+        100,
+        fresh_keys=False,
+        patience=5,
+        min_delta=1e-9,
+        callback=lambda i, loss: seen.append(i),
+    )
+    assert result.stopped_early and result.n_done == 6 and seen == list(range(6))
+    np.testing.assert_allclose(np.asarray(result.params), TARGET)
+
+
+def test_fresh_keys_give_a_stochastic_loss_and_fixed_keys_do_not():
+    def noisy(params, key):
+        return jnp.sum(params**2) + jax.random.normal(key)
+
+    opt = optax.sgd(0.0)
+    fixed = train(noisy, jnp.ones(2), opt, jax.random.key(1), 5, fresh_keys=False)
+    fresh = train(noisy, jnp.ones(2), opt, jax.random.key(1), 5, fresh_keys=True)
+    assert np.ptp(fixed.losses) == 0 and np.ptp(fresh.losses) > 0
+    again = train(noisy, jnp.ones(2), opt, jax.random.key(1), 5, fresh_keys=True)
+    np.testing.assert_array_equal(fresh.losses, again.losses)
+
+
+def test_bad_input_and_diverging_loss_are_clear_errors():
+    with pytest.raises(InputError, match="n_steps"):
+        train(quadratic, jnp.zeros(3), optax.sgd(0.1), jax.random.key(0), 0)
+    with pytest.raises(InputError, match="training loss is"):
+        train(lambda p, k: jnp.sum(jnp.log(p)), -jnp.ones(3), optax.sgd(0.1), jax.random.key(0), 3)
+
+
+@pytest.mark.slow
+def test_free_schedule_recovers_the_almgren_chriss_trajectory():
+    """Must-show 3, on the paper's example (lambda = 1e-6, N = 5), from a TWAP start.
+
+    Variance reduction: antithetic twins make the mean of IS exact in this linear model; the
+    variance is the plain sample variance over 16,384 paths. Over 11 keys (4,096-16,384 paths)
+    the sampled optimum deviated 0.1-0.6% of X from the closed form.
+    """
+    ac = dict(sigma=0.95, eta=2.5e-6, gamma=2.5e-7, epsilon=0.0625)
+    n, x, lam = 5, 1e6, 1e-6
+    p = impact_params(n, **ac)
+    o = order(x, 5.0, "sell", risk_aversion=lam)
+    cfg = RolloutConfig(n_paths=16_384, n_steps=n, antithetic=True)
+
+    def loss(logits, key):
+        paths = rollout(key, ImpactMarket(), p, free_schedule_policy, logits, o, cfg)
+        return mean_variance(paths.is_currency, lam) / x
+
+    steps = 300
+    result = train(
+        loss,
+        jnp.zeros(n),
+        optax.adam(optax.cosine_decay_schedule(0.1, steps)),
+        jax.random.key(2),
+        steps,
+        fresh_keys=False,
+    )
+    sol = almgren_chriss(x, 5.0, n, **ac, risk_aversion=lam)
+    holdings = np.asarray(holdings_from_trades(jax.nn.softmax(result.params) * x, x))
+    assert np.abs(holdings - sol.holdings).max() < 0.01 * x
+    assert result.losses[-1] == pytest.approx(sol.objective / x, rel=0.02)
+    assert result.losses[-1] < result.losses[0]  # better than TWAP
