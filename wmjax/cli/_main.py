@@ -6,10 +6,10 @@ import argparse
 import sys
 
 from wmjax._checks import InputError
-from wmjax.cli import _book
+from wmjax.cli import _analytics, _book
 
 # Each module adds its sub-commands with `register(subparsers)`; each sub-command sets `run`.
-COMMAND_MODULES: tuple = (_book,)
+COMMAND_MODULES: tuple = (_book, _analytics)
 
 
 def build_parser() -> argparse.ArgumentParser:
