@@ -6,10 +6,10 @@ import argparse
 import sys
 
 from wmjax._checks import InputError
-from wmjax.cli import _analytics, _book
+from wmjax.cli import _analytics, _book, _demo, _execution
 
 # Each module adds its sub-commands with `register(subparsers)`; each sub-command sets `run`.
-COMMAND_MODULES: tuple = (_book, _analytics)
+COMMAND_MODULES: tuple = (_book, _analytics, _execution, _demo)
 
 
 def build_parser() -> argparse.ArgumentParser:

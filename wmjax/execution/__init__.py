@@ -11,6 +11,12 @@ from wmjax.execution._almgren_chriss import (
     holdings_from_trades,
     trades_from_holdings,
 )
+from wmjax.execution._compare import (
+    OBJECTIVES,
+    evaluate_strategies,
+    optimize_schedule,
+    schedule_objective,
+)
 from wmjax.execution._objectives import (
     cvar,
     implementation_shortfall_bps,
@@ -38,6 +44,7 @@ from wmjax.execution._transient import ow_optimal_cost, ow_optimal_trades, trans
 
 __all__: list[str] = [
     "BUY",
+    "OBJECTIVES",
     "PATHS_AXIS",
     "SELL",
     "ACSolution",
@@ -59,11 +66,13 @@ __all__: list[str] = [
     "check_order",
     "cvar",
     "efficient_frontier",
+    "evaluate_strategies",
     "free_schedule_policy",
     "holdings_from_trades",
     "implementation_shortfall_bps",
     "mean_std",
     "mean_variance",
+    "optimize_schedule",
     "order",
     "ow_optimal_cost",
     "ow_optimal_trades",
@@ -72,6 +81,7 @@ __all__: list[str] = [
     "quantile",
     "rollout",
     "schedule",
+    "schedule_objective",
     "schedule_policy",
     "trades_from_holdings",
     "train",
