@@ -1,6 +1,14 @@
 """What a desk reads: pre-trade reports, counterfactuals, simulator-backed TCA and drift, and
 the bounded execution advisor."""
 
+from wmjax.analytics._conditioning import day_market_params
+from wmjax.analytics._counterfactual import (
+    DEFAULT_ALTERNATIVES,
+    CounterfactualReport,
+    counterfactual,
+    order_from_fills,
+    realised_is_bps,
+)
 from wmjax.analytics._desk import desk_market_params, horizon_profile
 from wmjax.analytics._industry import (
     ATHL_2005,
@@ -20,6 +28,8 @@ from wmjax.analytics._simulate import StrategySummary
 from wmjax.analytics._strategies import (
     Strategy,
     StrategyParams,
+    named_strategy_params,
+    parse_strategy_name,
     pov_strategy,
     schedule_strategy,
     standard_strategies,
@@ -28,20 +38,28 @@ from wmjax.analytics._strategies import (
 
 __all__: list[str] = [
     "ATHL_2005",
+    "DEFAULT_ALTERNATIVES",
     "ISTAR_KISSELL_2013",
     "REGIME_COST_MULTIPLIER",
+    "CounterfactualReport",
     "PretradeReport",
     "SensitivityGrid",
     "Strategy",
     "StrategyParams",
     "StrategySummary",
     "athl_cost_bps",
+    "counterfactual",
+    "day_market_params",
     "desk_market_params",
     "horizon_profile",
     "industry_estimates",
     "istar_cost_bps",
+    "named_strategy_params",
+    "order_from_fills",
+    "parse_strategy_name",
     "pov_strategy",
     "pretrade",
+    "realised_is_bps",
     "scenario_params",
     "schedule_strategy",
     "standard_strategies",

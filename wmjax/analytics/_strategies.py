@@ -21,14 +21,16 @@ from wmjax._checks import InputError, positive, require
 from wmjax.execution import (
     Observation,
     POVParams,
-    ac_optimal,
-    aggressive,
+    ac_holdings,
     pov,
     pov_policy,
+    schedule,
     schedule_policy,
+    trades_from_holdings,
     twap,
-    vwap,
 )
+
+STANDARD_NAMES = ("twap", "vwap", "ac_optimal", "aggressive")
 
 
 @struct.dataclass
@@ -63,8 +65,7 @@ class Strategy:
 
 def schedule_strategy(name: str, fractions) -> Strategy:
     """A trade-list strategy (fractions of the order per interval, summing to 1)."""
-    fr = jnp.asarray(fractions, jnp.float32)
-    return Strategy(name, strategy_policy, StrategyParams(fr, jnp.float32(0.0)))
+    return Strategy(name, strategy_policy, StrategyParams(schedule(fractions), jnp.float32(0.0)))
 
 
 def pov_strategy(name: str, rate: float, n_steps: int) -> Strategy:
@@ -73,65 +74,101 @@ def pov_strategy(name: str, rate: float, n_steps: int) -> Strategy:
     return Strategy(name, strategy_policy, StrategyParams(twap(n_steps), p.rate))
 
 
-def ac_risk_aversion(risk_aversion_std: float, std_currency: float) -> float:
-    """The Almgren-Chriss lambda (1 / currency) matching a mean + lambda_std * std criterion.
+def parse_strategy_name(name: str) -> tuple[str, float]:
+    """("twap" | "vwap" | "ac_optimal" | "aggressive" | "pov", rate) from a name such as
+    "pov_10" (POV at 10 %); InputError for anything else."""
+    if name in STANDARD_NAMES:
+        return name, 0.0
+    if name.startswith("pov_"):
+        try:
+            rate = float(name[4:]) / 100.0
+        except ValueError:
+            rate = -1.0
+        if 0.0 < rate <= 1.0:
+            return "pov", rate
+    raise InputError(
+        f"unknown strategy {name!r}; use one of {STANDARD_NAMES} or pov_<percent> (e.g. pov_10)"
+    )
 
-    At an optimum of E + lambda_std * sqrt(V) the trade-off dE/dV is lambda_std / (2 sqrt(V)), so
-    the AC 2000 mean-variance problem with lambda = lambda_std / (2 std) has the same first-order
-    condition; `std_currency` is the std of the cost at the reference (TWAP) schedule.
+
+def _ac_fractions(order, market_params) -> jax.Array:
+    """The Almgren-Chriss (2000) optimal trade list as fractions, in jnp (vmap-able over orders).
+
+    kappa from AC 2000 eq. (19), cosh(kappa tau) = 1 + kappa_tilde^2 tau^2 / 2, written as
+    kappa tau = log1p(a + sqrt(a (a + 2))) with a = kappa_tilde^2 tau^2 / 2 so float32 keeps
+    small kappa. The AC lambda (1 / currency) matching the order's mean + lambda_std * std
+    criterion is lambda_std / (2 std_TWAP): at an optimum of E + lambda_std sqrt(V) the trade-off
+    dE/dV is lambda_std / (2 sqrt(V)). eta is the market's, or where it has none the power-law
+    impact linearised at the TWAP rate; kappa = 0 (TWAP) where eta_tilde <= 0.
     """
-    return float(risk_aversion_std) / (2.0 * max(float(std_currency), 1e-12))
+    n = market_params.volume_frac.shape[-1]
+    q = order.quantity_shares
+    horizon = order.horizon_days
+    tau = horizon / n
+    sigma = market_params.sigma
+    k = jnp.arange(1, n, dtype=jnp.float32)
+    std_twap = sigma * jnp.sqrt(tau * jnp.sum((q * (1.0 - k / n)) ** 2))
+    lam = order.risk_aversion / (2.0 * jnp.maximum(std_twap, 1e-12))
+    volume = market_params.daily_volume_shares * jnp.mean(market_params.volume_frac)
+    linearised = (
+        market_params.sqrt_coefficient
+        * sigma
+        * (q / n / volume) ** market_params.sqrt_exponent
+        / (q / horizon)
+    )
+    eta = jnp.where(market_params.eta > 0, market_params.eta, linearised)
+    eta_tilde = eta - 0.5 * market_params.gamma * tau
+    ok = eta_tilde > 0
+    a = 0.5 * lam * sigma**2 / jnp.where(ok, eta_tilde, 1.0) * tau**2
+    kappa = jnp.where(ok, jnp.log1p(a + jnp.sqrt(a * (a + 2.0))) / tau, 0.0)
+    return trades_from_holdings(ac_holdings(kappa, 1.0, horizon, n))
 
 
-def effective_eta(market_params, order) -> float:
-    """Linear temporary impact (price units per share/day) for the AC schedule: the market's
-    `eta`, or, where it has none, the power-law impact linearised at the TWAP trading rate."""
-    eta = float(market_params.eta)
-    if eta > 0:
-        return eta
-    n = market_params.n_steps
-    tau = float(order.horizon_days) / n
-    q = float(order.quantity_shares) / n
-    volume = float(market_params.daily_volume_shares) * float(np.mean(market_params.volume_frac))
-    y = float(market_params.sqrt_coefficient)
-    cost = y * float(market_params.sigma) * (q / volume) ** float(market_params.sqrt_exponent)
-    return max(cost / (q / tau), 1e-12)
+def named_strategy_params(
+    names: tuple, order, market_params, aggressive_decay: float = 1.0
+) -> StrategyParams:
+    """`StrategyParams` stacked on a leading axis for the standard strategies `names` (see
+    `parse_strategy_name`), built in jnp so it runs under jit and vmap over orders and markets.
+
+    twap: equal shares; vwap: the expected volume profile `volume_frac`; ac_optimal:
+    `_ac_fractions`; aggressive: fractions proportional to exp(-decay * k); pov_X: X % of the
+    interval's volume, finishing in the last interval.
+    """
+    n = market_params.volume_frac.shape[-1]
+    flat = jnp.full(n, 1.0 / n, jnp.float32)
+    front = jnp.exp(-aggressive_decay * jnp.arange(n, dtype=jnp.float32))
+    fractions, rates = [], []
+    for name in names:
+        kind, rate = parse_strategy_name(name)
+        fractions.append(
+            {
+                "twap": flat,
+                "pov": flat,
+                "vwap": market_params.volume_frac / jnp.sum(market_params.volume_frac),
+                "aggressive": front / jnp.sum(front),
+                "ac_optimal": _ac_fractions(order, market_params),
+            }[kind]
+        )
+        rates.append(rate)
+    return StrategyParams(jnp.stack(fractions), jnp.asarray(rates, jnp.float32))
 
 
 def standard_strategies(
     order, market_params, *, pov_rates=(0.1,), aggressive_decay: float = 1.0
 ) -> list[Strategy]:
-    """TWAP, VWAP, AC-optimal, POV at each of `pov_rates`, and aggressive (front-loaded with
-    fractions proportional to exp(-decay * k)) for `order` on `market_params`.
-
-    The AC schedule uses the order's risk aversion converted by `ac_risk_aversion` against the
-    TWAP schedule's closed-form std, and the market's sigma, eta (see `effective_eta`), gamma.
-    """
-    n = market_params.n_steps
-    require(len(pov_rates) >= 0, "pov_rates must be a sequence of rates")
-    horizon = float(order.horizon_days)
-    sigma = float(market_params.sigma)
-    gamma = float(market_params.gamma)
-    eta = effective_eta(market_params, order)
-    tau = horizon / n
-    # std of TWAP's cost under arithmetic Brownian prices: sigma * sqrt(tau * sum x_k^2)
-    x = float(order.quantity_shares) * (1.0 - np.arange(1, n + 1) / n)
-    std_twap = sigma * np.sqrt(tau * np.sum(x[:-1] ** 2)) if n > 1 else 0.0
-    lam = ac_risk_aversion(float(order.risk_aversion), std_twap)
-    try:
-        ac = ac_optimal(n, horizon, sigma, eta, gamma, lam)
-    except InputError:  # eta_tilde <= 0 or overflow: fall back to the risk-neutral line
-        ac = twap(n)
-    out = [
-        schedule_strategy("twap", twap(n)),
-        schedule_strategy("vwap", vwap(np.asarray(market_params.volume_frac))),
-        schedule_strategy("ac_optimal", ac),
-    ]
+    """TWAP, VWAP, AC-optimal (the order's risk aversion, see `_ac_fractions`), POV at each of
+    `pov_rates`, and aggressive (front-loaded, exp(-decay * k)) for `order` on `market_params`."""
+    names = ["twap", "vwap", "ac_optimal"]
     for rate in pov_rates:
-        positive("pov rate", rate)
-        out.append(pov_strategy(f"pov_{round(100 * float(rate)):g}", float(rate), n))
-    out.append(schedule_strategy("aggressive", aggressive(n, aggressive_decay)))
-    return out
+        r = float(positive("pov rate", rate))
+        require(r <= 1.0, f"pov rate must be <= 1, got {r}")
+        names.append(f"pov_{100 * r:g}")
+    names.append("aggressive")
+    params = named_strategy_params(tuple(names), order, market_params, aggressive_decay)
+    return [
+        Strategy(name, strategy_policy, jax.tree.map(lambda x, i=i: x[i], params))
+        for i, name in enumerate(names)
+    ]
 
 
 def group_strategies(strategies) -> list[tuple[Any, list[int], Any]]:

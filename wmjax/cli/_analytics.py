@@ -11,6 +11,7 @@ from wmjax.cli._common import add_json_flag, parse_numbers, print_json, print_ta
 
 def register(subparsers) -> None:
     _register_pretrade(subparsers)
+    _register_counterfactual(subparsers)
 
 
 # ---------------------------------------------------------------------------------- pretrade
@@ -187,3 +188,162 @@ def _pretrade_figures(report, folder: Path) -> list[Path]:
             fig.colorbar(im, ax=ax, label="mean IS bps")
         paths.append(save_figure(fig, folder / "pretrade_sensitivity.png"))
     return paths
+
+
+# ---------------------------------------------------------------------------- counterfactual
+def _add_fills_options(p) -> None:
+    p.add_argument("fills", nargs="+", help="fills CSV(s): time,side,shares,price (one order each)")
+    p.add_argument("--market", required=True, help="the day's LOBSTER message file")
+    p.add_argument(
+        "--orderbook",
+        default=None,
+        help="its order-book file (default: the message file's name "
+        "with 'message' replaced by 'orderbook')",
+    )
+    p.add_argument("--arrival-price", type=float, default=None, help="overrides the sidecar")
+    p.add_argument("--start", default=None, help="order start (s after midnight or HH:MM:SS)")
+    p.add_argument("--end", default=None, help="order end (s after midnight or HH:MM:SS)")
+    p.add_argument("--quantity", type=float, default=None, help="order size (default: filled)")
+    p.add_argument("--end-price", type=float, default=None, help="mid at the end")
+    p.add_argument("--periods", type=int, default=10, help="decision intervals (10)")
+    p.add_argument("--paths", type=int, default=1000, help="paths per order (1000)")
+    p.add_argument("--seed", type=int, default=0)
+
+
+def _load_day(args):
+    from wmjax._checks import InputError
+    from wmjax.data import load_fills, load_lobster
+
+    book = args.orderbook
+    if book is None:
+        name = Path(args.market).name
+        if "message" not in name:
+            raise InputError(f"--market {args.market}: pass --orderbook (no 'message' in name)")
+        book = str(Path(args.market).with_name(name.replace("message", "orderbook")))
+    data = load_lobster(args.market, book)
+    fills = [
+        load_fills(
+            f,
+            arrival_price=args.arrival_price,
+            start=args.start,
+            end=args.end,
+            quantity_shares=args.quantity,
+            end_price=args.end_price,
+        )
+        for f in args.fills
+    ]
+    return data, fills
+
+
+def _conditioned(data, fills, periods):
+    import jax
+
+    from wmjax.analytics import day_market_params
+
+    params, infos = [], []
+    for f in fills:
+        p, info = day_market_params(
+            data, f.start_s, f.end_s, periods, arrival_price=f.arrival_price
+        )
+        params.append(p)
+        infos.append(info)
+    return jax.tree.map(lambda *xs: np.stack(xs), *params), infos
+
+
+def _register_counterfactual(subparsers) -> None:
+    p = subparsers.add_parser(
+        "counterfactual",
+        help="what the alternatives would have cost on the day of historical orders",
+        description=(
+            "For each fills file (one historical parent order; arrival price, start and end from "
+            "the options or a JSON sidecar FILLS.json), run TWAP, VWAP, AC-optimal, POV and "
+            "aggressive on the same simulated paths of a market conditioned on the day (the "
+            "LOBSTER file's volume profile over the order's window, volatility and spread), and "
+            "place the realised IS within each alternative's distribution."
+        ),
+    )
+    _add_fills_options(p)
+    p.add_argument(
+        "--alternatives",
+        default="twap,vwap,ac_optimal,pov_10,aggressive",
+        help="comma separated: twap, vwap, ac_optimal, aggressive, pov_<percent>",
+    )
+    p.add_argument("--risk-aversion", type=float, default=0.0, help="for ac_optimal (0)")
+    p.add_argument("--out", default="wmjax_counterfactual", help="folder for the PNG")
+    p.add_argument("--no-plots", action="store_true")
+    add_json_flag(p)
+    p.set_defaults(run=run_counterfactual)
+
+
+def run_counterfactual(args) -> int:
+    import jax
+
+    from wmjax.analytics import counterfactual, order_from_fills
+    from wmjax.market import ImpactMarket
+
+    names = tuple(a.strip() for a in args.alternatives.split(",") if a.strip())
+    with progress(not args.json) as bar:
+        task = bar.add_task("loading the day and conditioning the market", total=2)
+        data, fills = _load_day(args)
+        params, infos = _conditioned(data, fills, args.periods)
+        bar.advance(task)
+        orders = [order_from_fills(f, args.risk_aversion) for f in fills]
+        report = counterfactual(
+            orders,
+            fills,
+            ImpactMarket(),
+            params,
+            names,
+            args.paths,
+            jax.random.key(args.seed),
+            keep_samples=not args.no_plots,
+        )
+        bar.advance(task)
+    out = report.to_dict()
+    for i, (o, info) in enumerate(zip(out["orders"], infos, strict=True)):
+        o["fills_file"] = args.fills[i]
+        o["conditioning"] = info
+    if not args.no_plots:
+        out["figures"] = [str(_counterfactual_figure(report, Path(args.out)))]
+    if args.json:
+        print_json(out)
+        return 0
+    for i, o in enumerate(out["orders"]):
+        print_table(
+            f"{args.fills[i]}: realised IS {o['realised_bps']:.2f} bps "
+            f"(best alternative: {o['best_alternative']})",
+            ["alternative", "mean bps", "std bps", "p05 bps", "p95 bps", "realised pct"],
+            [
+                (
+                    n,
+                    a["mean_bps"],
+                    a["std_bps"],
+                    a["p05_bps"],
+                    a["p95_bps"],
+                    a["realised_percentile"],
+                )
+                for n, a in o["alternatives"].items()
+            ],
+        )
+    for f in out.get("figures", []):
+        print(f"wrote {f}")
+    return 0
+
+
+def _counterfactual_figure(report, folder: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from wmjax.cli._common import save_figure
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for j, name in enumerate(report.alternatives):
+        ax.hist(report.is_samples_bps[0, j], bins=60, histtype="step", density=True, label=name)
+    ax.axvline(report.realised_bps[0], color="k", ls="--", label="realised")
+    ax.set_xlabel("implementation shortfall, bps")
+    ax.set_ylabel("density")
+    ax.set_title("alternatives on common paths (first order)")
+    ax.legend()
+    return save_figure(fig, folder / "counterfactual.png")

@@ -1,5 +1,15 @@
 """The only place that reads files: LOBSTER messages/order books, event and fills CSVs."""
 
+from wmjax.data._fills import FILLS_COLUMNS, HistoricalFills, load_fills
 from wmjax.data._lobster import CENT_TICK, Direction, EventType, LobsterData, load_lobster
 
-__all__: list[str] = ["CENT_TICK", "Direction", "EventType", "LobsterData", "load_lobster"]
+__all__: list[str] = [
+    "CENT_TICK",
+    "FILLS_COLUMNS",
+    "Direction",
+    "EventType",
+    "HistoricalFills",
+    "LobsterData",
+    "load_fills",
+    "load_lobster",
+]

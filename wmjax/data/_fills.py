@@ -1,0 +1,215 @@
+"""Fills files: one historical parent order's executions, for counterfactuals and TCA.
+
+CSV with a header naming the columns `time,side,shares,price` (any order, extra columns
+ignored), one execution per row:
+
+- time: seconds after midnight (34200.5) or a clock time (09:30:00.5);
+- side: buy or sell (also B/S, +1/-1); every row must have the order's side;
+- shares: executed shares (> 0); price: execution price (> 0, the price units of the market).
+
+What the rows cannot say about the order comes from options or from a JSON sidecar (the same
+path with `.json` instead of `.csv`, or `sidecar=`), options winning: `arrival_price` (the mid
+when the order arrived, > 0), `start` and `end` (the order's window, same time format),
+optionally `quantity_shares` (the order's size; default: the sum of the fills), `end_price`
+(the mid at `end`, for the opportunity cost of unfilled shares) and `symbol`.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+from flax import struct
+
+from wmjax._checks import InputError
+
+FILLS_COLUMNS = ("time", "side", "shares", "price")
+_SIDES = {"buy": 1, "b": 1, "+1": 1, "1": 1, "sell": -1, "s": -1, "-1": -1}
+
+
+@struct.dataclass
+class HistoricalFills:
+    """One parent order's executions (host numpy arrays, rows in time order).
+
+    Attributes:
+        times_s: (n,) execution times, seconds after midnight.
+        shares: (n,) executed shares; prices: (n,) execution prices.
+        side: +1 buy, -1 sell.
+        arrival_price: mid at arrival; start_s, end_s: the order's window.
+        quantity_shares: the order's size (>= the filled shares).
+        end_price: mid at the end (NaN if unknown: unfilled shares then cost nothing).
+        symbol: the instrument, if given.
+    """
+
+    times_s: np.ndarray
+    shares: np.ndarray
+    prices: np.ndarray
+    side: int = struct.field(pytree_node=False)
+    arrival_price: float = struct.field(pytree_node=False)
+    start_s: float = struct.field(pytree_node=False)
+    end_s: float = struct.field(pytree_node=False)
+    quantity_shares: float = struct.field(pytree_node=False)
+    end_price: float = struct.field(pytree_node=False, default=math.nan)
+    symbol: str = struct.field(pytree_node=False, default="")
+
+    @property
+    def filled_shares(self) -> float:
+        return float(np.sum(self.shares))
+
+
+def parse_time_s(value, where: str) -> float:
+    """Seconds after midnight from a number or a clock time HH:MM[:SS[.fff]]."""
+    text = str(value).strip()
+    try:
+        if ":" in text:
+            parts = [float(p) for p in text.split(":")]
+            if len(parts) not in (2, 3) or any(p < 0 for p in parts):
+                raise ValueError(text)
+            seconds = parts[0] * 3600 + parts[1] * 60 + (parts[2] if len(parts) == 3 else 0.0)
+        else:
+            seconds = float(text)
+    except ValueError as err:
+        raise InputError(
+            f"{where}: time {text!r} is neither seconds after midnight nor HH:MM:SS"
+        ) from err
+    if not math.isfinite(seconds) or not 0 <= seconds <= 86400:
+        raise InputError(f"{where}: time {text!r} is not within a day (0..86400 s)")
+    return seconds
+
+
+def _number(text: str, where: str) -> float:
+    try:
+        value = float(text)
+    except (TypeError, ValueError) as err:
+        raise InputError(f"{where} must be a number, got {text!r}") from err
+    if not math.isfinite(value) or value <= 0:
+        raise InputError(f"{where} must be a finite number > 0, got {text!r}")
+    return value
+
+
+def _sidecar(path: Path, sidecar) -> dict:
+    candidate = Path(sidecar) if sidecar is not None else path.with_suffix(".json")
+    if sidecar is None and not candidate.is_file():
+        return {}
+    if not candidate.is_file():
+        raise InputError(f"sidecar {candidate} does not exist")
+    try:
+        meta = json.loads(candidate.read_text())
+    except json.JSONDecodeError as err:
+        raise InputError(f"sidecar {candidate} is not valid JSON: {err}") from err
+    if not isinstance(meta, dict):
+        raise InputError(f"sidecar {candidate} must hold a JSON object")
+    known = {"arrival_price", "start", "end", "quantity_shares", "end_price", "symbol"}
+    unknown = sorted(set(meta) - known)
+    if unknown:
+        raise InputError(f"sidecar {candidate}: unknown field(s) {unknown}; known: {sorted(known)}")
+    return meta
+
+
+def load_fills(
+    path,
+    *,
+    arrival_price: float | None = None,
+    start=None,
+    end=None,
+    quantity_shares: float | None = None,
+    end_price: float | None = None,
+    sidecar=None,
+) -> HistoricalFills:
+    """Read a fills CSV (see the module docstring) into `HistoricalFills`.
+
+    Bad rows raise `InputError` naming the file, the 1-based line and the field; a missing
+    arrival price, start or end (neither option nor sidecar) names the option to pass.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"fills file {path} does not exist")
+    meta = _sidecar(path, sidecar)
+    given = {
+        "arrival_price": arrival_price,
+        "start": start,
+        "end": end,
+        "quantity_shares": quantity_shares,
+        "end_price": end_price,
+    }
+    meta.update({k: v for k, v in given.items() if v is not None})
+    for need, option in (
+        ("arrival_price", "--arrival-price"),
+        ("start", "--start"),
+        ("end", "--end"),
+    ):
+        if meta.get(need) is None:
+            raise InputError(
+                f"{path}: the order's {need} is missing; pass {option} or put it in the sidecar "
+                f"{path.with_suffix('.json')}"
+            )
+    with path.open(newline="") as fh:
+        reader = csv.reader(fh)
+        header = next(reader, None)
+        if header is None:
+            raise InputError(f"{path} is empty; expected a header {','.join(FILLS_COLUMNS)}")
+        names = [h.strip().lower() for h in header]
+        missing = [c for c in FILLS_COLUMNS if c not in names]
+        if missing:
+            raise InputError(
+                f"{path} line 1: header {header} lacks column(s) {missing}; expected "
+                f"{','.join(FILLS_COLUMNS)}"
+            )
+        col = {c: names.index(c) for c in FILLS_COLUMNS}
+        times, sides, shares, prices = [], [], [], []
+        for line, row in enumerate(reader, start=2):
+            if not row or all(not cell.strip() for cell in row):
+                continue
+            where = f"{path} line {line}"
+            if len(row) < len(names):
+                raise InputError(f"{where}: expected {len(names)} columns, got {len(row)}")
+            times.append(parse_time_s(row[col["time"]], f"{where} field time"))
+            side = _SIDES.get(row[col["side"]].strip().lower())
+            if side is None:
+                raise InputError(f"{where} field side: {row[col['side']]!r} is not buy or sell")
+            sides.append(side)
+            shares.append(_number(row[col["shares"]], f"{where} field shares"))
+            prices.append(_number(row[col["price"]], f"{where} field price"))
+    if not times:
+        raise InputError(f"{path} has no fills (only a header)")
+    if len(set(sides)) != 1:
+        first = sides.index(-sides[0]) + 2
+        raise InputError(
+            f"{path} line {first} field side: a parent order has one side; this row trades the "
+            "other way"
+        )
+    start_s = parse_time_s(meta["start"], f"{path} start")
+    end_s = parse_time_s(meta["end"], f"{path} end")
+    if end_s <= start_s:
+        raise InputError(f"{path}: end ({end_s} s) must be after start ({start_s} s)")
+    t = np.asarray(times)
+    outside = np.flatnonzero((t < start_s) | (t > end_s))
+    if outside.size:
+        raise InputError(
+            f"{path} line {outside[0] + 2} field time: {t[outside[0]]} s is outside the order's "
+            f"window [{start_s}, {end_s}]"
+        )
+    order = np.argsort(t, kind="stable")
+    filled = float(np.sum(shares))
+    qty = _number(meta.get("quantity_shares", filled), f"{path} quantity_shares")
+    if qty < filled * (1 - 1e-9):
+        raise InputError(f"{path}: quantity_shares {qty} is less than the {filled} shares filled")
+    return HistoricalFills(
+        times_s=t[order],
+        shares=np.asarray(shares)[order],
+        prices=np.asarray(prices)[order],
+        side=sides[0],
+        arrival_price=_number(meta["arrival_price"], f"{path} arrival_price"),
+        start_s=start_s,
+        end_s=end_s,
+        quantity_shares=qty,
+        end_price=(
+            math.nan
+            if meta.get("end_price") is None
+            else _number(meta["end_price"], f"{path} end_price")
+        ),
+        symbol=str(meta.get("symbol", "")),
+    )
