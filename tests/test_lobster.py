@@ -9,15 +9,15 @@ from wmjax import InputError
 from wmjax.data import EventType, load_lobster
 
 DATA = Path(__file__).resolve().parent / "data"
-MSG1 = DATA / "AMZN_2012-06-21_message_1_first300rows.csv"
-BOOK1 = DATA / "AMZN_2012-06-21_orderbook_1_first300rows.csv"
+MSG1 = DATA / "AMZN_2012-06-21_message_1_first800rows.csv"
+BOOK1 = DATA / "AMZN_2012-06-21_orderbook_1_first800rows.csv"
 MSG10 = DATA / "AAPL_2012-06-21_message_10_first300rows.csv"
 BOOK10 = DATA / "AAPL_2012-06-21_orderbook_10_first300rows.csv"
 
 
 def test_fields_and_units_match_the_raw_rows():
     d = load_lobster(MSG1, BOOK1)
-    assert d.rows == 300 and d.levels == 1
+    assert d.rows == 800 and d.levels == 1
     # row 2 of the file: 34200.18960767,1,11885113,21,2238100,1 -> book 2239500,100,2238100,21
     assert d.times_s[1] == pytest.approx(34200.18960767, abs=1e-9)
     assert d.event_type[1] == EventType.SUBMISSION

@@ -70,6 +70,7 @@ from wmjax.market._replay import (
     book_rows,
     messages_from_lobster,
     replay,
+    replay_final,
     replay_free_running,
     replay_one_step,
 )
@@ -126,6 +127,7 @@ __all__: list[str] = [
     "power_law_temporary_impact",
     "propagator",
     "replay",
+    "replay_final",
     "replay_free_running",
     "replay_one_step",
     "sample_empirical_latency_us",

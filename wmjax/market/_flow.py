@@ -4,17 +4,20 @@ Six event types, the dimensions of a multivariate Hawkes process (`wmjax.hawkes`
 them: limit buy, limit sell, cancel on the bid, cancel on the ask, market buy, market sell
 (`FlowType`). Given a time and a type, the rest is drawn independently:
 
-* a limit order rests `depth` ticks from the *opposite* best quote (depth >= 1, so it never
-  crosses; depth below the spread improves the quote), depth from a per-side distribution on
-  1..D (empirical, or a power law; Cont, Stoikov & Talreja 2010, "A stochastic model for order
-  book dynamics", place orders relative to the opposite best quote the same way);
-* a cancellation hits a level of its side with probability proportional to the volume resting
-  there (each resting share is equally likely to go, as in Cont-Stoikov-Talreja) and removes
-  at most what rests there;
-* sizes (shares) are drawn per type from empirical size distributions (`EmpiricalSizes`).
+* a limit order rests at an offset of `offset` ticks from its *own* best quote: 0 joins the
+  best, k > 0 improves it by k ticks (stopping one tick short of the opposite quote, so it never
+  crosses), k < 0 rests |k| ticks behind it; offsets from a per-side distribution on
+  `min_offset_ticks`..`min_offset_ticks + W - 1` (empirical, or a power law in depth as in
+  Cont, Stoikov & Talreja 2010, "A stochastic model for order book dynamics");
+* a cancellation hits the best level of its side with probability `cancel_best_share`, else a
+  level with probability proportional to the volume resting there (each resting share equally
+  likely to go, as in Cont-Stoikov-Talreja), and removes a fraction of that level's volume drawn
+  from an empirical distribution (at least one share, at most all of it);
+* sizes (shares) of limit and market orders are drawn per type from empirical size
+  distributions (`EmpiricalSizes`; its cancel rows are kept for reference only).
 
 All draws come from the key: same key, same flow, bit for bit. `sample_flow` draws the events
-(times, types, depth, cancel uniform, size) for a horizon into a fixed-capacity buffer;
+(times, types, offset, cancel uniform, size) for a horizon into a fixed-capacity buffer;
 `flow_event` turns one of them into a book event against the current book (so own orders can
 interleave, see `step_with_orders`); `simulate_flow` runs a whole horizon in one jitted scan.
 """
@@ -29,6 +32,7 @@ import numpy as np
 from flax import struct
 
 from wmjax._checks import InputError, finite_array, is_concrete, positive, positive_int, require
+from wmjax.calibrate import fit_mle
 from wmjax.hawkes import EmpiricalSizes, HawkesParams, check_params, sample_sizes, simulate
 from wmjax.market._book import BookState, Side, best_prices
 from wmjax.market._book_orders import BookEvent, _apply_event
@@ -56,39 +60,63 @@ class FlowParams:
     """Order-flow parameters (a PyTree: vmap over it).
 
     hawkes: `HawkesParams` of dimension 6 (`FlowType` order), rates in events/s.
-    depth_weights: (2, D) non-negative weights of placing a limit buy (row 0) / sell (row 1)
-        1..D ticks from the opposite best quote.
+    offset_weights: (2, W) non-negative weights of placing a limit buy (row 0) / sell (row 1)
+        at offset `min_offset_ticks + j` ticks from its own best quote (> 0 improves it).
+    cancel_best_share: () probability that a cancellation is at the best level (else a level is
+        picked in proportion to its volume).
+    cancel_fractions, cancel_fraction_weights: (K,) fractions in (0, 1] of the hit level's
+        volume a cancellation removes, and their weights.
+    min_offset_ticks: the smallest offset (static; e.g. -(D-1) for D levels of depth).
     sizes: `EmpiricalSizes` with 6 rows, order sizes in shares per `FlowType`.
     """
 
     hawkes: HawkesParams
-    depth_weights: jax.Array
+    offset_weights: jax.Array
     sizes: EmpiricalSizes
+    cancel_best_share: jax.Array
+    cancel_fractions: jax.Array
+    cancel_fraction_weights: jax.Array
+    min_offset_ticks: int = struct.field(pytree_node=False, default=0)
 
     @classmethod
-    def create(cls, hawkes: HawkesParams, depth_weights, sizes: EmpiricalSizes) -> FlowParams:
+    def create(
+        cls,
+        hawkes: HawkesParams,
+        offset_weights,
+        sizes: EmpiricalSizes,
+        min_offset_ticks: int = 0,
+        cancel_best_share: float = 0.0,
+        cancel_fractions=(1.0,),
+        cancel_fraction_weights=None,
+    ) -> FlowParams:
         """Checked parameters; refuses an unstable Hawkes flow and non-positive sizes."""
         params = cls(
             hawkes=hawkes,
-            depth_weights=jnp.asarray(depth_weights, jnp.float32),
+            offset_weights=jnp.asarray(offset_weights, jnp.float32),
             sizes=EmpiricalSizes(
                 values=jnp.asarray(sizes.values, jnp.float32),
                 weights=jnp.asarray(sizes.weights, jnp.float32),
             ),
+            cancel_best_share=jnp.asarray(cancel_best_share, jnp.float32),
+            cancel_fractions=jnp.atleast_1d(jnp.asarray(cancel_fractions, jnp.float32)),
+            cancel_fraction_weights=jnp.atleast_1d(
+                jnp.ones(np.size(cancel_fractions), jnp.float32)
+                if cancel_fraction_weights is None
+                else jnp.asarray(cancel_fraction_weights, jnp.float32)
+            ),
+            min_offset_ticks=int(min_offset_ticks),
         )
         check_flow(params)
         return params
 
-    @property
-    def max_depth(self) -> int:
-        return int(self.depth_weights.shape[-1])
-
 
 def power_law_depths(exponent: float, max_depth: int) -> np.ndarray:
-    """(2, max_depth) weights proportional to depth**-exponent on 1..max_depth, both sides."""
+    """(2, max_depth) weights proportional to (1 + depth)**-exponent for depth 0..max_depth-1
+    ticks behind the own best quote; offsets run from -(max_depth - 1) (use that as
+    `min_offset_ticks`) up to 0 (join the best)."""
     max_depth = positive_int("max_depth", max_depth)
     exponent = float(finite_array("exponent", exponent))
-    w = np.arange(1, max_depth + 1, dtype=float) ** -exponent
+    w = np.arange(max_depth, 0, -1, dtype=float) ** -exponent
     return np.stack([w, w])
 
 
@@ -99,13 +127,20 @@ def check_flow(params: FlowParams) -> None:
         f"hawkes must have {N_TYPES} dimensions (FlowType), got {params.hawkes.mu.shape[-1]}",
     )
     check_params(params.hawkes)
-    leaves = (params.depth_weights, params.sizes.values, params.sizes.weights)
+    leaves = (
+        params.offset_weights,
+        params.sizes.values,
+        params.sizes.weights,
+        params.cancel_best_share,
+        params.cancel_fractions,
+        params.cancel_fraction_weights,
+    )
     if not is_concrete(*leaves):
         return
-    w = finite_array("depth_weights", params.depth_weights, ndim=2)
-    require(w.shape[0] == 2, f"depth_weights must be (2, D), got shape {w.shape}")
-    require(bool(np.all(w >= 0)), "depth_weights must be >= 0")
-    require(bool(np.all(w.sum(axis=1) > 0)), "each row of depth_weights needs a positive weight")
+    w = finite_array("offset_weights", params.offset_weights, ndim=2)
+    require(w.shape[0] == 2, f"offset_weights must be (2, W), got shape {w.shape}")
+    require(bool(np.all(w >= 0)), "offset_weights must be >= 0")
+    require(bool(np.all(w.sum(axis=1) > 0)), "each row of offset_weights needs a positive weight")
     values = finite_array("sizes.values", params.sizes.values, ndim=2)
     weights = finite_array("sizes.weights", params.sizes.weights, ndim=2)
     require(values.shape[0] == N_TYPES, f"sizes need {N_TYPES} rows, got {values.shape[0]}")
@@ -115,21 +150,33 @@ def check_flow(params: FlowParams) -> None:
         f"sizes must be >= 1 share, got minimum {values[live].min() if live.any() else 'none'}",
     )
     require(bool(np.all(live.any(axis=1))), "every flow type needs at least one size")
+    share = finite_array("cancel_best_share", params.cancel_best_share)
+    require(bool(np.all((share >= 0) & (share <= 1))), "cancel_best_share must be in [0, 1]")
+    frac = finite_array("cancel_fractions", params.cancel_fractions, ndim=1)
+    fw = finite_array("cancel_fraction_weights", params.cancel_fraction_weights, ndim=1)
+    require(frac.shape == fw.shape, "cancel_fractions and their weights differ in length")
+    require(bool(np.all((frac > 0) & (frac <= 1))), "cancel_fractions must be in (0, 1]")
+    require(
+        bool(np.all(fw >= 0) and fw.sum() > 0), "cancel_fraction_weights must be >= 0, not all 0"
+    )
 
 
 @struct.dataclass
 class FlowEvents:
     """A horizon of drawn order-flow events, padded to `capacity` (arrays (capacity,)).
 
-    `flow_type` is a `FlowType`; `depth_ticks` (limits) is the distance from the opposite best
-    quote; `cancel_u` (cancels) a uniform that picks the level; `size_shares` >= 1.
+    `flow_type` is a `FlowType`; `offset_ticks` (limits) is the offset from the own best quote
+    (> 0 improves it); `cancel_u` (cancels) a uniform that picks the level: below
+    `cancel_best_share` the best one, else by volume; `cancel_fraction` the share of it
+    removed; `size_shares` >= 1.
     `count` events are valid; `overflow` means more events fell in the horizon.
     """
 
     times_s: jax.Array
     flow_type: jax.Array
-    depth_ticks: jax.Array
+    offset_ticks: jax.Array
     cancel_u: jax.Array
+    cancel_fraction: jax.Array
     size_shares: jax.Array
     count: jax.Array
     overflow: jax.Array
@@ -140,17 +187,22 @@ class FlowEvents:
 
 
 def _sample(key, params: FlowParams, horizon_s, capacity: int) -> FlowEvents:
-    k_times, k_depth, k_cancel, k_size = jax.random.split(key, 4)
+    k_times, k_offset, k_cancel, k_size, k_frac = jax.random.split(key, 5)
     events = simulate(k_times, params.hawkes, horizon_s, capacity, throw=False)
     side = _SIDE[events.marks]
-    logits = jnp.log(params.depth_weights[side])
-    depth = jax.random.categorical(k_depth, logits, axis=-1) + 1
+    logits = jnp.log(params.offset_weights[side])
+    offset = jax.random.categorical(k_offset, logits, axis=-1) + params.min_offset_ticks
     sizes = jnp.maximum(jnp.round(sample_sizes(k_size, params.sizes, events)), 1.0)
     return FlowEvents(
         times_s=events.times,
         flow_type=events.marks,
-        depth_ticks=depth.astype(jnp.int32),
+        offset_ticks=offset.astype(jnp.int32),
         cancel_u=jax.random.uniform(k_cancel, (capacity,)),
+        cancel_fraction=params.cancel_fractions[
+            jax.random.categorical(
+                k_frac, jnp.log(params.cancel_fraction_weights), shape=(capacity,)
+            )
+        ],
         size_shares=jnp.where(events.mask, sizes, 0.0).astype(jnp.int32),
         count=events.count,
         overflow=events.overflow,
@@ -160,13 +212,22 @@ def _sample(key, params: FlowParams, horizon_s, capacity: int) -> FlowEvents:
 def sample_flow(key, params: FlowParams, horizon_s, capacity: int) -> FlowEvents:
     """Draw the order flow of [0, horizon_s] into `capacity` slots (no raise: see `overflow`).
 
-    Jit- and vmap-able over keys and params (`capacity` static). Sub-keys: times, depth,
+    Jit- and vmap-able over keys and params (`capacity` static). Sub-keys: times, offset,
     cancel level, size.
     """
     return _sample(key, params, horizon_s, capacity)
 
 
-def flow_event(book: BookState, anchor_ticks, flow_type, depth_ticks, cancel_u, size_shares):
+def flow_event(
+    params: FlowParams,
+    book: BookState,
+    anchor_ticks,
+    flow_type,
+    offset_ticks,
+    cancel_u,
+    cancel_fraction,
+    size_shares,
+):
     """The book event `(kind, side, price_ticks, size_shares)` for one drawn flow event.
 
     `anchor_ticks` (2,) holds the last known (bid, ask) best prices, used as the reference
@@ -178,13 +239,20 @@ def flow_event(book: BookState, anchor_ticks, flow_type, depth_ticks, cancel_u, 
     bid, ask, has_bid, has_ask = best_prices(book)
     ref_ask = jnp.where(has_ask, ask, anchor_ticks[1])
     ref_bid = jnp.where(has_bid, bid, anchor_ticks[0])
-    limit_price = jnp.where(side == Side.BID, ref_ask - depth_ticks, ref_bid + depth_ticks)
+    buy_price = jnp.minimum(ref_bid + offset_ticks, ref_ask - 1)
+    sell_price = jnp.maximum(ref_ask - offset_ticks, ref_bid + 1)
+    limit_price = jnp.where(side == Side.BID, buy_price, sell_price)
     sizes = book.size_shares[side].astype(jnp.float32)
     total = jnp.sum(sizes)
     cum = jnp.cumsum(sizes) / jnp.maximum(total, 1.0)
-    level = jnp.minimum(jnp.sum(cum < cancel_u), sizes.shape[-1] - 1)
+    # u < share: the best level; otherwise u rescaled to [0, 1) picks a level by volume
+    best_share = params.cancel_best_share
+    u = (cancel_u - best_share) / jnp.maximum(1.0 - best_share, 1e-12)
+    by_volume = jnp.minimum(jnp.sum(cum < u), sizes.shape[-1] - 1)
+    level = jnp.where(cancel_u < best_share, 0, by_volume)
     cancel_price = book.price_ticks[side, level]
-    cancel_size = jnp.where(total > 0, jnp.minimum(size_shares, book.size_shares[side, level]), 0)
+    at_level = book.size_shares[side, level]
+    cancel_size = jnp.clip(jnp.round(cancel_fraction * at_level), 1, at_level)
     price = jnp.where(kind == BookEvent.LIMIT, limit_price, cancel_price)
     size = jnp.where(kind == BookEvent.CANCEL, cancel_size, size_shares)
     return kind, side, price.astype(jnp.int32), size.astype(jnp.int32)
@@ -215,8 +283,9 @@ class FlowPath:
 @struct.dataclass
 class _EventInputs:
     flow_type: jax.Array
-    depth_ticks: jax.Array
+    offset_ticks: jax.Array
     cancel_u: jax.Array
+    cancel_fraction: jax.Array
     size_shares: jax.Array
     valid: jax.Array
 
@@ -229,7 +298,14 @@ def _simulate(key, params: FlowParams, book: BookState, horizon_s, capacity: int
     def step(carry, ev):
         book, anchor = carry
         kind, side, price, size = flow_event(
-            book, anchor, ev.flow_type, ev.depth_ticks, ev.cancel_u, ev.size_shares
+            params,
+            book,
+            anchor,
+            ev.flow_type,
+            ev.offset_ticks,
+            ev.cancel_u,
+            ev.cancel_fraction,
+            ev.size_shares,
         )
         size = jnp.where(ev.valid, size, 0)
         new, fills = _apply_event(book, kind, side, price, size)
@@ -241,8 +317,9 @@ def _simulate(key, params: FlowParams, book: BookState, horizon_s, capacity: int
 
     inputs = _EventInputs(
         flow_type=events.flow_type,
-        depth_ticks=events.depth_ticks,
+        offset_ticks=events.offset_ticks,
         cancel_u=events.cancel_u,
+        cancel_fraction=events.cancel_fraction,
         size_shares=events.size_shares,
         valid=events.mask,
     )
@@ -277,7 +354,7 @@ def simulate_flow(
     capacity = positive_int("capacity", capacity)
     if is_concrete(horizon_s):
         positive("horizon_s", horizon_s)
-    if is_concrete(params.depth_weights):
+    if is_concrete(params.offset_weights):
         check_flow(params)
     final, path, overflow = _simulate_jit(key, params, book, horizon_s, capacity)
     if throw and is_concrete(overflow) and bool(np.any(np.asarray(overflow))):
@@ -289,7 +366,7 @@ def simulate_flow(
 
 
 def flow_events_from_lobster(data) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(times_s from the first message, `FlowType` marks, sizes) of a LOBSTER message file.
+    """(times_s since the file's first message, `FlowType` marks, sizes) of a LOBSTER file.
 
     Submissions are limit orders, cancellations and deletions cancels, and visible executions
     market orders: the executions of one timestamp and side are one market order (an aggressive
@@ -298,6 +375,7 @@ def flow_events_from_lobster(data) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """
     kind = np.asarray(data.event_type)
     buy = np.asarray(data.direction) > 0
+    origin = float(np.asarray(data.times_s)[0])
     times = np.asarray(data.times_s, np.float64)
     size = np.asarray(data.size_shares, np.float64)
     marks = np.full(kind.shape, -1)
@@ -317,7 +395,7 @@ def flow_events_from_lobster(data) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     group = np.cumsum(~same) - 1
     merged_size = np.bincount(group, weights=size)
     first = ~same
-    return times[first] - times[0], marks[first].astype(np.int32), merged_size
+    return times[first] - origin, marks[first].astype(np.int32), merged_size
 
 
 def _empirical(values_per_type: list[np.ndarray]) -> EmpiricalSizes:
@@ -341,31 +419,36 @@ class FlowFit:
     hawkes_fit: object = struct.field(pytree_node=False)
 
 
-def calibrate_flow(data, *, max_depth: int = 30, window_s: float | None = None) -> FlowFit:
+def calibrate_flow(
+    data, *, max_depth: int = 30, max_improvement: int = 30, window_s: float | None = None
+) -> FlowFit:
     """Fit `FlowParams` to a LOBSTER message file with its order-book file.
 
     Event times and types (`flow_events_from_lobster`) of the first `window_s` seconds (all by
-    default) give the Hawkes rates and excitation by maximum likelihood
-    (`wmjax.calibrate.fit_mle`); the depth of each submission, its distance in ticks from the
-    opposite best quote in the book row before it, gives `depth_weights` on 1..`max_depth`
-    (deeper ones are dropped); sizes per type are the empirical ones. A level-1 file only holds
-    the events that touch the best quotes, so its depths stop at the spread.
+    default) give the Hawkes rates and excitation by maximum likelihood (`wmjax.calibrate.fit_mle`,
+    one decay per exciting type); the offset of each submission from its own best quote in the
+    book row before it gives `offset_weights` on -(max_depth-1)..max_improvement ticks (others
+    are dropped); the share of cancellations at the best level gives `cancel_best_share`, and
+    the share of the best level they removed `cancel_fractions` (rounded to 0.01); sizes per
+    type are the empirical ones. A level-1 file holds only the events that touch the best
+    quotes, so it shows no placements behind the best (their weights are 0) and every
+    cancellation at the best.
     """
-    from wmjax.calibrate import fit_mle
-    from wmjax.hawkes import events_from_arrays
-
     max_depth = positive_int("max_depth", max_depth)
+    max_improvement = positive_int("max_improvement", max_improvement, minimum=0)
     require(data.levels > 0, "calibrate_flow needs the order-book file (pass orderbook_file)")
     times, marks, sizes = flow_events_from_lobster(data)
     horizon = float(times[-1]) if window_s is None else float(positive("window_s", window_s))
+    require(
+        horizon <= times[-1],
+        f"window_s={window_s} is longer than the file's {times[-1]:.1f} s of events; shorten it",
+    )
     inside = times <= horizon
     times, marks, sizes = times[inside], marks[inside], sizes[inside]
     counts = np.bincount(marks, minlength=N_TYPES)
     missing = [FlowType(i).name for i in range(N_TYPES) if counts[i] == 0]
     require(not missing, f"the data has no events of type {missing} in the window; widen it")
-    with jax.enable_x64(True):
-        events = events_from_arrays(times, marks, horizon, N_TYPES, dtype=jnp.float64)
-        fit = fit_mle(events, horizon, N_TYPES)
+    fit = fit_mle((times, marks), horizon, N_TYPES, beta_structure="source", std_errors=False)
     p = fit.params
     hawkes = HawkesParams.create(np.asarray(p.mu), np.asarray(p.alpha), np.asarray(p.beta))
 
@@ -379,13 +462,32 @@ def calibrate_flow(data, *, max_depth: int = 30, window_s: float | None = None) 
     )
     t_msg = np.asarray(data.times_s)[1:] - data.times_s[0]
     sub = (kind == 1) & has & (t_msg <= horizon)
-    depth = np.where(buy, ask - price, price - bid)
-    weights = np.zeros((2, max_depth))
+    # share of cancellations at the best level (a level-1 file only shows those: 1.0)
+    cancels = ((kind == 2) | (kind == 3)) & has & (t_msg <= horizon)
+    at_best = np.where(buy, price == bid, price == ask)
+    best_share = float(np.mean(at_best[cancels])) if cancels.any() else 0.0
+    level_size = np.where(
+        buy, np.asarray(data.bid_size_shares)[:-1, 0], np.asarray(data.ask_size_shares)[:-1, 0]
+    )
+    seen = cancels & at_best & (level_size > 0)
+    fractions = np.minimum(np.asarray(data.size_shares)[1:][seen] / level_size[seen], 1.0)
+    fractions, fraction_counts = np.unique(np.round(fractions, 2), return_counts=True)
+    fractions = np.maximum(fractions, 0.01)
+    offset = np.where(buy, price - bid, ask - price)
+    lowest = -(max_depth - 1)
+    width = max_depth + max_improvement
+    weights = np.zeros((2, width))
     for row, side in enumerate((buy, ~buy)):
-        d = depth[sub & side]
-        d = d[(d >= 1) & (d <= max_depth)]
-        weights[row] = np.bincount(d - 1, minlength=max_depth)[:max_depth]
+        j = offset[sub & side] - lowest
+        j = j[(j >= 0) & (j < width)]
+        weights[row] = np.bincount(j, minlength=width)[:width]
     params = FlowParams.create(
-        hawkes, weights, _empirical([sizes[marks == i] for i in range(N_TYPES)])
+        hawkes,
+        weights,
+        _empirical([sizes[marks == i] for i in range(N_TYPES)]),
+        lowest,
+        best_share,
+        fractions if fractions.size else (1.0,),
+        fraction_counts if fractions.size else None,
     )
     return FlowFit(params=params, horizon_s=horizon, event_counts=counts, hawkes_fit=fit)

@@ -80,19 +80,31 @@ def apply_message(state: BookState, event_type, side, price_ticks, size_shares) 
     return apply_delta(state, side, price_ticks, delta, kind == EventType.EXECUTION)
 
 
+def _apply(state: BookState, msg: Messages) -> BookState:
+    return apply_message(state, msg.event_type, msg.side, msg.price_ticks, msg.size_shares)
+
+
 def _replay_scan(book: BookState, messages: Messages) -> tuple[BookState, BookState]:
     def step(state, msg):
-        state = apply_message(state, msg.event_type, msg.side, msg.price_ticks, msg.size_shares)
+        state = _apply(state, msg)
         return state, (state.price_ticks, state.size_shares)
 
-    final, (prices, sizes) = jax.lax.scan(step, book, messages)
-    return final, (prices, sizes)
+    return jax.lax.scan(step, book, messages)
 
 
 #: `replay(book, messages) -> (final_state, (prices (N, 2, L), sizes (N, 2, L)))`: the messages
 #: applied in order in one jitted scan; vmap it over days or tickers (equal N: pad with type-5
 #: messages of size 0, which change nothing).
 replay = jax.jit(_replay_scan)
+
+
+def _replay_final(book: BookState, messages: Messages) -> BookState:
+    return jax.lax.scan(lambda state, msg: (_apply(state, msg), None), book, messages)[0]
+
+
+#: `replay_final(book, messages) -> final_state`: like `replay` without the per-row books
+#: (constant memory: for long files and many books at once).
+replay_final = jax.jit(_replay_final)
 
 
 def _one_step(prev_price, prev_size, messages: Messages, levels: int):
