@@ -185,7 +185,7 @@ def test_square_root_impact_optimum_beats_twap_and_linear_ac_on_held_out_paths()
     )
     # linear AC with eta matched to the square-root cost at the TWAP rate
     eta = y * sigma * np.sqrt(x / adv) * horizon / x
-    held_out = RolloutConfig(n_paths=8192, n_steps=n, antithetic=True)
+    held_out = RolloutConfig(n_paths=4096, n_steps=n, antithetic=True)
     objective = {}
     for name, policy, theta in (
         ("optimised", free_schedule_policy, result.params),

@@ -45,31 +45,15 @@ def optimize_schedule(
     callback=None,
 ) -> TrainResult:
     """Gradient-optimise the free schedule (`free_schedule_policy`, TWAP start) on fixed keys
-    (common random numbers) with Adam and a cosine-decayed learning rate; returns the logits."""
+    (common random numbers) with Adam (invariant to the loss's scale) and a cosine-decayed
+    learning rate; the result's params are the logits."""
     positive_int("n_updates (iterations)", n_updates)
     positive("learning_rate", learning_rate)
     fn = schedule_objective(objective)
-    scale = float(
-        jax.device_get(
-            fn(
-                rollout(
-                    key,
-                    market,
-                    market_params,
-                    free_schedule_policy,
-                    jnp.zeros(config.n_steps),
-                    order,
-                    config,
-                ),
-                order,
-            )
-        )
-    )
-    scale = abs(scale) if np.isfinite(scale) and scale != 0 else 1.0
 
     def loss(logits, k):
         paths = rollout(k, market, market_params, free_schedule_policy, logits, order, config)
-        return fn(paths, order) / scale
+        return fn(paths, order)
 
     logits = jnp.zeros(config.n_steps) if init_logits is None else jnp.asarray(init_logits)
     opt = optax.adam(optax.cosine_decay_schedule(learning_rate, n_updates, alpha=0.01))

@@ -61,7 +61,8 @@ class ImpactParams:
         transient_strength: G(0) of the transient kernel, price units per share (0: off).
         transient_resilience: resilience rho (exponential) or 1 / t0 (power law), per day.
         transient_exponent: beta of the power-law kernel.
-        latency: one-way latency of child orders.
+        latency_us: mean one-way latency of child orders, microseconds (a `LatencyScenario`'s).
+        latency_jitter_us: its standard deviation, microseconds.
         noise_sign: +1, or -1 for the antithetic twin (all exogenous shocks negated).
     """
 
@@ -79,7 +80,8 @@ class ImpactParams:
     transient_strength: jax.Array
     transient_resilience: jax.Array
     transient_exponent: jax.Array
-    latency: LatencyScenario
+    latency_us: jax.Array
+    latency_jitter_us: jax.Array
     noise_sign: jax.Array
 
     @property
@@ -152,12 +154,8 @@ def impact_params(
         transient_strength=f32(transient_strength),
         transient_resilience=f32(transient_resilience),
         transient_exponent=f32(transient_exponent),
-        latency=LatencyScenario(
-            latency.name,
-            f32(latency.one_way_latency_us),
-            f32(latency.jitter_us),
-            latency.co_location,
-        ),
+        latency_us=f32(latency.one_way_latency_us),
+        latency_jitter_us=f32(latency.jitter_us),
         noise_sign=f32(1.0),
     )
 
@@ -257,7 +255,8 @@ class ImpactMarket:
     def step(self, key, state: ImpactState, action, params: ImpactParams):
         k_latency, k_price = jax.random.split(key)
         tau = state.interval_days
-        latency_us = sample_latency_us(k_latency, params.latency, (), self.latency_method)
+        scenario = LatencyScenario("params", params.latency_us, params.latency_jitter_us)
+        latency_us = sample_latency_us(k_latency, scenario, (), self.latency_method)
         latency_days = jnp.minimum(latency_us * 1e-6 / self.trading_day_s, tau)
         z = params.noise_sign * jax.random.normal(k_price, (2,), jnp.float32)
         sigma = params.sigma * params.vol_mult[state.step]
