@@ -9,6 +9,8 @@ from wmjax import InputError
 from wmjax.market import (
     LATENCY_PRESETS,
     LatencyScenario,
+    fill_model,
+    latency_monte_carlo,
     latency_scenario,
     sample_empirical_latency_us,
     sample_latency_us,
@@ -86,3 +88,24 @@ def test_empirical_resamples_only_observed_values():
     assert draws.dtype == np.float32
     with pytest.raises(InputError, match="observed_us must be >= 0"):
         sample_empirical_latency_us(jax.random.key(6), [-1.0, 3.0], (3,))
+
+
+def test_latency_monte_carlo_orders_the_scenarios():
+    model = fill_model(quote_lifetime_us=5000.0, vol_bps_per_sqrt_s=1.5, adverse_bps_per_ms=0.01)
+    reports = {
+        short: latency_monte_carlo(jax.random.key(7), latency_scenario(short), model, 10, 4000)
+        for short in LATENCY_PRESETS
+    }
+    fill = {k: float(np.mean(r.fill_rate)) for k, r in reports.items()}
+    slip = {k: float(np.mean(r.slippage_bps)) for k, r in reports.items()}
+    # fill probability exp(-l / lifetime): near 1 co-located, near 0 for retail
+    for short in LATENCY_PRESETS:
+        mean_l = latency_scenario(short).one_way_latency_us
+        assert fill[short] == pytest.approx(np.exp(-mean_l / 5000.0), abs=0.02)
+    assert fill["co-lo"] > fill["proximity"] > fill["cloud"] > fill["retail"]
+    assert slip["co-lo"] < slip["proximity"] < slip["cloud"]
+    # cloud: 2 ms of latency cost 0.02 bps of adverse move on average
+    assert slip["cloud"] == pytest.approx(0.02, abs=0.005)
+    assert np.asarray(reports["cloud"].latency_us).mean() == pytest.approx(2000.0, rel=0.01)
+    with pytest.raises(InputError, match="quote_lifetime_us"):
+        fill_model(quote_lifetime_us=0.0)

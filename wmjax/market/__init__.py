@@ -62,6 +62,7 @@ from wmjax.market._latency import (
     sample_empirical_latency_us,
     sample_latency_us,
 )
+from wmjax.market._latency_mc import FillModel, LatencyReport, fill_model, latency_monte_carlo
 from wmjax.market._protocol import Fills, Market
 from wmjax.market._replay import (
     Messages,
@@ -87,6 +88,7 @@ __all__: list[str] = [
     "TRANSIENT_KERNELS",
     "BookEvent",
     "BookState",
+    "FillModel",
     "Fills",
     "FlowParams",
     "FlowPath",
@@ -95,6 +97,7 @@ __all__: list[str] = [
     "ImpactObservation",
     "ImpactParams",
     "ImpactState",
+    "LatencyReport",
     "LatencyScenario",
     "Market",
     "Messages",
@@ -114,9 +117,11 @@ __all__: list[str] = [
     "check_book",
     "check_latency_scenario",
     "empty_book",
+    "fill_model",
     "flow",
     "impact_params",
     "invariants",
+    "latency_monte_carlo",
     "latency_scenario",
     "limit_order",
     "linear_permanent_impact",
