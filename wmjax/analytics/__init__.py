@@ -35,13 +35,24 @@ from wmjax.analytics._strategies import (
     standard_strategies,
     strategy_policy,
 )
+from wmjax.analytics._tca import (
+    METRICS,
+    TCA_SCHEMA,
+    DriftMonitor,
+    drift_alerts,
+    simulator_version,
+    tca_divergence,
+)
 
 __all__: list[str] = [
     "ATHL_2005",
     "DEFAULT_ALTERNATIVES",
     "ISTAR_KISSELL_2013",
+    "METRICS",
     "REGIME_COST_MULTIPLIER",
+    "TCA_SCHEMA",
     "CounterfactualReport",
+    "DriftMonitor",
     "PretradeReport",
     "SensitivityGrid",
     "Strategy",
@@ -51,6 +62,7 @@ __all__: list[str] = [
     "counterfactual",
     "day_market_params",
     "desk_market_params",
+    "drift_alerts",
     "horizon_profile",
     "industry_estimates",
     "istar_cost_bps",
@@ -62,6 +74,8 @@ __all__: list[str] = [
     "realised_is_bps",
     "scenario_params",
     "schedule_strategy",
+    "simulator_version",
     "standard_strategies",
     "strategy_policy",
+    "tca_divergence",
 ]
