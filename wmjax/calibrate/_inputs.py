@@ -1,0 +1,82 @@
+"""Checked event data for the fitters: host arrays, float64 times, dimension and horizon."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+import jax.numpy as jnp
+import numpy as np
+
+from wmjax._checks import InputError, positive, require
+from wmjax.hawkes import HawkesEvents, events_from_arrays
+
+
+class BetaStructure(StrEnum):
+    """Which decays are free: a (d, d) matrix, one per source dimension (column), or one."""
+
+    FULL = "full"
+    SOURCE = "source"
+    SCALAR = "scalar"
+
+    def shape(self, dim: int) -> tuple[int, int]:
+        """Shape of the free decays: (d, d), (1, d) or (1, 1) (broadcast to (d, d))."""
+        return {"full": (dim, dim), "source": (1, dim), "scalar": (1, 1)}[self.value]
+
+
+def parse_beta_structure(value) -> BetaStructure:
+    try:
+        return BetaStructure(value)
+    except ValueError:
+        names = ", ".join(repr(s.value) for s in BetaStructure)
+        raise InputError(f"beta_structure must be one of {names}, got {value!r}") from None
+
+
+def event_arrays(events, horizon_s, dim: int | None) -> tuple[np.ndarray, np.ndarray, float, int]:
+    """(times float64, marks int, horizon, dim) from `HawkesEvents` or a `(times, marks)` pair.
+
+    `dim=None` takes max(mark) + 1. Raises InputError for an overflowed buffer, unsorted or
+    out-of-range times, marks outside 0..dim-1, or a dimension with no events.
+    """
+    horizon = float(positive("horizon_s", horizon_s))
+    if isinstance(events, HawkesEvents):
+        require(
+            not bool(np.any(np.asarray(events.overflow))),
+            "events overflowed their buffer (the data is incomplete); simulate with a larger "
+            "capacity",
+        )
+        require(np.ndim(events.times) == 1, "fit one path at a time: events.times must be 1-D")
+        count = int(events.count)
+        times, marks = np.asarray(events.times)[:count], np.asarray(events.marks)[:count]
+    elif isinstance(events, tuple | list) and len(events) == 2:
+        times, marks = np.asarray(events[0]), np.asarray(events[1])
+    else:
+        raise InputError("events must be HawkesEvents or a (times_s, marks) pair of arrays")
+    require(np.size(times) > 0, "no events to fit: the data set is empty")
+    if dim is None:
+        marks_num = np.asarray(marks, float)
+        require(
+            bool(np.all(np.isfinite(marks_num))) and marks_num.min() >= 0,
+            "marks must be integers >= 0",
+        )
+        dim = int(marks_num.max()) + 1
+    require(isinstance(dim, int | np.integer) and dim >= 1, f"dim must be an int >= 1, got {dim}")
+    checked = events_from_arrays(times, marks, horizon, int(dim), dtype=jnp.float32)
+    marks_out = np.asarray(checked.marks).astype(np.int64)
+    counts = np.bincount(marks_out, minlength=dim)
+    empty = np.flatnonzero(counts == 0)
+    require(
+        empty.size == 0,
+        f"dimension {empty[:1].tolist()} has no events; a Hawkes fit needs events in every "
+        f"dimension (pass the right dim, or drop the empty dimension)",
+    )
+    return np.asarray(times, np.float64), marks_out, horizon, int(dim)
+
+
+def require_enough(n_events: int, n_params: int, what: str) -> None:
+    """At least 5 events per free parameter (and 10 in all), else a clear InputError."""
+    needed = max(10, 5 * n_params)
+    require(
+        n_events >= needed,
+        f"{what} needs at least {needed} events for {n_params} free parameters, got {n_events}; "
+        "use more data, a longer horizon, or fewer free decays (beta_structure='scalar')",
+    )
