@@ -6,10 +6,10 @@ import argparse
 import sys
 
 from wmjax._checks import InputError
-from wmjax.cli import _analytics, _book, _demo, _execution
+from wmjax.cli import _analytics, _book, _demo, _execution, _hawkes
 
 # Each module adds its sub-commands with `register(subparsers)`; each sub-command sets `run`.
-COMMAND_MODULES: tuple = (_book, _analytics, _execution, _demo)
+COMMAND_MODULES: tuple = (_book, _analytics, _execution, _demo, _hawkes)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,5 +1,12 @@
 """The only place that reads files: LOBSTER messages/order books, event and fills CSVs."""
 
+from wmjax.data._events_csv import (
+    load_events_csv,
+    lobster_session_s,
+    lobster_trades,
+    save_events_csv,
+    trades_from_lobster,
+)
 from wmjax.data._fills import FILLS_COLUMNS, HistoricalFills, load_fills
 from wmjax.data._lobster import CENT_TICK, Direction, EventType, LobsterData, load_lobster
 
@@ -10,6 +17,11 @@ __all__: list[str] = [
     "EventType",
     "HistoricalFills",
     "LobsterData",
+    "load_events_csv",
     "load_fills",
     "load_lobster",
+    "lobster_session_s",
+    "lobster_trades",
+    "save_events_csv",
+    "trades_from_lobster",
 ]
