@@ -1,6 +1,25 @@
 """What a desk reads: pre-trade reports, counterfactuals, simulator-backed TCA and drift, and
 the bounded execution advisor."""
 
+from wmjax.analytics._advisor import (
+    AdvisorMemory,
+    advise,
+    advise_batch,
+    hysteresis,
+    limit_arrays,
+    state_arrays,
+)
+from wmjax.analytics._advisor_sim import (
+    ORDER_TYPES,
+    REGIMES,
+    TIERS,
+    AdvisorConfig,
+    Decision,
+    LimitArrays,
+    StateArrays,
+    evaluate_candidates,
+    regime_budget,
+)
 from wmjax.analytics._conditioning import day_market_params
 from wmjax.analytics._counterfactual import (
     DEFAULT_ALTERNATIVES,
@@ -24,6 +43,7 @@ from wmjax.analytics._pretrade import (
     pretrade,
     scenario_params,
 )
+from wmjax.analytics._schema import CONTRACTS, load_schema, validate
 from wmjax.analytics._simulate import StrategySummary
 from wmjax.analytics._strategies import (
     Strategy,
@@ -46,36 +66,54 @@ from wmjax.analytics._tca import (
 
 __all__: list[str] = [
     "ATHL_2005",
+    "CONTRACTS",
     "DEFAULT_ALTERNATIVES",
     "ISTAR_KISSELL_2013",
     "METRICS",
+    "ORDER_TYPES",
+    "REGIMES",
     "REGIME_COST_MULTIPLIER",
     "TCA_SCHEMA",
+    "TIERS",
+    "AdvisorConfig",
+    "AdvisorMemory",
     "CounterfactualReport",
+    "Decision",
     "DriftMonitor",
+    "LimitArrays",
     "PretradeReport",
     "SensitivityGrid",
+    "StateArrays",
     "Strategy",
     "StrategyParams",
     "StrategySummary",
+    "advise",
+    "advise_batch",
     "athl_cost_bps",
     "counterfactual",
     "day_market_params",
     "desk_market_params",
     "drift_alerts",
+    "evaluate_candidates",
     "horizon_profile",
+    "hysteresis",
     "industry_estimates",
     "istar_cost_bps",
+    "limit_arrays",
+    "load_schema",
     "named_strategy_params",
     "order_from_fills",
     "parse_strategy_name",
     "pov_strategy",
     "pretrade",
     "realised_is_bps",
+    "regime_budget",
     "scenario_params",
     "schedule_strategy",
     "simulator_version",
     "standard_strategies",
+    "state_arrays",
     "strategy_policy",
     "tca_divergence",
+    "validate",
 ]
