@@ -134,6 +134,28 @@ def test_rollout_cost_equals_the_transient_quadratic_form():
     )
 
 
+def test_power_law_propagator_cost_is_its_quadratic_form():
+    n, x, horizon, k, inv_t0, beta = 6, 1e4, 1.0, 2e-5, 20.0, 0.5
+    p = impact_params(
+        n, sigma=0.95, transient_strength=k, transient_resilience=inv_t0, transient_exponent=beta
+    )
+    cfg = RolloutConfig(n_paths=2, n_steps=n, antithetic=True)
+    frac = np.array([0.3, 0.1, 0.1, 0.1, 0.1, 0.3])
+    paths = rollout(
+        jax.random.key(5),
+        ImpactMarket(kernel="power_law"),
+        p,
+        schedule_policy,
+        jnp.asarray(frac, jnp.float32),
+        order(x, horizon, "sell"),
+        cfg,
+    )
+    lag = np.abs(np.arange(n)[:, None] - np.arange(n)[None, :]) * horizon / n
+    m = k * (1 + inv_t0 * lag) ** -beta
+    expected = 0.5 * (frac * x) @ m @ (frac * x)
+    assert float(jnp.mean(paths.is_currency)) == pytest.approx(expected, rel=1e-4)
+
+
 def test_gradient_descent_finds_the_obizhaeva_wang_schedule():
     p = impact_params(N_T, sigma=0.95, transient_strength=K_T, transient_resilience=RHO_T)
     cfg = RolloutConfig(n_paths=2, n_steps=N_T, antithetic=True)  # twins: the mean is exact

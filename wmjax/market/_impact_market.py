@@ -162,11 +162,14 @@ def impact_params(
 
 @struct.dataclass
 class ImpactState:
-    """State of one path: the interval index, the price S without transient displacement,
-    the signed shares we traded in each interval so far, the pre-drawn market volumes."""
+    """State of one path: the interval index, the price S without transient displacement, the
+    displacement D our past trades left (exponential kernel: a Markov state, D' = a (D + k q)),
+    the signed shares traded in each interval (power-law kernel only; empty otherwise), the
+    pre-drawn market volumes."""
 
     step: jax.Array
     price: jax.Array
+    displacement: jax.Array
     trade_history: jax.Array
     volumes: jax.Array
     side: jax.Array
@@ -192,7 +195,8 @@ class ImpactMarket:
 
     Attributes:
         price_model: "arithmetic" (AC 2000) or "geometric" (log-price Brownian, sigma / S0).
-        kernel: transient kernel, "exponential" (Obizhaeva-Wang) or "power_law".
+        kernel: transient kernel, "exponential" (Obizhaeva-Wang; O(1) per step) or "power_law"
+            (O(n_steps) per step: the whole history is convolved with the kernel).
         latency_method: latency sampler, "lognormal" or "truncnormal".
         trading_day_s: seconds in a trading day, to turn microseconds of latency into days.
     """
@@ -218,13 +222,16 @@ class ImpactMarket:
         return ImpactState(
             step=jnp.int32(0),
             price=jnp.asarray(params.arrival_price, jnp.float32),
-            trade_history=jnp.zeros(n_steps, jnp.float32),
+            displacement=jnp.float32(0.0),
+            trade_history=jnp.zeros(n_steps if self.kernel == "power_law" else 0, jnp.float32),
             volumes=params.daily_volume_shares * params.volume_frac * noise,
             side=jnp.asarray(order.side, jnp.float32),
             interval_days=jnp.asarray(order.horizon_days / n_steps, jnp.float32),
         )
 
     def _displacement(self, state: ImpactState, params: ImpactParams) -> jax.Array:
+        if self.kernel == "exponential":
+            return state.displacement
         lags = jnp.arange(state.trade_history.shape[0], dtype=jnp.float32)
         lag_days = (state.step - lags) * state.interval_days
         kernel = propagator(
@@ -280,11 +287,22 @@ class ImpactMarket:
         next_state = state.replace(
             step=state.step + 1,
             price=next_price,
-            trade_history=state.trade_history.at[state.step].set(q),
+            displacement=self._next_displacement(state, q, params),
+            trade_history=(
+                state.trade_history.at[state.step].set(q)
+                if self.kernel == "power_law"
+                else state.trade_history
+            ),
         )
         return next_state, Fills(
             shares=shares, notional=shares * exec_price, market_volume_shares=volume
         )
+
+    def _next_displacement(self, state: ImpactState, q, params: ImpactParams) -> jax.Array:
+        if self.kernel != "exponential":
+            return state.displacement
+        decay = jnp.exp(-params.transient_resilience * state.interval_days)
+        return decay * (state.displacement + params.transient_strength * q)
 
     def mirror(self, params: ImpactParams) -> ImpactParams:
         return params.replace(noise_sign=-params.noise_sign)
