@@ -27,10 +27,13 @@ def _simulate(params, horizon_s, seed):
         return hk.simulate(jax.random.key(seed), p64, horizon_s, int(2 * n + 100))
 
 
+_engine_log_likelihood = jax.jit(hk.log_likelihood)
+
+
 def _engine_ll(params, events, horizon_s):
     with jax.enable_x64(True):
         p64 = jax.tree.map(lambda x: jnp.asarray(x, jnp.float64), params)
-        return float(hk.log_likelihood(p64, events, horizon_s))
+        return float(_engine_log_likelihood(p64, events, horizon_s))
 
 
 @pytest.fixture(scope="module")
