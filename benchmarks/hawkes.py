@@ -191,8 +191,8 @@ def rs_params(case: Case, mu=None, alpha=None):
     return mv.Parameters(mu, alpha, case.beta)
 
 
-def peer_simulators(case: Case, peers: dict, horizon_s: float) -> dict:
-    """{label: fn(seed) -> number of events} for each installed peer."""
+def peer_simulators(case: Case, peers: dict) -> dict:
+    """{label: fn(seed, horizon_s) -> number of events} for each installed peer."""
     sims = {}
     mu, alpha = np.asarray(case.mu), np.asarray(case.alpha, np.float64)
     if peers.get("hawkes-rs"):
@@ -201,13 +201,15 @@ def peer_simulators(case: Case, peers: dict, horizon_s: float) -> dict:
 
         p = rs_params(case)
         if case.dim == 1:
-            sims["hawkes-rs"] = lambda seed: len(uv.simulate(p, horizon_s, seed))
+            sims["hawkes-rs"] = lambda seed, horizon_s: len(uv.simulate(p, horizon_s, seed))
         else:
-            sims["hawkes-rs"] = lambda seed: sum(map(len, mv.simulate(p, horizon_s, seed)))
+            sims["hawkes-rs"] = lambda seed, horizon_s: sum(
+                map(len, mv.simulate(p, horizon_s, seed))
+            )
     if peers.get("tick"):
         from tick.hawkes import SimuHawkesExpKernels
 
-        def tick_sim(seed):
+        def tick_sim(seed, horizon_s):
             simu = SimuHawkesExpKernels(
                 adjacency=alpha,
                 decays=np.full((case.dim, case.dim), case.beta),
@@ -227,13 +229,13 @@ def peer_simulators(case: Case, peers: dict, horizon_s: float) -> dict:
             model = hawkeslib.UnivariateExpHawkesProcess()
             model.set_params(mu[0], alpha[0, 0], case.beta)
             for method in ("ogata", "branching"):
-                sims[f"hawkeslib ({method})"] = lambda seed, m=method: _seeded(
+                sims[f"hawkeslib ({method})"] = lambda seed, horizon_s, m=method: _seeded(
                     seed, lambda: len(model.sample(horizon_s, method=m))
                 )
         else:
             model = hawkeslib.MultivariateExpHawkesProcess()
             model.set_params(mu, alpha.T.copy(), case.beta)  # its A[l, k]: effect of l on k
-            sims["hawkeslib (branching)"] = lambda seed: _seeded(
+            sims["hawkeslib (branching)"] = lambda seed, horizon_s: _seeded(
                 seed, lambda: len(model.sample(horizon_s)[0])
             )
     return sims
@@ -397,26 +399,35 @@ def bench_simulation(case: Case, args, peers, progress, rows) -> None:
     (count, n_over), secs = min(runs, key=lambda r: r[1] / max(r[0][0], 1))
     label = f"wmjax ({args.paths} paths, float32)"
     rows.append(_sim_row(case, label, count, secs, max(first - secs, 0.0), n_over))
+    # profile: the draws alone against the whole batch, alternated so both see the same load
     keys = jax.random.split(jax.random.key(7), args.paths)
     block(draws(keys))
-    _, draw_secs = best_time(lambda: block(draws(keys)), args.repeats)
+    draw_secs, secs = np.inf, np.inf
+    for _ in range(max(args.repeats, 3)):
+        draw_secs = min(draw_secs, best_time(lambda: block(draws(keys)), 1)[1])
+        secs = min(secs, best_time(lambda: block(batched(keys)), 1)[1])
     rows.append(
         {
             "section": "profile",
             "case": case.label,
             "method": f"wmjax {args.paths} paths: jax.random draws alone",
             "seconds": draw_secs,
+            "batch_seconds": secs,
             "share_of_batch": draw_secs / secs,
-            "note": f"{(cap_b + 1) * (d + d * d) * args.paths / 1e6:.0f}M exponentials; "
-            f"the rest ({1 - draw_secs / secs:.0%}) is the lax.scan over {cap_b + 1} steps",
+            "note": f"{(cap_b + 1) * (d + d * d) * args.paths / 1e6:.0f}M exponentials; the "
+            f"rest is the lax.scan: {cap_b + 1} steps of {args.paths} paths, "
+            f"{(secs - draw_secs) / (cap_b + 1) * 1e6:.0f} us per step",
         }
     )
-    # peers, one path each of the same expected length as wmjax's single path
-    for label, sim in peer_simulators(case, peers, horizon).items():
+    # peers: one path each, as long as wmjax's single path unless that would take more than
+    # --peer-sim-s seconds (a warm-up on 1% of the horizon measures the peer's speed)
+    for label, sim in peer_simulators(case, peers).items():
         progress(f"{case.label} simulate: {label}")
         try:
-            sim(0)
-            runs = [_rate(functools.partial(sim, s)) for s in range(1, 1 + args.repeats)]
+            _, warm_s = _rate(functools.partial(sim, 0, horizon / 100))
+            scale = min(1.0, args.peer_sim_s / max(100 * warm_s, 1e-9))
+            h = max(horizon * scale, horizon / 100)
+            runs = [_rate(functools.partial(sim, s, h)) for s in range(1, 1 + args.repeats)]
             count, secs = min(runs, key=lambda r: r[1] / max(r[0], 1))
             rows.append(_sim_row(case, label, count, secs, None, None))
         except Exception as err:
@@ -518,8 +529,12 @@ def bench_mle(case: Case, data: Data, args, peers, progress, rows, value_and_gra
     fit_mle = _load_fit_mle()
     if fit_mle is None:
         rows.append({**base, "method": "wmjax fit_mle", "error": "wmjax.calibrate.fit_mle missing"})
+    cold_s = 0.0
     for structure, attempt in _wmjax_fits(fit_mle, args):
         label = f"wmjax fit_mle ({structure} beta, {attempt})"
+        if attempt == "warm" and cold_s > args.warm_limit:
+            print(f"  {label} skipped: the cold fit took {cold_s:.0f} s > --warm-limit", flush=True)
+            continue
         progress(f"{case.label} MLE: {label}, {n} events")
         kwargs = _fit_kwargs(fit_mle, structure)
         try:
@@ -527,6 +542,7 @@ def bench_mle(case: Case, data: Data, args, peers, progress, rows, value_and_gra
             result = fit_mle(data.events, data.horizon_s, dim=d, **kwargs)
             block(result.params)
             secs = time.perf_counter() - t0
+            cold_s = secs if attempt.startswith("cold") else cold_s
             p = result.params
             status = "" if getattr(result, "converged", True) else ", NOT converged"
             rows.append(
@@ -611,7 +627,7 @@ def _reference(rows, row):
         and r["case"] == row["case"]
         and r["method"].startswith("wmjax")
         and "seconds" in r
-        and r.get("events") == row.get("events", r.get("events"))
+        and (row["section"] == "simulate" or r.get("events") == row.get("events"))
     ]
     if row["section"] == "simulate":
         same = [r for r in same if "paths" in r["method"]]  # the batched run
@@ -624,8 +640,9 @@ def _reference(rows, row):
 def _fmt(value, spec):
     if value is None:
         return "-"
-    if isinstance(value, list):
-        return "x".join(str(v) for v in np.unique(np.round(value, 3)))
+    if isinstance(value, list):  # a decay matrix: its value, or its range
+        lo, hi = float(np.min(value)), float(np.max(value))
+        return f"{lo:.3g}" if lo == hi else f"{lo:.3g}..{hi:.3g}"
     return format(value, spec)
 
 
@@ -643,7 +660,12 @@ def print_tables(rows) -> None:
         ),
         "profile": (
             "Profile of the batched wmjax simulation",
-            [("seconds", "seconds", ".3f"), ("share", "share_of_batch", ".0%"), ("", "note", "")],
+            [
+                ("draws s", "seconds", ".3f"),
+                ("batch s", "batch_seconds", ".3f"),
+                ("share", "share_of_batch", ".0%"),
+                ("", "note", ""),
+            ],
         ),
         "loglik": (
             "Log-likelihood + gradient at the true parameters (s; ratio = peer s / wmjax s)",
@@ -709,8 +731,17 @@ def parse_args(argv=None):
     parser.add_argument("--paths", type=int, help="paths in the batched simulation")
     parser.add_argument("--path-events", type=int, help="expected events per batched path")
     parser.add_argument("--capacity-factor", type=float, default=1.5)
+    parser.add_argument(
+        "--peer-sim-s", type=float, default=3.0, help="longest timed peer simulation (s)"
+    )
     parser.add_argument("--repeats", type=int, help="timed repeats (fastest kept)")
     parser.add_argument("--mle-repeats", type=int, choices=(1, 2), help="2: cold and warm fit")
+    parser.add_argument(
+        "--warm-limit",
+        type=float,
+        default=60.0,
+        help="repeat a wmjax fit warm only if the cold one took less (s): compile is then small",
+    )
     parser.add_argument(
         "--no-mle-scalar",
         dest="mle_scalar",

@@ -12,6 +12,9 @@ import pytest
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "hawkes.py"
 PEERS = ("tick", "hawkes-rs", "hawkeslib")
 
+# ~20 s of CPU (six jit compiles); wall time doubles or worse when the 2 cores are shared
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory):
