@@ -33,11 +33,13 @@ def test_ac_bad_input_is_one_line_and_exit_code_2(capsys):
 
 
 def test_optimize_json(capsys):
-    out = run_json(capsys, ["optimize", "--json", "--paths", "64", "--iterations", "3"])
+    # --periods 4 and --paths 64 as in the demo test below: the compiled rollouts are shared
+    argv = ["optimize", "--json", "--paths", "64", "--iterations", "3", "--periods", "4"]
+    out = run_json(capsys, argv)
     assert set(out["strategies"]) == {"optimised", "twap", "ac_optimal"}
     for s in out["strategies"].values():
-        assert set(s) >= {"mean", "std", "objective", "trajectory"} and len(s["trajectory"]) == 6
-    assert len(out["closed_form_trajectory"]) == 6 and 0 <= out["max_deviation_frac"] < 1
+        assert set(s) >= {"mean", "std", "objective", "trajectory"} and len(s["trajectory"]) == 5
+    assert len(out["closed_form_trajectory"]) == 5 and 0 <= out["max_deviation_frac"] < 1
 
 
 def test_demo_json(capsys, tmp_path):

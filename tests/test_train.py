@@ -104,3 +104,20 @@ def test_free_schedule_recovers_the_almgren_chriss_trajectory():
     assert np.abs(holdings - sol.holdings).max() < 0.01 * x
     assert result.losses[-1] == pytest.approx(sol.objective / x, rel=0.02)
     assert result.losses[-1] < result.losses[0]  # better than TWAP
+
+
+def test_objectives_on_known_samples():
+    from wmjax.execution import cvar, mean_std, quantile
+
+    x = jnp.arange(1.0, 101.0)  # 1 .. 100
+    assert float(mean_variance(x, 0.0)) == pytest.approx(50.5)
+    assert float(mean_variance(x, 2.0)) == pytest.approx(
+        50.5 + 2 * np.var(np.arange(1, 101), ddof=1)
+    )
+    assert float(mean_std(x, 1.0)) == pytest.approx(
+        50.5 + np.std(np.arange(1, 101), ddof=1), rel=1e-6
+    )
+    assert float(cvar(x, 0.95)) == pytest.approx(np.mean([96, 97, 98, 99, 100]))
+    assert float(quantile(x, 0.95)) == pytest.approx(np.quantile(np.arange(1, 101), 0.95))
+    g = jax.grad(lambda v: cvar(v, 0.9))(x)
+    np.testing.assert_allclose(np.asarray(g), np.r_[np.zeros(90), np.full(10, 0.1)])
