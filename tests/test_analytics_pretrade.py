@@ -6,6 +6,7 @@ import json
 import math
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -13,13 +14,15 @@ from wmjax import InputError
 from wmjax.analytics import (
     ATHL_2005,
     SensitivityGrid,
+    Strategy,
     athl_cost_bps,
     desk_market_params,
     istar_cost_bps,
     pretrade,
+    standard_strategies,
 )
 from wmjax.cli._main import main
-from wmjax.execution import order
+from wmjax.execution import free_schedule_policy, order
 from wmjax.market import ImpactMarket
 
 N = 5
@@ -30,13 +33,19 @@ PARAMS = desk_market_params(N, 0.5, daily_volume_shares=4e6, daily_volatility=0.
 
 
 def _report(seed):
+    # the standard six plus a "trained" policy of another kind: a free schedule at zero logits,
+    # which is TWAP, so on common paths it must match TWAP path by path
+    strategies = [
+        *standard_strategies(ORDER, PARAMS, pov_rates=(0.1, 0.2)),
+        Strategy("free_at_zero", free_schedule_policy, jnp.zeros(N)),
+    ]
     return pretrade(
         ORDER,
         ImpactMarket(),
         PARAMS,
+        strategies,
         n_paths=PATHS,
         key=jax.random.key(seed),
-        pov_rates=(0.1, 0.2),
         sensitivity=GRID,
         sensitivity_paths=200,
     )
@@ -66,7 +75,16 @@ def test_common_random_numbers_cut_the_std_of_strategy_differences(reports):
 
 def test_report_figures_and_recommendation(reports):
     r = reports[0]
-    assert r.strategies == ["twap", "vwap", "ac_optimal", "pov_10", "pov_20", "aggressive"]
+    assert r.strategies == [
+        "twap",
+        "vwap",
+        "ac_optimal",
+        "pov_10",
+        "pov_20",
+        "aggressive",
+        "free_at_zero",
+    ]
+    np.testing.assert_allclose(r.is_samples_bps[6], r.is_samples_bps[0], atol=1e-3)
     np.testing.assert_allclose(r.objective_bps, r.mean_bps + 0.3 * r.std_bps, rtol=1e-6)
     assert r.recommended == r.strategies[int(np.argmin(r.objective_bps))]
     np.testing.assert_allclose(r.mean_bps, r.is_samples_bps.mean(1), rtol=1e-5, atol=1e-4)
@@ -87,7 +105,7 @@ def test_sensitivity_grid_is_exactly_monotone_on_common_paths(reports):
     means are strictly ordered calm < normal < stressed, and more volume lowers TWAP's cost."""
     r = reports[0]
     mean = r.sensitivity["mean_bps"]
-    assert mean.shape == (6, *GRID.shape)
+    assert mean.shape == (7, *GRID.shape)
     assert np.all(np.diff(mean, axis=-1) > 0)
     twap = mean[0]
     assert np.all(np.diff(twap, axis=1) < 0)

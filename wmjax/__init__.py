@@ -9,10 +9,18 @@ reads), `cli` (the `wmjax` command).
     import wmjax as wm
 """
 
-from wmjax import calibrate, hawkes
+from wmjax import analytics, calibrate, hawkes
 from wmjax._checks import InputError
 from wmjax.hawkes import HawkesEvents, HawkesParams
 
 __version__ = "0.1.0"
 
-__all__ = ["HawkesEvents", "HawkesParams", "InputError", "__version__", "calibrate", "hawkes"]
+__all__ = [
+    "HawkesEvents",
+    "HawkesParams",
+    "InputError",
+    "__version__",
+    "analytics",
+    "calibrate",
+    "hawkes",
+]
