@@ -1,0 +1,166 @@
+"""The order book as a market: completion, walk-the-book cost, common random numbers, latency,
+overflow and input errors. One small book, compiled once for every baseline and scenario."""
+
+import itertools
+
+import jax
+import numpy as np
+import pytest
+
+from wmjax import InputError
+from wmjax.execution import (
+    RolloutConfig,
+    book_baselines,
+    book_paths,
+    book_schedule,
+    book_schedule_policy,
+    order,
+    rollout,
+)
+from wmjax.market import BookMarket, LatencyScenario, Side, book_params, walk_book
+
+N_STEPS = 3
+HORIZON_S = 1.5
+MARKET = BookMarket(events_per_step=64)
+CONFIG = RolloutConfig(n_paths=64, n_steps=N_STEPS)
+ORDER = order(900, HORIZON_S / MARKET.trading_day_s, "buy")
+NO_LATENCY = LatencyScenario("none", 0.0, 0.0)
+
+
+def _key(seed):
+    return jax.random.key(seed, impl="rbg")
+
+
+@pytest.fixture(scope="module")
+def baselines():
+    return book_baselines(
+        MARKET,
+        N_STEPS,
+        horizon_s=HORIZON_S,
+        risk_aversion=0.1,
+        sigma_bps_per_sqrt_s=1.0,
+        eta_bps_s=1.0,
+    )
+
+
+@pytest.fixture(scope="module")
+def run():
+    def go(name_or_schedule, latency="co-lo", seed=0, side="buy", baselines=None):
+        sched = baselines[name_or_schedule] if baselines else name_or_schedule
+        o = ORDER if side == "buy" else order(900, HORIZON_S / MARKET.trading_day_s, "sell")
+        return book_paths(
+            _key(seed), MARKET, book_params(latency), book_schedule_policy, sched, o, CONFIG
+        )
+
+    return go
+
+
+def test_every_baseline_completes_exactly_and_never_overfills(run, baselines):
+    for name in baselines:
+        for side in ("buy", "sell"):
+            out = run(name, side=side, baselines=baselines)
+            s = out.stats
+            np.testing.assert_allclose(out.filled_shares, 900.0, rtol=1e-5, err_msg=name)
+            parts = s.passive_shares + s.market_shares + s.cleanup_shares
+            np.testing.assert_allclose(parts, 900.0, rtol=1e-5, err_msg=name)
+            for part in (s.passive_shares, s.market_shares, s.cleanup_shares):
+                assert np.all(np.asarray(part) >= -1e-3), name
+            assert np.all(np.asarray(s.flow_overflow) == 0)
+    twap_limit = run("twap_limit", baselines=baselines).stats
+    assert float(np.mean(twap_limit.passive_shares)) > 0  # limit orders do fill
+    assert float(np.max(twap_limit.market_shares)) == 0.0
+
+
+def test_market_order_is_costs_exactly_the_walk_of_the_book_it_met(baselines):
+    # zero latency: the aggressive schedule's one market order meets the book at arrival
+    params = book_params(NO_LATENCY)
+    out = book_paths(
+        _key(3), MARKET, params, book_schedule_policy, baselines["aggressive"], ORDER, CONFIG
+    )
+    keys = jax.random.split(_key(3), CONFIG.n_paths)
+    # the init book of each path, drawn exactly as book_paths does (vmapped over the paths)
+    state = jax.vmap(lambda k: MARKET.init(jax.random.split(k)[0], params, ORDER, N_STEPS))(keys)
+    fills, filled, _ = jax.vmap(walk_book, (0, None, None))(state.book, Side.ASK, 900.0)
+    np.testing.assert_array_equal(filled, 900.0)  # the seeded book is deep enough
+    cost = np.sum(np.asarray(fills) * np.asarray(state.book.price_ticks[:, Side.ASK]), axis=1)
+    mid = np.asarray(jax.vmap(MARKET.observe, (0, None))(state, params).mid, np.float64)
+    expected = (cost * 0.01 - 900 * mid) / (900 * mid) * 1e4
+    np.testing.assert_allclose(out.is_bps, expected, rtol=1e-4, atol=1e-3)
+    # a buy pays at least half the spread, and the walk is piecewise linear in the size
+    assert np.all(np.asarray(out.is_bps) > 0)
+
+
+def test_same_key_same_result_and_common_random_numbers(run, baselines):
+    a = run("twap_limit", seed=5, baselines=baselines)
+    b = run("twap_limit", seed=5, baselines=baselines)
+    np.testing.assert_array_equal(a.is_bps, b.is_bps)
+    c = run("twap_limit", seed=6, baselines=baselines)
+    assert not np.array_equal(np.asarray(a.is_bps), np.asarray(c.is_bps))
+    # the exogenous flow does not depend on the policy: resting limit orders are virtual, so
+    # limit-only strategies of any size and level meet exactly the same trades
+    other = book_schedule(MARKET, np.r_[np.full(N_STEPS - 1, 0.8), 0.0], 0.0, offset_ticks=1)
+    d = run(other, seed=5)
+    np.testing.assert_array_equal(a.stats.market_volume_shares, d.stats.market_volume_shares)
+    assert not np.array_equal(np.asarray(a.is_bps), np.asarray(d.is_bps))
+
+
+def test_longer_latency_never_raises_the_passive_fill_rate(run, baselines):
+    # one limit order at the touch, kept: arriving later never puts it ahead in the queue
+    rates = []
+    for latency in ("co-lo", "proximity", "cloud", "retail"):
+        out = run("limit_hold", latency=latency, seed=7, baselines=baselines)
+        rates.append(float(np.mean(out.stats.passive_shares)) / 900.0)
+    assert all(a >= b - 1e-6 for a, b in itertools.pairwise(rates)), rates
+    assert rates[0] > rates[-1]
+
+
+def test_book_market_runs_under_rollout_with_the_same_is(run, baselines):
+    paths = rollout(
+        _key(0),
+        MARKET,
+        book_params("co-lo"),
+        book_schedule_policy,
+        baselines["twap_limit"],
+        ORDER,
+        CONFIG,
+    )
+    ours = run("twap_limit", baselines=baselines)
+    # float32 sums of ~1e5 notional in another order: 1e-3 bps apart at most
+    np.testing.assert_allclose(paths.is_bps, ours.is_bps, rtol=1e-4, atol=2e-3)
+    np.testing.assert_allclose(paths.completion, 1.0, rtol=1e-5)
+
+
+def test_flow_overflow_is_counted_and_raised(baselines):
+    small = BookMarket(events_per_step=4)
+    sched = baselines["twap_market"]
+    with pytest.raises(InputError, match="events_per_step"):
+        book_paths(_key(0), small, book_params(), book_schedule_policy, sched, ORDER, CONFIG)
+    out = book_paths(
+        _key(0), small, book_params(), book_schedule_policy, sched, ORDER, CONFIG, throw=False
+    )
+    assert int(np.sum(out.stats.flow_overflow)) > 0
+
+
+def test_bad_input_gives_clear_errors(baselines):
+    with pytest.raises(InputError, match="quantity"):
+        order(0, 1e-4)
+    with pytest.raises(InputError, match="quantity"):
+        order(-5, 1e-4)
+    with pytest.raises(InputError, match="unknown latency scenario"):
+        book_params("satellite")
+    with pytest.raises(InputError, match="horizon"):
+        book_paths(
+            _key(0),
+            MARKET,
+            book_params(),
+            book_schedule_policy,
+            baselines["pov"],
+            order(100, 1e-3 / MARKET.trading_day_s / 10),
+            CONFIG,
+        )
+    with pytest.raises(InputError, match="trajectory must end at 0"):
+        book_schedule(MARKET, np.ones(N_STEPS))
+    with pytest.raises(InputError, match="offset"):
+        book_schedule(MARKET, np.zeros(N_STEPS), offset_ticks=7)
+    with pytest.raises(NotImplementedError, match="antithetic"):
+        MARKET.mirror(book_params())

@@ -1,0 +1,256 @@
+"""Execution on the order book: evaluation with fill statistics, and the baseline strategies.
+
+`book_paths` runs a policy against a `BookMarket` exactly as `rollout` does (same keys: per path
+`split` into init and step keys, step k drawing from `fold_in(step_key, k)`; same `Observation`;
+same IS) and also returns the book's per-path fill statistics (passive and clean-up shares),
+which `Paths` does not carry. All baselines are one policy, `book_schedule_policy`, with
+different `BookSchedule` params, so they compile once and run on the same paths.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import struct
+
+from wmjax._checks import InputError, finite_array, is_concrete, positive, require
+from wmjax.execution._objectives import mean_variance
+from wmjax.execution._order import Order, RolloutConfig, check_order
+from wmjax.execution._rollout import Observation
+from wmjax.execution._schedules import ac_optimal
+from wmjax.market._book_market import BookAction, BookMarket, BookParams, BookStats
+
+
+@struct.dataclass
+class BookPaths:
+    """Per-path results on the book (arrays (n_paths,)).
+
+    Attributes:
+        is_bps: implementation shortfall, bps of the arrival notional (positive is a cost).
+        arrival_price / final_mid: mids at arrival and at the horizon, price units.
+        filled_shares: shares filled, clean-up included (the order's quantity unless the
+            clean-up itself ran short, which it never does: beyond-depth shares are penalised).
+        stats: `BookStats` (passive, market, clean-up shares, flow overflow).
+    """
+
+    is_bps: jax.Array
+    arrival_price: jax.Array
+    final_mid: jax.Array
+    filled_shares: jax.Array
+    stats: BookStats
+
+
+def _one_path(key, market, params, policy, policy_params, order, n_steps) -> BookPaths:
+    k_init, k_steps = jax.random.split(key)
+    state = market.init(k_init, params, order, n_steps)
+    arrival = market.observe(state, params).mid
+    interval = order.horizon_days / n_steps
+
+    def body(carry, step):
+        state, remaining, notional = carry
+        obs = Observation(
+            market=market.observe(state, params),
+            order=order,
+            step=step,
+            remaining_shares=remaining,
+            time_left_days=order.horizon_days - step * interval,
+            n_steps=n_steps,
+        )
+        action = policy(policy_params, obs)
+        state, fills = market.step(jax.random.fold_in(k_steps, step), state, action, params)
+        return (state, remaining - fills.shares, notional + fills.notional), None
+
+    steps = jnp.arange(n_steps, dtype=jnp.int32)
+    zero = jnp.zeros((), jnp.float32)
+    (state, remaining, notional), _ = jax.lax.scan(
+        body, (state, order.quantity_shares, zero), steps
+    )
+    final_mid = market.observe(state, params).mid
+    filled = order.quantity_shares - remaining
+    is_currency = order.side * (notional - filled * arrival + remaining * (final_mid - arrival))
+    return BookPaths(
+        is_bps=is_currency / (order.quantity_shares * arrival) * 1e4,
+        arrival_price=arrival,
+        final_mid=final_mid,
+        filled_shares=filled,
+        stats=state.stats,
+    )
+
+
+@partial(jax.jit, static_argnames=("market", "policy", "config"))
+def _book_paths(key, market, params, policy, policy_params, order, config) -> BookPaths:
+    keys = jax.random.split(key, config.n_paths)
+    return jax.vmap(
+        lambda k: _one_path(k, market, params, policy, policy_params, order, config.n_steps)
+    )(keys)
+
+
+def check_book_inputs(market, params, order: Order, config: RolloutConfig) -> None:
+    """Raise InputError for a bad market, params, order or config (see `book_paths`)."""
+    require(isinstance(market, BookMarket), f"market must be a BookMarket, got {type(market)}")
+    require(isinstance(params, BookParams), "params must be BookParams (use book_params(...))")
+    require(isinstance(config, RolloutConfig), "config must be a RolloutConfig")
+    require(not config.antithetic, "the book has no antithetic twin: use antithetic=False")
+    check_order(order)
+    if is_concrete(order.horizon_days):
+        interval_s = float(order.horizon_days) * market.trading_day_s / config.n_steps
+        require(
+            interval_s >= 1e-3,
+            f"the decision interval is {interval_s:.3g} s (horizon / n_steps): the horizon must "
+            "be at least one step of 1 ms; lengthen order.horizon_days or use fewer steps",
+        )
+
+
+def book_paths(
+    key, market, params, policy, policy_params, order: Order, config: RolloutConfig, *, throw=True
+) -> BookPaths:
+    """Run `policy` on `config.n_paths` books of `config.n_steps` decision intervals.
+
+    The same paths, observations and IS as `rollout(key, market, ...)`, plus `BookStats`.
+    Jitted once per (market, policy, config); differentiable in `policy_params` when
+    `params.temperature > 0` (see `wmjax.market.BookMarket`). With `throw` (concrete results) an
+    interval whose order flow overflowed `market.events_per_step` raises InputError.
+    """
+    check_book_inputs(market, params, order, config)
+    out = _book_paths(key, market, params, policy, policy_params, order, config)
+    overflow = out.stats.flow_overflow
+    if throw and is_concrete(overflow) and int(np.sum(np.asarray(overflow))) > 0:
+        raise InputError(
+            f"{int(np.sum(np.asarray(overflow)))} decision intervals had more order-flow events "
+            f"than events_per_step={market.events_per_step}; raise it (BookMarket("
+            "events_per_step=...)) or pass throw=False to get the counts in stats.flow_overflow"
+        )
+    return out
+
+
+# -- baselines -----------------------------------------------------------------------------------
+
+
+@struct.dataclass
+class BookSchedule:
+    """Params of `book_schedule_policy`, which expresses every baseline.
+
+    Attributes:
+        trajectory: (n_steps,) target share of the order still to do after each step (the last
+            0): what the order is behind this target is sent at each step.
+        aggression: 1 sends the shortfall as a market order, 0 as a limit order, in between
+            splits it.
+        offset_logits: (K,) the limit order's level (see `BookAction`).
+        pov_rate: > 0 adds market orders of rate x the last interval's market volume.
+        keep: > 0.5 keeps the first step's limit order resting to the end (no replacement).
+    """
+
+    trajectory: jax.Array
+    aggression: jax.Array
+    offset_logits: jax.Array
+    pov_rate: jax.Array
+    keep: jax.Array
+
+
+def book_schedule_policy(params: BookSchedule, obs: Observation) -> BookAction:
+    """Market order aggression * shortfall (+ POV), limit order (1 - aggression) * shortfall
+    at the chosen level; the resting order is replaced every step (or kept after the first
+    step with `keep`)."""
+    q = obs.order.quantity_shares
+    behind = jnp.maximum(obs.remaining_shares - params.trajectory[obs.step] * q, 0.0)
+    pov = params.pov_rate * obs.market.volume_shares
+    market = jnp.minimum(params.aggression * behind + pov, obs.remaining_shares)
+    limit = jnp.maximum(
+        jnp.minimum((1.0 - params.aggression) * behind, obs.remaining_shares - market), 0.0
+    )
+    return BookAction(
+        market_shares=market,
+        limit_shares=limit,
+        offset_logits=params.offset_logits,
+        keep=jnp.where(obs.step > 0, params.keep, 0.0),
+    )
+
+
+def _level_logits(market: BookMarket, offset_ticks: int) -> jax.Array:
+    require(
+        offset_ticks in market.offsets_ticks,
+        f"offset_ticks={offset_ticks} is not one of the market's offsets {market.offsets_ticks}",
+    )
+    return jnp.asarray([10.0 if o == offset_ticks else 0.0 for o in market.offsets_ticks])
+
+
+def book_schedule(
+    market: BookMarket, trajectory, aggression=1.0, offset_ticks=0, pov_rate=0.0, keep=False
+) -> BookSchedule:
+    """Checked `BookSchedule`: `trajectory` in [0, 1] ending at 0, aggression in [0, 1]."""
+    traj = finite_array("trajectory", trajectory, ndim=1)
+    require(bool(np.all((traj >= 0) & (traj <= 1))), "trajectory must lie in [0, 1]")
+    require(traj[-1] == 0, "trajectory must end at 0 (the order completes)")
+    a = float(finite_array("aggression", aggression))
+    require(0.0 <= a <= 1.0, f"aggression must be in [0, 1], got {a}")
+    positive("pov_rate", pov_rate, allow_zero=True)
+    return BookSchedule(
+        trajectory=jnp.asarray(traj, jnp.float32),
+        aggression=jnp.float32(a),
+        offset_logits=_level_logits(market, offset_ticks),
+        pov_rate=jnp.float32(pov_rate),
+        keep=jnp.float32(1.0 if keep else 0.0),
+    )
+
+
+def book_baselines(
+    market: BookMarket,
+    n_steps: int,
+    *,
+    horizon_s: float,
+    risk_aversion: float,
+    sigma_bps_per_sqrt_s: float,
+    eta_bps_s: float,
+    pov_rate: float = 0.2,
+) -> dict[str, BookSchedule]:
+    """The baselines on the book, by name:
+
+    - "twap_market": equal market orders each step;
+    - "twap_limit": limit orders at the touch for what TWAP is behind, clean-up at the end;
+    - "ac_market": the Almgren-Chriss (2000) optimal trajectory with market orders, for
+      risk aversion `risk_aversion` (1 / bps), volatility `sigma_bps_per_sqrt_s` and temporary
+      impact `eta_bps_s` (bps per unit rate, the order per second), in units of the order;
+    - "pov": market orders of `pov_rate` x the last interval's volume, the rest at the end;
+    - "aggressive": the whole order as one market order at the first step;
+    - "limit_hold": the whole order as one limit order at the touch, kept to the end, then the
+      clean-up (the purely passive strategy).
+    """
+    linear = 1.0 - np.arange(1, n_steps + 1) / n_steps
+    ac = ac_optimal(n_steps, horizon_s, sigma_bps_per_sqrt_s, eta_bps_s, 0.0, risk_aversion)
+    ac_traj = np.clip(1.0 - np.cumsum(np.asarray(ac)), 0.0, 1.0)
+    ac_traj[-1] = 0.0
+    hold = np.ones(n_steps)
+    hold[-1] = 0.0
+    return {
+        "twap_market": book_schedule(market, linear, 1.0),
+        "twap_limit": book_schedule(market, linear, 0.0, offset_ticks=0),
+        "ac_market": book_schedule(market, ac_traj, 1.0),
+        "pov": book_schedule(market, hold, 1.0, pov_rate=pov_rate),
+        "aggressive": book_schedule(market, np.zeros(n_steps), 1.0),
+        "limit_hold": book_schedule(market, np.zeros(n_steps), 0.0, keep=True),
+    }
+
+
+def objective_with_se(is_bps, risk_aversion) -> tuple[float, float]:
+    """E + lambda Var of IS and its standard error (delta method: the influence of path i is
+    x_i - mean + lambda ((x_i - mean)^2 - var))."""
+    x = np.asarray(is_bps, np.float64)
+    infl = _influence(x, risk_aversion)
+    return float(mean_variance(x, risk_aversion)), float(infl.std(ddof=1) / np.sqrt(x.size))
+
+
+def _influence(x, risk_aversion):
+    d = x - x.mean()
+    return d + risk_aversion * (d**2 - x.var(ddof=1))
+
+
+def paired_improvement(is_base, is_new, risk_aversion) -> tuple[float, float]:
+    """objective(base) - objective(new) on the same paths and its standard error (the paired
+    difference of the delta-method influences)."""
+    a, b = np.asarray(is_base, np.float64), np.asarray(is_new, np.float64)
+    diff = _influence(a, risk_aversion) - _influence(b, risk_aversion)
+    gain = float(mean_variance(a, risk_aversion) - mean_variance(b, risk_aversion))
+    return gain, float(diff.std(ddof=1) / np.sqrt(a.size))
