@@ -5,7 +5,8 @@ by its alternatives: common random numbers), of a market conditioned on the orde
 (`day_market_params`). The realised IS is placed within each alternative's simulated
 distribution (percentile: the share of paths with IS at or below it), and the best alternative
 is the one with the lowest simulated mean IS. Orders are batched with `lax.map` over `vmap`ped
-chunks, all inside one jit.
+chunks, all inside one jit; with several devices each chunk's orders are split over them (an
+`orders` mesh axis; on CPU, XLA_FLAGS=--xla_force_host_platform_device_count=N gives N).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from functools import partial
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from wmjax._checks import InputError, finite_array, positive_int, require
 from wmjax.analytics._simulate import run_group
@@ -94,21 +96,39 @@ class CounterfactualReport:
         return {"n_paths": self.n_paths, "orders": orders}
 
 
+ORDERS_AXIS = "orders"
+
+
 @partial(jax.jit, static_argnames=("market", "names", "config", "chunk", "keep_samples"))
 def _counterfactuals(
     key, market, market_params, orders, realised, names, config, chunk, keep_samples
 ):
     n_orders = realised.shape[0]
     keys = jax.random.split(key, n_orders)
+    n_chunks = -(-n_orders // chunk)
+    pad = n_chunks * chunk - n_orders
+    devices = jax.devices()
+    spread = len(devices) > 1 and chunk % len(devices) == 0
+    mesh = Mesh(np.array(devices), (ORDERS_AXIS,)) if spread else None
 
-    def one(args):
-        k, mp, o, real = args
+    def chunked(x):  # (n_orders, ...) -> (n_chunks, chunk, ...), padding with the last order
+        x = jnp.concatenate([x, jnp.repeat(x[-1:], pad, axis=0)]) if pad else x
+        return x.reshape(n_chunks, chunk, *x.shape[1:])
+
+    def one(k, mp, o, real):
         params = named_strategy_params(names, o, mp)
         summ, is_bps = run_group(k, market, mp, strategy_policy, params, o, config, jnp.inf)
         pct = 100.0 * jnp.mean(is_bps <= real, axis=-1)
         return summ, pct, (is_bps if keep_samples else None)
 
-    return jax.lax.map(one, (keys, market_params, orders, realised), batch_size=chunk)
+    def body(args):
+        if spread:  # the orders of a chunk are independent: split them over the devices
+            sharding = NamedSharding(mesh, PartitionSpec(ORDERS_AXIS))
+            args = jax.tree.map(lambda x: jax.lax.with_sharding_constraint(x, sharding), args)
+        return jax.vmap(one)(*args)
+
+    out = jax.lax.map(body, jax.tree.map(chunked, (keys, market_params, orders, realised)))
+    return jax.tree.map(lambda x: x.reshape(n_chunks * chunk, *x.shape[2:])[:n_orders], out)
 
 
 def _stack_orders(order, n: int) -> Order:
