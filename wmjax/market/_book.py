@@ -130,47 +130,54 @@ def apply_delta(state: BookState, side, price_ticks, delta_shares, is_trade=Fals
     price = jnp.asarray(price_ticks, jnp.int32)
     delta = jnp.asarray(delta_shares, jnp.int32)
     d = _direction(side)
-    prices = state.price_ticks[side]
-    sizes = state.size_shares[side]
+    # selects and one-hot reductions instead of dynamic indexing: under vmap these stay
+    # elementwise, where gathers and scatters would not (the replay's inner loop)
+    is_bid = side == Side.BID
+    prices = jnp.where(is_bid, state.price_ticks[0], state.price_ticks[1])
+    sizes = jnp.where(is_bid, state.size_shares[0], state.size_shares[1])
+    n = prices.shape[-1]
+    idx = jnp.arange(n)
     present = sizes > 0
     pos = jnp.sum(present & (d * prices > d * price))
-    slot = jnp.minimum(pos, prices.shape[-1] - 1)
-    exists = present[slot] & (prices[slot] == price) & (pos < prices.shape[-1])
-    opp_best = state.price_ticks[1 - side, 0]
-    crosses = (state.size_shares[1 - side, 0] > 0) & (d * price >= d * opp_best)
+    at_slot = idx == pos
+    size_at = jnp.sum(jnp.where(at_slot, sizes, 0))
+    exists = (size_at > 0) & (jnp.sum(jnp.where(at_slot, prices, 0)) == price)
+    opp_best = jnp.where(is_bid, state.price_ticks[1, 0], state.price_ticks[0, 0])
+    opp_has = jnp.where(is_bid, state.size_shares[1, 0], state.size_shares[0, 0]) > 0
+    crosses = opp_has & (d * price >= d * opp_best)
 
     add = (delta > 0) & ~crosses
-    removed = jnp.where(exists & (delta < 0), jnp.minimum(-delta, sizes[slot]), 0)
-    new_size = sizes[slot] + jnp.where(delta > 0, delta, -removed)
-    # a positive delta at an existing level just grows it
-    grown = sizes.at[slot].set(jnp.where(exists, new_size, sizes[slot]))
+    removed = jnp.where(exists & (delta < 0), jnp.minimum(-delta, size_at), 0)
+    new_size = size_at + jnp.where(delta > 0, delta, -removed)
+    changes = exists & (add | (delta < 0))
     emptied = exists & (new_size <= 0)
-    inserting = add & ~exists & (pos < prices.shape[-1])
+    inserting = add & ~exists & (pos < n)
     last_size = sizes[-1]
     pushed_out = inserting & (last_size > 0)
-    beyond = add & ~exists & (pos >= prices.shape[-1])
+    beyond = add & ~exists & (pos >= n)
 
     new_prices = jnp.where(
         emptied,
-        _shift_up(prices, slot),
-        jnp.where(inserting, _shift_down(prices, slot, price), prices),
+        _shift_up(prices, pos),
+        jnp.where(inserting, _shift_down(prices, pos, price), prices),
     )
     new_sizes = jnp.where(
         emptied,
-        _shift_up(sizes, slot),
+        _shift_up(sizes, pos),
         jnp.where(
             inserting,
-            _shift_down(sizes, slot, delta),
-            jnp.where(add | (exists & (delta < 0)), grown, sizes),
+            _shift_down(sizes, pos, delta),
+            jnp.where(at_slot & changes, new_size, sizes),
         ),
     )
     new_prices = jnp.where(new_sizes > 0, new_prices, 0)
     added = jnp.where(add, delta, 0)
     dropped = jnp.where(pushed_out, last_size, 0) + jnp.where(beyond, delta, 0)
     is_trade = jnp.asarray(is_trade)
+    this_row = (jnp.arange(2) == side)[:, None]
     return state.replace(
-        price_ticks=state.price_ticks.at[side].set(new_prices),
-        size_shares=state.size_shares.at[side].set(new_sizes),
+        price_ticks=jnp.where(this_row, new_prices[None, :], state.price_ticks),
+        size_shares=jnp.where(this_row, new_sizes[None, :], state.size_shares),
         added_shares=state.added_shares + added,
         traded_shares=state.traded_shares + jnp.where(is_trade, removed, 0),
         cancelled_shares=state.cancelled_shares + jnp.where(is_trade, 0, removed),
@@ -201,8 +208,9 @@ def walk_book(state: BookState, side, size_shares, limit_price_ticks=None):
     The average price is that of the best level when nothing fills.
     """
     side = jnp.asarray(side, jnp.int32)
-    sizes = state.size_shares[side].astype(jnp.float32)
-    prices = state.price_ticks[side]
+    is_bid = side == Side.BID
+    sizes = jnp.where(is_bid, state.size_shares[0], state.size_shares[1]).astype(jnp.float32)
+    prices = jnp.where(is_bid, state.price_ticks[0], state.price_ticks[1])
     if limit_price_ticks is not None:
         d = _direction(side)
         sizes = jnp.where(d * prices >= d * jnp.asarray(limit_price_ticks, jnp.int32), sizes, 0.0)
@@ -224,17 +232,20 @@ def market_order(state: BookState, side, size_shares, limit_price_ticks=None):
     side = jnp.asarray(side, jnp.int32)
     fills_f, _, avg = walk_book(state, side, jnp.maximum(size_shares, 0), limit_price_ticks)
     fills = jnp.round(fills_f).astype(jnp.int32)
-    sizes = state.size_shares[side] - fills
-    prices = state.price_ticks[side]
-    gone = jnp.sum((sizes == 0) & (state.size_shares[side] > 0))
-    idx = jnp.arange(sizes.shape[-1]) + gone
-    keep = idx < sizes.shape[-1]
-    safe = jnp.minimum(idx, sizes.shape[-1] - 1)
-    new_sizes = jnp.where(keep, sizes[safe], 0)
-    new_prices = jnp.where(new_sizes > 0, prices[safe], 0)
+    is_bid = side == Side.BID
+    before = jnp.where(is_bid, state.size_shares[0], state.size_shares[1])
+    sizes = before - fills
+    prices = jnp.where(is_bid, state.price_ticks[0], state.price_ticks[1])
+    gone = jnp.sum((sizes == 0) & (before > 0))
+    # shift left by `gone` slots as a one-hot (L, L) selection: elementwise under vmap
+    n = sizes.shape[-1]
+    take = jnp.arange(n)[None, :] == jnp.arange(n)[:, None] + gone
+    new_sizes = jnp.sum(jnp.where(take, sizes[None, :], 0), axis=-1)
+    new_prices = jnp.where(new_sizes > 0, jnp.sum(jnp.where(take, prices[None, :], 0), axis=-1), 0)
+    this_row = (jnp.arange(2) == side)[:, None]
     state = state.replace(
-        price_ticks=state.price_ticks.at[side].set(new_prices),
-        size_shares=state.size_shares.at[side].set(new_sizes),
+        price_ticks=jnp.where(this_row, new_prices[None, :], state.price_ticks),
+        size_shares=jnp.where(this_row, new_sizes[None, :], state.size_shares),
         traded_shares=state.traded_shares + jnp.sum(fills),
     )
     return state, fills, avg

@@ -50,7 +50,6 @@ class FlowType(IntEnum):
 
 
 N_TYPES = len(FlowType)
-_KIND = jnp.asarray([BookEvent.LIMIT] * 2 + [BookEvent.CANCEL] * 2 + [BookEvent.MARKET] * 2)
 # side of the book each type acts on: limits and cancels their own, market orders the one hit
 _SIDE = jnp.asarray([Side.BID, Side.ASK, Side.BID, Side.ASK, Side.ASK, Side.BID])
 
@@ -234,15 +233,17 @@ def flow_event(
     when a side is empty. A cancel on an empty side becomes a no-op (size 0).
     """
     t = jnp.asarray(flow_type, jnp.int32)
-    kind = _KIND[t]
-    side = _SIDE[t]
+    kind = t // 2  # FlowType pairs: limits, cancels, market orders (BookEvent order)
+    # limits and cancels act on their own side (even = bid), market orders on the one they hit
+    side = jnp.where(t < FlowType.MARKET_BUY, t % 2, 1 - t % 2)
     bid, ask, has_bid, has_ask = best_prices(book)
     ref_ask = jnp.where(has_ask, ask, anchor_ticks[1])
     ref_bid = jnp.where(has_bid, bid, anchor_ticks[0])
     buy_price = jnp.minimum(ref_bid + offset_ticks, ref_ask - 1)
     sell_price = jnp.maximum(ref_ask - offset_ticks, ref_bid + 1)
     limit_price = jnp.where(side == Side.BID, buy_price, sell_price)
-    sizes = book.size_shares[side].astype(jnp.float32)
+    sizes = jnp.where(side == Side.BID, book.size_shares[0], book.size_shares[1])
+    sizes = sizes.astype(jnp.float32)
     total = jnp.sum(sizes)
     cum = jnp.cumsum(sizes) / jnp.maximum(total, 1.0)
     # u < share: the best level; otherwise u rescaled to [0, 1) picks a level by volume
@@ -250,8 +251,11 @@ def flow_event(
     u = (cancel_u - best_share) / jnp.maximum(1.0 - best_share, 1e-12)
     by_volume = jnp.minimum(jnp.sum(cum < u), sizes.shape[-1] - 1)
     level = jnp.where(cancel_u < best_share, 0, by_volume)
-    cancel_price = book.price_ticks[side, level]
-    at_level = book.size_shares[side, level]
+    at = jnp.arange(sizes.shape[-1]) == level
+    row_prices = jnp.where(side == Side.BID, book.price_ticks[0], book.price_ticks[1])
+    row_sizes = jnp.where(side == Side.BID, book.size_shares[0], book.size_shares[1])
+    cancel_price = jnp.sum(jnp.where(at, row_prices, 0))
+    at_level = jnp.sum(jnp.where(at, row_sizes, 0))
     cancel_size = jnp.clip(jnp.round(cancel_fraction * at_level), 1, at_level)
     price = jnp.where(kind == BookEvent.LIMIT, limit_price, cancel_price)
     size = jnp.where(kind == BookEvent.CANCEL, cancel_size, size_shares)

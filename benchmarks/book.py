@@ -1,0 +1,256 @@
+"""Order-book throughput: LOBSTER replay and Hawkes-driven simulation, 1 / 64 / 1,024 books,
+with the JAX-LOB simulator (PyPI `jaxlob`) side by side when it can be imported.
+
+Messages per second = messages applied to books / wall seconds (best of `--repeats` runs after
+one compile run). The peer is optional: install it next to wmjax without its pinned
+dependencies (`pip install --no-deps jaxlob`, or `--peer-path DIR` for a `pip install
+--target DIR`); if it is missing or fails on this JAX, that is reported and the rest runs.
+
+    python benchmarks/book.py                      # all cases, prints a table
+    python benchmarks/book.py --json               # one JSON object
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from wmjax.data import load_lobster
+from wmjax.hawkes import EmpiricalSizes, HawkesParams, stationary_intensity
+from wmjax.market import (
+    book_from_levels,
+    book_rows,
+    flow,
+    messages_from_lobster,
+    replay_final,
+    replay_one_step,
+)
+
+LOBSTER = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "lobster"
+AMZN = (
+    LOBSTER / "AMZN_2012-06-21_34200000_57600000_message_1.csv",
+    LOBSTER / "AMZN_2012-06-21_34200000_57600000_orderbook_1.csv",
+)
+
+
+def best_time(fn, repeats: int) -> float:
+    """Seconds of the fastest of `repeats` calls after one warm-up (compile) call."""
+    jax.block_until_ready(fn())
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        jax.block_until_ready(fn())
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def replay_cases(data, levels: int, batches, repeats: int, messages_per_book: int):
+    price, size = book_rows(data)
+    seed = book_from_levels(price[0, 1], size[0, 1], price[0, 0], size[0, 0], levels)
+    msgs = jax.tree.map(lambda x: x[1:], messages_from_lobster(data))
+    out = []
+    n = msgs.event_type.shape[0]
+    t = best_time(lambda: replay_final(seed, msgs), repeats)
+    out.append(("wmjax replay, free-running scan", 1, n, n / t))
+    batched = jax.jit(jax.vmap(replay_final))
+    for b in batches:
+        part = jax.tree.map(
+            lambda x, b=b: jnp.broadcast_to(x[:messages_per_book], (b, messages_per_book)), msgs
+        )
+        seeds = jax.tree.map(lambda x, b=b: jnp.broadcast_to(x, (b, *x.shape)), seed)
+        t = best_time(lambda s=seeds, p=part: batched(s, p), repeats)
+        out.append(
+            ("wmjax replay, free-running scan", b, b * messages_per_book, b * messages_per_book / t)
+        )
+    t = best_time(lambda: replay_one_step(data).matches, repeats)
+    out.append(
+        (
+            "wmjax one-step check (vmap over rows, incl. host compare)",
+            1,
+            data.rows - 1,
+            (data.rows - 1) / t,
+        )
+    )
+    return out
+
+
+def _flow_params():
+    mu = np.array([0.6, 0.7, 0.4, 0.4, 0.15, 0.15])
+    alpha = np.full((6, 6), 0.03) + np.diag([0.25] * 6)
+    sizes = EmpiricalSizes(
+        values=jnp.asarray(np.tile([[20.0, 100.0, 300.0]], (6, 1))), weights=jnp.ones((6, 3))
+    )
+    offsets = np.concatenate([flow.power_law_depths(0.7, 10), np.full((2, 5), 0.3)], axis=1)
+    return flow.FlowParams.create(
+        HawkesParams.create(mu, alpha, 50.0), offsets, sizes, -9, 0.5, (0.25, 0.5, 1.0)
+    )
+
+
+def flow_cases(batches, repeats: int, events_per_book: int, levels: int):
+    params = _flow_params()
+    rate = float(np.sum(np.asarray(stationary_intensity(params.hawkes))))
+    horizon = events_per_book / rate
+    capacity = int(events_per_book * 2)
+    book = book_from_levels(
+        np.arange(10001, 10011),
+        np.full(10, 200),
+        np.arange(10000, 9990, -1),
+        np.full(10, 200),
+        levels,
+    )
+
+    def one(key):
+        final, path, _ = flow._simulate(key, params, book, horizon, capacity)
+        # return what depends on every event, so the compiler cannot drop the book updates
+        return path.valid, final.size_shares, path.best_bid_ticks, path.best_ask_ticks
+
+    run = jax.jit(jax.vmap(one))
+    out = []
+    for b in batches:
+        keys = jax.random.split(jax.random.key(0), b)
+        t = best_time(lambda k=keys: run(k), repeats)
+        n = int(np.asarray(run(keys)[0]).sum())
+        out.append(("wmjax Hawkes flow + book (simulate)", b, n, n / t))
+    return out
+
+
+class _JnpShim:
+    """`jax.numpy` as the peer (written for JAX 0.4.11) expects it: `where(c, x=, y=)`."""
+
+    def __getattr__(self, name):
+        return getattr(jnp, name)
+
+    @staticmethod
+    def where(condition, *args, x=None, y=None, **kwargs):
+        if x is not None or y is not None:
+            return jnp.where(condition, x, y, **kwargs)
+        return jnp.where(condition, *args, **kwargs)
+
+
+def peer_cases(data, batches, repeats: int, peer_path: str | None, messages_per_book: int):
+    """JAX-LOB (PyPI jaxlob) on the same AMZN messages; [] and a reason if it cannot run."""
+    if peer_path:
+        sys.path.insert(0, peer_path)
+    try:
+        from jaxlob.gymnax_exchange.jaxob import JaxOrderBookArrays as job
+    except Exception as err:  # the peer is optional: report and go on
+        return [], f"jaxlob not importable ({type(err).__name__}: {err})"
+    job.jnp = _JnpShim()  # compatibility with current JAX; the peer's code is untouched
+    kinds = np.asarray(data.event_type)
+    keep = kinds <= 4
+    n_orders, n_trades = 100, 100
+    msg = np.stack(
+        [
+            kinds[keep],
+            np.asarray(data.direction)[keep],
+            np.asarray(data.size_shares)[keep],
+            np.asarray(data.price_raw)[keep],
+            np.zeros(keep.sum()),  # trader id
+            np.asarray(data.order_id)[keep] % 2_000_000_000,
+            np.floor(np.asarray(data.times_s)[keep]),
+            np.round((np.asarray(data.times_s)[keep] % 1) * 1e9),
+        ],
+        axis=1,
+    ).astype(np.int32)
+    msgs = jnp.asarray(msg)
+
+    def empty():
+        side = (jnp.ones((n_orders, 6)) * -1).astype(jnp.int32)
+        return side, side, (jnp.ones((n_trades, 6)) * -1).astype(jnp.int32)
+
+    out = []
+    try:
+        single = jax.jit(job.scan_through_entire_array)
+        t = best_time(lambda: single(msgs, empty()), repeats)
+        out.append(("jaxlob scan_through_entire_array", 1, msgs.shape[0], msgs.shape[0] / t))
+        batched = jax.jit(jax.vmap(job.scan_through_entire_array, (0, 0)))
+        for b in batches:
+            m = jnp.broadcast_to(msgs[:messages_per_book], (b, messages_per_book, 8))
+            books = jax.tree.map(lambda x, b=b: jnp.broadcast_to(x, (b, *x.shape)), empty())
+            t = best_time(lambda m=m, s=books: batched(m, s), repeats)
+            out.append(
+                (
+                    "jaxlob scan_through_entire_array",
+                    b,
+                    b * messages_per_book,
+                    b * messages_per_book / t,
+                )
+            )
+    except Exception as err:
+        return out, f"jaxlob failed on this JAX ({type(err).__name__}: {str(err)[:200]})"
+    return out, None
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--batches", default="64,1024", help="book counts besides 1")
+    parser.add_argument("--levels", type=int, default=10, help="book levels per side")
+    parser.add_argument(
+        "--messages-per-book",
+        type=int,
+        default=4096,
+        help="messages per book in the batched replay",
+    )
+    parser.add_argument(
+        "--events-per-book",
+        type=int,
+        default=2000,
+        help="expected Hawkes events per simulated book",
+    )
+    parser.add_argument(
+        "--peer-messages-per-book",
+        type=int,
+        default=512,
+        help="messages per book in the peer's batched replay (it is much slower)",
+    )
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--peer-path", default=None, help="folder holding the jaxlob package")
+    parser.add_argument("--no-peer", action="store_true")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    batches = [int(b) for b in args.batches.split(",") if b]
+    data = load_lobster(*AMZN)
+
+    rows = replay_cases(data, args.levels, batches, args.repeats, args.messages_per_book)
+    rows += flow_cases([1, *batches], args.repeats, args.events_per_book, args.levels)
+    note = "skipped (--no-peer)"
+    if not args.no_peer:
+        peer, note = peer_cases(
+            data, batches, args.repeats, args.peer_path, args.peer_messages_per_book
+        )
+        rows += peer
+    machine = (
+        f"{jax.devices()[0].platform}, {jax.local_device_count()} device(s), jax {jax.__version__}"
+    )
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "machine": machine,
+                    "peer_note": note,
+                    "results": [
+                        {"case": c, "books": b, "messages": n, "messages_per_s": r}
+                        for c, b, n, r in rows
+                    ],
+                }
+            )
+        )
+        return 0
+    print(f"order-book throughput on {machine}")
+    print(f"{'case':58s} {'books':>6s} {'messages':>10s} {'msg/s':>12s}")
+    for case, books, n, rate in rows:
+        print(f"{case:58s} {books:6d} {n:10d} {rate:12.3e}")
+    if note:
+        print(f"peer: {note}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
