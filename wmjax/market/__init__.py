@@ -85,7 +85,11 @@ from wmjax.market._replay import (
     replay_free_running,
     replay_one_step,
 )
-from wmjax.market._volume import u_shaped_profile, volatility_multipliers
+from wmjax.market._volume import (
+    event_count_profile,
+    u_shaped_profile,
+    volatility_multipliers,
+)
 
 __all__: list[str] = [
     "CLOUD",
@@ -135,6 +139,7 @@ __all__: list[str] = [
     "check_latency_scenario",
     "default_flow",
     "empty_book",
+    "event_count_profile",
     "fill_model",
     "flow",
     "impact_params",

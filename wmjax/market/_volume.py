@@ -7,6 +7,7 @@ trading day u in [0, 1], which integrates to 1; c is the curvature (open/close v
 
 from __future__ import annotations
 
+import jax.numpy as jnp
 import numpy as np
 
 from wmjax._checks import finite_array, positive, positive_int, require
@@ -33,3 +34,19 @@ def volatility_multipliers(volume_share) -> np.ndarray:
     that variance follows trading activity (Clark 1973, the mixture-of-distributions hypothesis)."""
     share = positive("volume_share", volume_share)
     return np.sqrt(share / share.mean())
+
+
+def event_count_profile(times_s, count, horizon_s, n_buckets: int):
+    """Share of events in each of `n_buckets` equal buckets of [0, horizon_s]: an intraday volume
+    profile from simulated order flow, e.g. the trades of a Hawkes process
+    (`wmjax.hawkes.simulate(...)`: pass its `times` and `count`; padding beyond `count` is
+    ignored). float32 (n_buckets,) summing to 1 (uniform if there are no events); jit- and
+    vmap-able, so each Hawkes path can drive its own `ImpactParams.volume_frac`
+    (multiply by the share of the day the horizon covers)."""
+    n = positive_int("n_buckets", n_buckets)
+    times = jnp.asarray(times_s, jnp.float32)
+    valid = jnp.arange(times.shape[-1]) < count
+    bucket = jnp.clip(jnp.floor(times / horizon_s * n).astype(jnp.int32), 0, n - 1)
+    counts = jnp.zeros(n, jnp.float32).at[bucket].add(valid.astype(jnp.float32))
+    total = counts.sum()
+    return jnp.where(total > 0, counts / jnp.maximum(total, 1.0), 1.0 / n)
