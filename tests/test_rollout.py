@@ -204,3 +204,19 @@ def test_sharded_rollout_over_four_devices_is_identical(tmp_path):
     np.testing.assert_allclose(
         np.load(tmp_path / "is.npy"), np.asarray(here.is_currency), rtol=1e-6
     )
+
+
+def test_schedule_constructors():
+    from wmjax.execution import ac_optimal, aggressive, vwap
+    from wmjax.market import u_shaped_profile
+
+    np.testing.assert_allclose(np.asarray(twap(4)), 0.25)
+    np.testing.assert_allclose(np.asarray(aggressive(4)), [1, 0, 0, 0])
+    front = np.asarray(aggressive(4, decay=0.5))
+    assert front.sum() == pytest.approx(1.0) and np.all(np.diff(front) < 0)
+    prof = u_shaped_profile(6)
+    np.testing.assert_allclose(np.asarray(vwap(prof)), prof / prof.sum(), rtol=1e-6)
+    sol = almgren_chriss(1e6, 5.0, N, **AC, risk_aversion=1e-6)
+    np.testing.assert_allclose(
+        np.asarray(ac_optimal(N, 5.0, 0.95, 2.5e-6, 2.5e-7, 1e-6)), sol.trades / 1e6, rtol=1e-6
+    )

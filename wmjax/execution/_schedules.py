@@ -63,8 +63,9 @@ def aggressive(n_steps: int, decay: float = float("inf")) -> jax.Array:
     """Front-loaded: fractions proportional to exp(-decay * k); decay = inf trades everything in
     the first interval (immediate)."""
     n = positive_int("n_steps (periods)", n_steps)
-    d = float(positive("decay", decay))
-    weights = np.zeros(n) if np.isinf(d) else np.exp(-d * np.arange(n))
+    immediate = decay == float("inf")
+    d = 0.0 if immediate else float(positive("decay", decay))
+    weights = np.zeros(n) if immediate else np.exp(-d * np.arange(n))
     weights[0] = max(weights[0], 1.0)
     return schedule(weights / weights.sum())
 
