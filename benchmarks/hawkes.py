@@ -355,7 +355,6 @@ def peer_fits(case: Case, peers: dict, data: Data, grid) -> dict:
 
 def bench_simulation(case: Case, args, peers, progress, rows) -> None:
     params = case.params()
-    d = case.dim
     # one path
     horizon = case.horizon_for(args.sim_events)
     expected = args.sim_events  # the stationary count: an upper bound for a path started empty
@@ -383,9 +382,8 @@ def bench_simulation(case: Case, args, peers, progress, rows) -> None:
         f"cap {cap_b}"
     )
     batched = jax.jit(jax.vmap(lambda k: wh.simulate(k, params, horizon_b, cap_b, throw=False)))
-    draws = jax.jit(
-        jax.vmap(lambda k: jax.random.exponential(k, (cap_b + 1, d + d * d), jnp.float32))
-    )
+    per_path = random_values(lambda k: wh.simulate(k, params, horizon_b, cap_b, throw=False))
+    draws = jax.jit(jax.vmap(lambda k: jax.random.uniform(k, (per_path,), jnp.float32)))
 
     def batch(seed):
         keys = jax.random.split(jax.random.key(seed), args.paths)
@@ -410,13 +408,14 @@ def bench_simulation(case: Case, args, peers, progress, rows) -> None:
         {
             "section": "profile",
             "case": case.label,
-            "method": f"wmjax {args.paths} paths: jax.random draws alone",
+            "method": f"wmjax {args.paths} paths: jax.random alone",
             "seconds": draw_secs,
             "batch_seconds": secs,
             "share_of_batch": draw_secs / secs,
-            "note": f"{(cap_b + 1) * (d + d * d) * args.paths / 1e6:.0f}M exponentials; the "
-            f"rest is the lax.scan: {cap_b + 1} steps of {args.paths} paths, "
-            f"{(secs - draw_secs) / (cap_b + 1) * 1e6:.0f} us per step",
+            "random_per_step": per_path / (cap_b + 1),
+            "note": f"as many uniforms as simulate draws ({per_path / (cap_b + 1):.2g} per scan "
+            f"step, {cap_b + 1} steps x {args.paths} paths): "
+            f"{draw_secs / (per_path * args.paths) * 1e9:.0f} ns per value",
         }
     )
     # peers: one path each, as long as wmjax's single path unless that would take more than
@@ -432,6 +431,25 @@ def bench_simulation(case: Case, args, peers, progress, rows) -> None:
             rows.append(_sim_row(case, label, count, secs, None, None))
         except Exception as err:
             _failed(rows, "simulate", case, label, err)
+
+
+def random_values(fn) -> int:
+    """Random values one call of `fn(key)` draws: the sizes of the random_bits in its jaxpr."""
+    total = 0
+
+    def walk(jaxpr):
+        nonlocal total
+        for eqn in jaxpr.eqns:
+            if eqn.primitive.name == "random_bits":
+                total += sum(int(np.prod(v.aval.shape)) for v in eqn.outvars)
+            for value in eqn.params.values():
+                for sub in value if isinstance(value, list | tuple) else [value]:
+                    inner = getattr(sub, "jaxpr", sub)
+                    if hasattr(inner, "eqns"):
+                        walk(inner)
+
+    walk(jax.make_jaxpr(fn)(jax.random.key(0)).jaxpr)
+    return total
 
 
 def _rate(fn):
@@ -661,7 +679,7 @@ def print_tables(rows) -> None:
         "profile": (
             "Profile of the batched wmjax simulation",
             [
-                ("draws s", "seconds", ".3f"),
+                ("random s", "seconds", ".3f"),
                 ("batch s", "batch_seconds", ".3f"),
                 ("share", "share_of_batch", ".0%"),
                 ("", "note", ""),
