@@ -128,6 +128,7 @@ class BookObservation:
         queue_ahead_shares: shares ahead of our resting limit order (0: none).
         resting_shares: unfilled shares of our resting limit order.
         tick_size: price units per tick.
+        latency_us: the scenario's mean one-way latency of our messages, microseconds.
     """
 
     mid: jax.Array
@@ -141,6 +142,7 @@ class BookObservation:
     queue_ahead_shares: jax.Array
     resting_shares: jax.Array
     tick_size: jax.Array
+    latency_us: jax.Array
 
 
 @struct.dataclass
@@ -154,6 +156,7 @@ class BookStats:
     limit_posted_shares: jax.Array  # limit order shares that reached the book
     market_volume_shares: jax.Array  # traded by the exogenous flow (policy-free for limit-only)
     flow_overflow: jax.Array  # int32: intervals whose order flow exceeded `events_per_step`
+    flow_events: jax.Array  # int32: order-flow events run
 
 
 @struct.dataclass
@@ -272,7 +275,7 @@ class BookMarket:
             volume_shares=params.prior_volume_rate_shares_per_s * interval_s,
             trade_imbalance=zero,
             volatility_ticks=zero,
-            stats=BookStats(zero, zero, zero, zero, zero, zero, jnp.int32(0)),
+            stats=BookStats(zero, zero, zero, zero, zero, zero, jnp.int32(0), jnp.int32(0)),
             n_steps=n_steps,
         )
 
@@ -294,6 +297,7 @@ class BookMarket:
             queue_ahead_shares=jnp.sum(live * state.own.queue_ahead_shares),
             resting_shares=jnp.sum(live * state.own.remaining_shares),
             tick_size=params.tick_size,
+            latency_us=jnp.asarray(params.latency.one_way_latency_us, jnp.float32),
         )
 
     def step(self, key, state: BookMarketState, action: BookAction, params: BookParams):
@@ -314,7 +318,7 @@ class BookMarket:
             arrived=jnp.asarray(False),
             **{f: jnp.float32(0.0) for f in _COUNTERS},
         )
-        carry, overflow = _run_interval(
+        carry, overflow, count = _run_interval(
             self, key, state.side, carry, action, prices, new_weights, params, state.interval_s
         )
         last = state.step == state.n_steps - 1
@@ -340,6 +344,7 @@ class BookMarket:
             limit_posted_shares=s.limit_posted_shares + carry.posted,
             market_volume_shares=s.market_volume_shares + carry.volume,
             flow_overflow=s.flow_overflow + overflow.astype(jnp.int32),
+            flow_events=s.flow_events + count,
         )
         next_state = state.replace(
             book=book,
@@ -475,7 +480,7 @@ def _run_interval(market, key, side, c: _Carry, action, prices, new_weights, par
     }
     times = pad(jnp.where(valid, events.times_s, jnp.inf), jnp.inf)
     c, _ = jax.lax.scan(body, c, (per_event, times, pad(valid, False)))
-    return c, events.overflow
+    return c, events.overflow, jnp.sum(valid).astype(jnp.int32)
 
 
 def _clean_up(c: _Carry, side, penalty_ticks):

@@ -6,5 +6,32 @@ from wmjax.models._ac_policy import (
     schedule_net_trades,
     train_schedule_net,
 )
+from wmjax.models._placement import (
+    PlacementNet,
+    PlacementPolicy,
+    best_baseline,
+    book_ac_eta,
+    evaluate_placement,
+    load_placement,
+    placement_features,
+    relaxed_objective,
+    save_placement,
+    train_placement,
+)
 
-__all__ = ["OrderDistribution", "ScheduleNet", "schedule_net_trades", "train_schedule_net"]
+__all__ = [
+    "OrderDistribution",
+    "PlacementNet",
+    "PlacementPolicy",
+    "ScheduleNet",
+    "best_baseline",
+    "book_ac_eta",
+    "evaluate_placement",
+    "load_placement",
+    "placement_features",
+    "relaxed_objective",
+    "save_placement",
+    "schedule_net_trades",
+    "train_placement",
+    "train_schedule_net",
+]

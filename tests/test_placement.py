@@ -1,0 +1,111 @@
+"""The placement policy's relaxed objective: gradient against finite differences, the limit of
+zero temperature, and a short training run judged on the exact simulator with held-out keys.
+One jitted value-and-gradient function serves every test (one compilation)."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+from wmjax.execution import RolloutConfig, order
+from wmjax.market import BookMarket, book_params
+from wmjax.models import PlacementPolicy, relaxed_objective
+
+N_STEPS = 3
+HORIZON_S = 1.5
+MARKET = BookMarket(events_per_step=64)
+CONFIG = RolloutConfig(n_paths=64, n_steps=N_STEPS)
+ORDER = order(900, HORIZON_S / MARKET.trading_day_s, "buy", risk_aversion=0.1)
+POLICY = PlacementPolicy(MARKET.n_offsets, hidden=16)
+
+
+def _key(seed):
+    return jax.random.key(seed, impl="rbg")
+
+
+@pytest.fixture(scope="module")
+def value_and_grad():
+    def objective(variables, params, key):
+        return relaxed_objective(variables, key, MARKET, params, POLICY, ORDER, CONFIG)
+
+    return jax.jit(jax.value_and_grad(objective))
+
+
+@pytest.fixture(scope="module")
+def variables():
+    """A policy whose every output depends on the features (random last layer)."""
+    v = POLICY.init(_key(0), MARKET)
+    leaves, tree = jax.tree.flatten(v)
+    keys = jax.random.split(jax.random.key(1), len(leaves))
+    noisy = [x + 0.3 * jax.random.normal(k, x.shape) for x, k in zip(leaves, keys, strict=True)]
+    return jax.tree.unflatten(tree, noisy)
+
+
+def _direction(variables, seed, heads_only):
+    leaves, tree = jax.tree.flatten(variables)
+    keys = jax.random.split(jax.random.key(seed), len(leaves))
+    u = jax.tree.unflatten(
+        tree, [jax.random.normal(k, x.shape) for x, k in zip(leaves, keys, strict=True)]
+    )
+    if not heads_only:
+        return u
+    # only the limit-size and level heads: our market orders (which move the integer book)
+    # stay exactly the same, so the relaxed objective is smooth along this direction
+    last = max(k for k in u["params"] if k.startswith("Dense_"))
+    mask = jnp.ones(2 + MARKET.n_offsets).at[0].set(0.0)
+    zeroed = jax.tree.map(jnp.zeros_like, u)
+    head = {name: u["params"][last][name] * mask for name in ("kernel", "bias")}
+    return {"params": {**zeroed["params"], last: head}}
+
+
+def _shift(v, u, eps):
+    return jax.tree.map(lambda a, b: a + eps * b, v, u)
+
+
+@pytest.mark.parametrize("heads_only", [True, False])
+def test_relaxed_gradient_matches_finite_differences(value_and_grad, variables, heads_only):
+    params = book_params("cloud", temperature=0.5)
+    key = _key(11)
+    _, grad = value_and_grad(variables, params, key)
+    u = _direction(variables, 3, heads_only)
+    ad = sum(
+        float(jnp.vdot(g, d))
+        for g, d in zip(jax.tree.leaves(grad), jax.tree.leaves(u), strict=True)
+    )
+    eps = 1e-2
+    plus, _ = value_and_grad(_shift(variables, u, eps), params, key)
+    minus, _ = value_and_grad(_shift(variables, u, -eps), params, key)
+    fd = (float(plus) - float(minus)) / (2 * eps)
+    # along every parameter the integer book updates of our market orders add small jumps
+    # that the pathwise gradient leaves out (see wmjax.models._placement): measured 11% here
+    tol = 0.02 if heads_only else 0.2
+    assert abs(ad - fd) <= tol * abs(fd) + 1e-4, (ad, fd)
+
+
+def test_relaxed_objective_tends_to_the_exact_one(value_and_grad, variables):
+    key = _key(12)
+    exact, _ = value_and_grad(variables, book_params("cloud", temperature=0.0), key)
+    gaps = []
+    for t in (1.0, 0.1, 0.01, 0.001):
+        relaxed, _ = value_and_grad(variables, book_params("cloud", temperature=t), key)
+        gaps.append(abs(float(relaxed) - float(exact)))
+    assert gaps[0] > 1e-3  # the relaxation does change the objective
+    assert gaps[-1] < 0.05 * gaps[0] and gaps[-1] < 1e-3, gaps
+
+
+@pytest.mark.slow
+def test_training_improves_the_exact_objective_on_held_out_keys(value_and_grad, variables):
+    v = POLICY.init(_key(0), MARKET)
+    relaxed = book_params("co-lo", temperature=0.3)
+    exact = book_params("co-lo", temperature=0.0)
+    opt = optax.adam(0.05)
+    state = opt.init(v)
+    held_out = [_key(1000 + i) for i in range(4)]
+    before = np.mean([float(value_and_grad(v, exact, k)[0]) for k in held_out])
+    for i in range(12):
+        _, g = value_and_grad(v, relaxed, _key(100 + i))
+        updates, state = opt.update(g, state, v)
+        v = optax.apply_updates(v, updates)
+    after = np.mean([float(value_and_grad(v, exact, k)[0]) for k in held_out])
+    assert after < before, (before, after)
