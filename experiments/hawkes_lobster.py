@@ -4,7 +4,9 @@ Executions (visible and hidden) become market orders, split by aggressor side (m
 1 seller-initiated; same-timestamp same-side fills merged into one order). The script fits a
 homogeneous Poisson process and a Hawkes process (MLE with decays, and a NUTS posterior) to all
 orders (1-D) and to buys/sells (2-D), and compares them by log-likelihood and by the KS test of
-the time-rescaled residuals (Exp(1) under the right model). Writes `hawkes_lobster.json` and
+the time-rescaled residuals (Exp(1) under the right model). The likelihood is multimodal in
+the decays on real data, so when a posterior is drawn L-BFGS is restarted from its mean and the
+higher of the two optima is reported as the MLE ("best_mle"). Writes `hawkes_lobster.json` and
 `hawkes_lobster.png` (residual QQ plot; fitted intensity over the session) to --out.
 
     python experiments/hawkes_lobster.py                      # the 09:30-10:00 excerpt
@@ -69,13 +71,29 @@ def _poisson(times, marks, horizon, dim) -> dict:
     }
 
 
+def _mle_summary(fit, events, seconds) -> dict:
+    params = jax.tree.map(jnp.asarray, fit.params)
+    return {
+        "mu": fit.params.mu.tolist(),
+        "alpha": fit.params.alpha.tolist(),
+        "beta": fit.params.beta.tolist(),
+        "se_mu": fit.std_errors.mu.tolist(),
+        "se_alpha": fit.std_errors.alpha.tolist(),
+        "se_beta": fit.std_errors.beta.tolist(),
+        "log_likelihood": fit.log_likelihood,
+        "branching_ratio": fit.branching_ratio,
+        "ks_pvalues": _ks_pvalues(_residuals(params, events)),
+        "converged": fit.converged,
+        "n_iter": fit.n_iter,
+        "seconds": seconds,
+    }
+
+
 def _model_block(times, marks, horizon, dim, args) -> dict:
     """Poisson, Hawkes MLE and Hawkes posterior on one data set."""
     poisson = _poisson(times, marks, horizon, dim)
     start = time.perf_counter()
     fit = fit_mle((times, marks), horizon, dim, beta_structure=args.beta_structure)
-    mle_s = time.perf_counter() - start
-    params = jax.tree.map(jnp.asarray, fit.params)
     events = _events64(times, marks, horizon, dim)
     out = {
         "n_events": int(times.size),
@@ -85,21 +103,9 @@ def _model_block(times, marks, horizon, dim, args) -> dict:
             "log_likelihood": poisson["log_likelihood"],
             "ks_pvalues": poisson["ks_pvalues"],
         },
-        "hawkes_mle": {
-            "mu": fit.params.mu.tolist(),
-            "alpha": fit.params.alpha.tolist(),
-            "beta": fit.params.beta.tolist(),
-            "se_mu": fit.std_errors.mu.tolist(),
-            "se_alpha": fit.std_errors.alpha.tolist(),
-            "se_beta": fit.std_errors.beta.tolist(),
-            "log_likelihood": fit.log_likelihood,
-            "branching_ratio": fit.branching_ratio,
-            "ks_pvalues": _ks_pvalues(_residuals(params, events)),
-            "converged": fit.converged,
-            "n_iter": fit.n_iter,
-            "seconds": mle_s,
-        },
+        "hawkes_mle": _mle_summary(fit, events, time.perf_counter() - start),
     }
+    best = fit
     if args.samples > 0:
         post = fit_bayes(
             (times, marks),
@@ -116,6 +122,21 @@ def _model_block(times, marks, horizon, dim, args) -> dict:
             for site, stats in post.summary.items()
         }
         out["hawkes_posterior"]["num_divergences"] = post.num_divergences
+        # The likelihood is multimodal in beta on real data: restart L-BFGS from the posterior
+        # mean and keep whichever optimum is higher.
+        mean = {k: post.summary[k]["mean"] for k in ("mu", "alpha", "beta")}
+        start = time.perf_counter()
+        refit = fit_mle(
+            (times, marks),
+            horizon,
+            dim,
+            init=hk.HawkesParams(**mean),
+            beta_structure=args.beta_structure,
+        )
+        out["hawkes_mle_from_posterior"] = _mle_summary(refit, events, time.perf_counter() - start)
+        best = refit if refit.log_likelihood > fit.log_likelihood else fit
+    out["best_mle"] = "hawkes_mle" if best is fit else "hawkes_mle_from_posterior"
+    params = jax.tree.map(jnp.asarray, best.params)
     return out, poisson, params, events
 
 
@@ -189,7 +210,7 @@ def main(argv=None) -> dict:
             summary, *rest = _model_block(times, m, horizon, dim, args)
             result[label] = summary
             blocks[label] = (summary, *rest)
-            mle = summary["hawkes_mle"]
+            mle = summary[summary["best_mle"]]
             print(
                 f"{label}: {times.size} orders, branching ratio {mle['branching_ratio']:.3f}, "
                 f"log-lik Hawkes {mle['log_likelihood']:.1f} vs Poisson "

