@@ -26,7 +26,7 @@ from wmjax.analytics import (
 from wmjax.cli._main import main
 
 NOW = datetime(2026, 11, 22, 1, 0, tzinfo=UTC)
-CONFIG = AdvisorConfig(n_paths=16, n_sub=6)
+CONFIG = AdvisorConfig(n_paths=16)  # the CLI's config with --paths 16: one compilation
 STATE = {
     "schema_version": "microstructure_state_v1",
     "symbol": "AMZN",
