@@ -206,6 +206,7 @@ def pretrade(
     sensitivity: SensitivityGrid | None = SensitivityGrid(),
     sensitivity_paths: int = 1000,
     shares_outstanding: float | None = None,
+    n_steps: int | None = None,
 ) -> PretradeReport:
     """Simulate every strategy on the same `n_paths` paths and report IS (bps) statistics.
 
@@ -220,6 +221,9 @@ def pretrade(
         max_participation: the cap that defines on-time completion (see `StrategySummary`).
         sensitivity: the scenario grid (None: skip); sensitivity_paths: paths per scenario.
         shares_outstanding: for the ATHL turnover term (None: the term is 1).
+        n_steps: decision intervals, for markets whose params do not carry them (the order
+            book: `BookMarket` with e.g. `wmjax.execution.book_baselines` as strategies,
+            `sensitivity=None`).
     """
     check_order(order)
     n_paths = positive_int("n_paths", n_paths)
@@ -227,9 +231,11 @@ def pretrade(
     lam = float(order.risk_aversion) if risk_aversion is None else risk_aversion
     lam = float(positive("risk_aversion", lam, allow_zero=True))
     cap = float(positive("max_participation", max_participation))
-    n_steps = getattr(market_params, "n_steps", None)
-    require(n_steps is not None, "market_params must say its n_steps (e.g. ImpactParams)")
+    n_steps = getattr(market_params, "n_steps", n_steps)
+    require(n_steps is not None, "pass n_steps: market_params do not carry it")
+    n_steps = positive_int("n_steps", n_steps)
     if strategies is None:
+        require(isinstance(market_params, ImpactParams), "pass strategies for this market")
         strategies = standard_strategies(order, market_params, pov_rates=pov_rates)
     names = [s.name for s in strategies]
     require(len(set(names)) == len(names), f"strategy names must be unique, got {names}")
