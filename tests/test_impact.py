@@ -225,28 +225,24 @@ def test_square_root_impact_optimum_beats_twap_and_linear_ac_on_held_out_paths()
 def test_hawkes_event_counts_drive_the_volume_profile():
     from wmjax.hawkes import HawkesParams, simulate
 
-    # Poisson trades (no excitation): the profile is flat within counting noise
-    events = simulate(jax.random.key(8), HawkesParams.create(2.0, 0.0, 1.0), 2000.0, 6000)
-    prof = np.asarray(event_count_profile(events.times, events.count, 2000.0, 5))
-    assert prof.sum() == pytest.approx(1.0, rel=1e-6)
-    np.testing.assert_allclose(prof, 0.2, atol=0.03)
     # a hand-made buffer: padding beyond count is ignored
     prof = np.asarray(event_count_profile(jnp.array([0.1, 0.2, 0.9, 1.0, 1.0]), 3, 1.0, 2))
     np.testing.assert_allclose(prof, [2 / 3, 1 / 3])
-    # self-exciting flow gives each path its own profile, usable as ImpactParams.volume_frac
-    hp = HawkesParams.create(0.5, 0.8, 2.0)
+    # Poisson trades (no excitation), one profile per path: flat within counting noise, and
+    # each path has its own, usable as ImpactParams.volume_frac
+    hp = HawkesParams.create(2.0, 0.0, 1.0)
     keys = jax.random.split(jax.random.key(9), 4)
-    sims = jax.vmap(lambda k: simulate(k, hp, 500.0, 4000, throw=False))(keys)
-    profs = jax.vmap(lambda t, c: event_count_profile(t, c, 500.0, 5))(sims.times, sims.count)
-    assert profs.shape == (4, 5) and not np.allclose(profs[0], profs[1])
-    p = impact_params(5, volume_frac=np.asarray(profs[0]) + 1e-6)
+    sims = jax.vmap(lambda k: simulate(k, hp, 2000.0, 6000, throw=False))(keys)
+    assert not np.any(np.asarray(sims.overflow))
+    profs = np.asarray(
+        jax.vmap(lambda t, c: event_count_profile(t, c, 2000.0, 5))(sims.times, sims.count)
+    )
+    np.testing.assert_allclose(profs.sum(axis=1), 1.0, rtol=1e-6)
+    np.testing.assert_allclose(profs, 0.2, atol=0.03)
+    assert not np.allclose(profs[0], profs[1])
+    p = impact_params(5, volume_frac=profs[0])
+    cfg = RolloutConfig(n_paths=2, n_steps=5, antithetic=True)
     paths = rollout(
-        jax.random.key(10),
-        ImpactMarket(),
-        p,
-        schedule_policy,
-        twap(5),
-        order(1e3, 1.0),
-        RolloutConfig(n_paths=2, n_steps=5, antithetic=True),
+        jax.random.key(10), ImpactMarket(), p, schedule_policy, twap(5), order(1e3, 1.0), cfg
     )
     np.testing.assert_allclose(np.asarray(paths.completion), 1.0, rtol=1e-6)
