@@ -12,7 +12,7 @@ from jax.core import Tracer
 
 
 class InputError(ValueError):
-    """Raised when a public function is given input it cannot use; the message says how to fix it."""
+    """Raised when a public function gets input it cannot use; the message says how to fix it."""
 
 
 def is_concrete(*xs) -> bool:
@@ -27,7 +27,7 @@ def require(condition: bool, message: str) -> None:
 
 
 def finite_array(name: str, value, *, ndim: int | None = None, dtype=float) -> np.ndarray:
-    """`value` as a numpy array with no NaN/inf (and `ndim` dimensions if given), else InputError."""
+    """`value` as a numpy array with no NaN/inf (and `ndim` dims if given), else InputError."""
     try:
         arr = np.asarray(value, dtype=dtype)
     except (TypeError, ValueError) as err:
