@@ -33,7 +33,7 @@ from flax import struct
 
 from wmjax._checks import InputError, finite_array, is_concrete, positive, positive_int, require
 from wmjax.calibrate import fit_mle
-from wmjax.hawkes import EmpiricalSizes, HawkesParams, check_params, sample_sizes, simulate
+from wmjax.hawkes import EmpiricalSizes, HawkesParams, check_params, simulate
 from wmjax.market._book import BookState, Side, best_prices
 from wmjax.market._book_orders import BookEvent, _apply_event
 
@@ -185,24 +185,32 @@ class FlowEvents:
         return jnp.arange(self.times_s.shape[-1]) < self.count
 
 
+def _inverse_cdf(u, weights) -> jax.Array:
+    """Index drawn with probability proportional to `weights` (..., K) from uniforms u (...)."""
+    cdf = jnp.cumsum(weights, axis=-1)
+    cdf = cdf / cdf[..., -1:]
+    return jnp.minimum(jnp.sum(u[..., None] >= cdf, axis=-1), weights.shape[-1] - 1)
+
+
 def _sample(key, params: FlowParams, horizon_s, capacity: int) -> FlowEvents:
-    k_times, k_offset, k_cancel, k_size, k_frac = jax.random.split(key, 5)
+    # one uniform per draw, inverted through the CDF: 4 random numbers per event, where
+    # Gumbel-max sampling would need one per category
+    k_times, k_draws = jax.random.split(key)
     events = simulate(k_times, params.hawkes, horizon_s, capacity, throw=False)
+    u_offset, u_cancel, u_size, u_fraction = jax.random.uniform(k_draws, (4, capacity))
     side = _SIDE[events.marks]
-    logits = jnp.log(params.offset_weights[side])
-    offset = jax.random.categorical(k_offset, logits, axis=-1) + params.min_offset_ticks
-    sizes = jnp.maximum(jnp.round(sample_sizes(k_size, params.sizes, events)), 1.0)
+    offset = _inverse_cdf(u_offset, params.offset_weights[side]) + params.min_offset_ticks
+    pick = _inverse_cdf(u_size, params.sizes.weights[events.marks])
+    size = jnp.take_along_axis(params.sizes.values[events.marks], pick[:, None], axis=-1)[:, 0]
+    size = jnp.maximum(jnp.round(size), 1.0)
+    fraction = params.cancel_fractions[_inverse_cdf(u_fraction, params.cancel_fraction_weights)]
     return FlowEvents(
         times_s=events.times,
         flow_type=events.marks,
         offset_ticks=offset.astype(jnp.int32),
-        cancel_u=jax.random.uniform(k_cancel, (capacity,)),
-        cancel_fraction=params.cancel_fractions[
-            jax.random.categorical(
-                k_frac, jnp.log(params.cancel_fraction_weights), shape=(capacity,)
-            )
-        ],
-        size_shares=jnp.where(events.mask, sizes, 0.0).astype(jnp.int32),
+        cancel_u=u_cancel,
+        cancel_fraction=fraction,
+        size_shares=jnp.where(events.mask, size, 0.0).astype(jnp.int32),
         count=events.count,
         overflow=events.overflow,
     )
@@ -211,8 +219,8 @@ def _sample(key, params: FlowParams, horizon_s, capacity: int) -> FlowEvents:
 def sample_flow(key, params: FlowParams, horizon_s, capacity: int) -> FlowEvents:
     """Draw the order flow of [0, horizon_s] into `capacity` slots (no raise: see `overflow`).
 
-    Jit- and vmap-able over keys and params (`capacity` static). Sub-keys: times, offset,
-    cancel level, size.
+    Jit- and vmap-able over keys and params (`capacity` static). Sub-keys: the Hawkes times, and
+    one uniform each for offset, cancel level, size and cancel fraction.
     """
     return _sample(key, params, horizon_s, capacity)
 
@@ -295,7 +303,11 @@ class _EventInputs:
 
 
 def _simulate(key, params: FlowParams, book: BookState, horizon_s, capacity: int):
-    events = _sample(key, params, horizon_s, capacity)
+    return _run_flow(params, book, _sample(key, params, horizon_s, capacity))
+
+
+def _run_flow(params: FlowParams, book: BookState, events: FlowEvents):
+    """The drawn `events` applied in order to `book`: (final book, FlowPath, overflow)."""
     bid, ask, _, _ = best_prices(book)
     anchor = jnp.stack([bid, ask])
 
