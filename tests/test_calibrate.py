@@ -183,4 +183,4 @@ def test_bad_input_raises_a_clear_error(data_1d, kwargs, message):
         fit_mle(**args)
     if "beta_structure" not in kwargs:
         with pytest.raises(InputError, match=message):
-            fit_bayes(**args, num_warmup=1, num_samples=1, num_chains=1)
+            fit_bayes(**args, num_warmup=1, num_samples=4, num_chains=1)

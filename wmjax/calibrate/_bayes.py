@@ -92,7 +92,7 @@ def fit_bayes(
     """
     structure = parse_beta_structure(beta_structure)
     num_warmup = positive_int("num_warmup", num_warmup)
-    num_samples = positive_int("num_samples", num_samples)
+    num_samples = positive_int("num_samples", num_samples, minimum=4)  # split r_hat needs 4
     num_chains = positive_int("num_chains", num_chains)
     times, marks, horizon, dim = event_arrays(events, horizon_s, dim)
     shape = structure.shape(dim)
