@@ -131,14 +131,14 @@ def test_book_market_runs_under_rollout_with_the_same_is(run, baselines):
 
 
 def test_flow_overflow_is_counted_and_raised(baselines):
-    small = BookMarket(events_per_step=4)
+    # five times the order flow does not fit 64 events per interval (same compiled program)
+    busy = book_params(rate_scale=5.0)
     sched = baselines["twap_market"]
     with pytest.raises(InputError, match="events_per_step"):
-        book_paths(_key(0), small, book_params(), book_schedule_policy, sched, ORDER, CONFIG)
-    out = book_paths(
-        _key(0), small, book_params(), book_schedule_policy, sched, ORDER, CONFIG, throw=False
-    )
+        book_paths(_key(0), MARKET, busy, book_schedule_policy, sched, ORDER, CONFIG)
+    out = book_paths(_key(0), MARKET, busy, book_schedule_policy, sched, ORDER, CONFIG, throw=False)
     assert int(np.sum(out.stats.flow_overflow)) > 0
+    assert np.all(np.asarray(out.stats.flow_events) <= N_STEPS * MARKET.events_per_step)
 
 
 def test_bad_input_gives_clear_errors(baselines):

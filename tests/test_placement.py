@@ -64,7 +64,9 @@ def _shift(v, u, eps):
 
 
 @pytest.mark.parametrize("heads_only", [True, False])
-def test_relaxed_gradient_matches_finite_differences(value_and_grad, variables, heads_only):
+def test_relaxed_gradient_matches_finite_differences(
+    value_and_grad, variables, heads_only, record_property
+):
     params = book_params("cloud", temperature=0.5)
     key = _key(11)
     _, grad = value_and_grad(variables, params, key)
@@ -80,16 +82,18 @@ def test_relaxed_gradient_matches_finite_differences(value_and_grad, variables, 
     # along every parameter the integer book updates of our market orders add small jumps
     # that the pathwise gradient leaves out (see wmjax.models._placement): measured 11% here
     tol = 0.02 if heads_only else 0.2
+    record_property("autodiff_vs_fd", (ad, fd))
     assert abs(ad - fd) <= tol * abs(fd) + 1e-4, (ad, fd)
 
 
-def test_relaxed_objective_tends_to_the_exact_one(value_and_grad, variables):
+def test_relaxed_objective_tends_to_the_exact_one(value_and_grad, variables, record_property):
     key = _key(12)
     exact, _ = value_and_grad(variables, book_params("cloud", temperature=0.0), key)
     gaps = []
     for t in (1.0, 0.1, 0.01, 0.001):
         relaxed, _ = value_and_grad(variables, book_params("cloud", temperature=t), key)
         gaps.append(abs(float(relaxed) - float(exact)))
+    record_property("gaps_at_1_0.1_0.01_0.001", gaps)
     assert gaps[0] > 1e-3  # the relaxation does change the objective
     assert gaps[-1] < 0.05 * gaps[0] and gaps[-1] < 1e-3, gaps
 

@@ -124,6 +124,12 @@ def run(args) -> int:
         ["strategy", "mean IS bps", "std", "p95", "fill rate", "passive", "E+lam*V", "SE"],
         rows,
     )
+    overflow = results["policy"]["flow_overflow_intervals"]
+    if overflow:
+        print(
+            f"note: {overflow} of {n_eval * n_dec} intervals had more order-flow events than "
+            f"the buffer ({market.events_per_step}); their extra events were dropped"
+        )
     print(
         f"policy vs best baseline ({name}): improvement {gain:.4g} +- {se:.4g} (SE) = "
         f"{gain / se if se > 0 else float('inf'):.1f} SE; trained {result.n_done} steps in "

@@ -220,7 +220,7 @@ class BookMarket:
         queue_power: n of the power-law cancellation rule for our queue position.
     """
 
-    events_per_step: int = 112
+    events_per_step: int = 128
     offsets_ticks: tuple[int, ...] = (-1, 0, 1, 2)
     trading_day_s: float = 23400.0
     latency_method: str = "lognormal"

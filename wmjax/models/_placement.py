@@ -238,14 +238,15 @@ def evaluate_placement(
     (temperature 0) on the same `n_paths` paths of `key`; per strategy: mean, std and p95 of IS
     (bps), the fill rate (share of the order filled before the horizon's clean-up), the passive
     share (filled by limit orders), E + lambda Var (`order.risk_aversion`) with its standard
-    error, and the per-path IS (`is_bps`)."""
+    error, the per-path IS (`is_bps`) and the number of intervals whose order flow overflowed
+    `market.events_per_step` (`flow_overflow_intervals`; their extra events were dropped)."""
     exact = params.replace(temperature=jnp.float32(0.0))
     config = RolloutConfig(n_paths=n_paths, n_steps=n_steps)
     lam = float(order.risk_aversion)
     q = float(order.quantity_shares)
     out = {}
     for name, (policy, policy_params) in strategies.items():
-        r = book_paths(key, market, exact, policy, policy_params, order, config)
+        r = book_paths(key, market, exact, policy, policy_params, order, config, throw=False)
         x = np.asarray(r.is_bps, np.float64)
         objective, se = objective_with_se(x, lam)
         out[name] = {
@@ -257,6 +258,7 @@ def evaluate_placement(
             "objective": objective,
             "objective_se": se,
             "is_bps": x,
+            "flow_overflow_intervals": int(np.sum(r.stats.flow_overflow)),
         }
     return out
 
