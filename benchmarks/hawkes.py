@@ -757,7 +757,7 @@ def parse_args(argv=None):
     parser.add_argument(
         "--warm-limit",
         type=float,
-        default=60.0,
+        default=120.0,
         help="repeat a wmjax fit warm only if the cold one took less (s): compile is then small",
     )
     parser.add_argument(
