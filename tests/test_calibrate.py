@@ -9,7 +9,6 @@ import pytest
 import wmjax.hawkes as hk
 from wmjax import InputError
 from wmjax.calibrate import fit_bayes, fit_mle
-from wmjax.calibrate._objective import log_likelihood_fit, prepare
 
 TRUE_1D = hk.HawkesParams.create(0.5, 0.6, 2.0)
 TRUE_4D = hk.HawkesParams.create(
@@ -50,34 +49,6 @@ def _within(est, true, se, k=4.0):
     est, true, se = (np.asarray(x, float) for x in (est, true, se))
     assert np.all(np.isfinite(se)) and np.all(se > 0)
     assert np.all(np.abs(est - true) < k * se), (est, true, se)
-
-
-def test_objective_equals_engine_likelihood_and_gradient(x64):
-    """The chunked-scan objective is the engine's exact log-likelihood (ties included), and
-    its custom derivative in beta matches finite differences."""
-    rng = np.random.default_rng(1)
-    n, d, horizon = 700, 3, 300.0
-    times = np.sort(np.round(rng.uniform(0, horizon, n), 1))  # many ties
-    marks = rng.integers(0, d, n)
-    mu = jnp.asarray([0.3, 0.5, 0.2])
-    alpha = jnp.asarray(rng.uniform(0.05, 0.3, (d, d)))
-    beta = jnp.asarray(rng.uniform(0.5, 4.0, (d, d)))
-    events = hk.events_from_arrays(times, marks, horizon, d, dtype=jnp.float64)
-    data = prepare(times, marks, horizon)
-    assert data.has_ties
-    ours, engine = jax.jit(log_likelihood_fit), jax.jit(hk.log_likelihood)
-    for b in (beta, beta[:1], beta[:1, :1]):  # full, per-source, scalar
-        full = hk.HawkesParams(mu=mu, alpha=alpha, beta=jnp.broadcast_to(b, (d, d)))
-        np.testing.assert_allclose(
-            ours(mu, alpha, b, data), engine(full, events, horizon), rtol=1e-12
-        )
-    # The custom beta derivative against central finite differences of the value itself.
-    grad_beta = jax.jit(jax.grad(log_likelihood_fit, argnums=2))(mu, alpha, beta, data)
-    step = 1e-6
-    for i, j in ((0, 0), (0, 2), (2, 1)):
-        bump = jnp.zeros_like(beta).at[i, j].set(step)
-        fd = (ours(mu, alpha, beta + bump, data) - ours(mu, alpha, beta - bump, data)) / (2 * step)
-        np.testing.assert_allclose(grad_beta[i, j], fd, rtol=1e-5, atol=1e-6)
 
 
 def test_mle_recovers_1d_within_4_standard_errors(fit_1d, data_1d):

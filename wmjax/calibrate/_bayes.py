@@ -29,8 +29,8 @@ from numpyro.diagnostics import summary as numpyro_summary
 from numpyro.infer import MCMC, NUTS, init_to_uniform
 
 from wmjax._checks import positive_int
-from wmjax.calibrate._inputs import event_arrays, parse_beta_structure, require_enough
-from wmjax.calibrate._objective import FitData, log_likelihood_fit, prepare
+from wmjax.calibrate._inputs import event_arrays, fit_layout, parse_beta_structure, require_enough
+from wmjax.hawkes import EventLayout, layout_log_likelihood
 
 MU_SCALE, ALPHA_SCALE, BETA_SCALE = 1.0, 1.5, 2.0
 #: Names of the reported quantities, in summary order.
@@ -59,7 +59,7 @@ def _spectral_radius(alpha) -> jnp.ndarray:
     return jnp.max(jnp.abs(jnp.linalg.eigvals(alpha)))
 
 
-def _model(data: FitData, log_rate, log_beta0, dim: int, beta_shape: tuple[int, int]):
+def _model(data: EventLayout, log_rate, log_beta0, dim: int, beta_shape: tuple[int, int]):
     z_mu = numpyro.sample("z_mu", dist.Normal(0.0, 1.0).expand([dim]).to_event(1))
     z_alpha = numpyro.sample("z_alpha", dist.Normal(0.0, 1.0).expand([dim, dim]).to_event(2))
     z_beta = numpyro.sample("z_beta", dist.Normal(0.0, 1.0).expand(list(beta_shape)).to_event(2))
@@ -69,7 +69,7 @@ def _model(data: FitData, log_rate, log_beta0, dim: int, beta_shape: tuple[int, 
     numpyro.deterministic("beta", jnp.broadcast_to(beta, (dim, dim)))
     rho = numpyro.deterministic("branching_ratio", _spectral_radius(alpha))
     numpyro.factor("stationary", jnp.where(rho < 1.0, 0.0, -jnp.inf))
-    numpyro.factor("log_likelihood", log_likelihood_fit(mu, alpha, beta, data))
+    numpyro.factor("log_likelihood", layout_log_likelihood(mu, alpha, beta, data))
 
 
 def fit_bayes(
@@ -100,7 +100,7 @@ def fit_bayes(
     counts = np.bincount(marks, minlength=dim).astype(np.float64)
     key = jax.random.key(0) if key is None else key
     with jax.enable_x64(True):
-        data = prepare(times, marks, horizon)
+        data = fit_layout(times, marks, horizon, dim)
         model = functools.partial(_model, dim=dim, beta_shape=shape)
         kernel = NUTS(model, init_strategy=init_to_uniform(radius=1.0))
         mcmc = MCMC(

@@ -8,7 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from wmjax._checks import InputError, positive, require
-from wmjax.hawkes import HawkesEvents, events_from_arrays
+from wmjax.hawkes import EventLayout, HawkesEvents, event_layout, events_from_arrays
 
 
 class BetaStructure(StrEnum):
@@ -80,3 +80,10 @@ def require_enough(n_events: int, n_params: int, what: str) -> None:
         f"{what} needs at least {needed} events for {n_params} free parameters, got {n_events}; "
         "use more data, a longer horizon, or fewer free decays (beta_structure='scalar')",
     )
+
+
+def fit_layout(times: np.ndarray, marks: np.ndarray, horizon: float, dim: int) -> EventLayout:
+    """Checked float64 event arrays laid out once for repeated likelihood evaluations (call
+    inside `jax.enable_x64(True)`)."""
+    events = events_from_arrays(times, marks, horizon, dim, dtype=jnp.float64)
+    return event_layout(events, jnp.asarray(horizon, jnp.float64))

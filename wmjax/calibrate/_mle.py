@@ -20,11 +20,11 @@ from wmjax._checks import InputError, positive, positive_int
 from wmjax.calibrate._inputs import (
     BetaStructure,
     event_arrays,
+    fit_layout,
     parse_beta_structure,
     require_enough,
 )
-from wmjax.calibrate._objective import FitData, log_likelihood_fit, prepare
-from wmjax.hawkes import HawkesParams
+from wmjax.hawkes import EventLayout, HawkesParams, layout_log_likelihood
 
 #: Decay candidates for the default start, in units of the mean event rate N / T.
 _BETA_GRID = (0.5, 2.0, 8.0, 32.0, 128.0, 512.0)
@@ -76,7 +76,7 @@ def _split(vector, dim: int, beta_shape: tuple[int, int]):
     return mu, alpha, beta
 
 
-def _default_start(data: FitData, counts, horizon_s: float, beta_shape) -> jnp.ndarray:
+def _default_start(data: EventLayout, counts, horizon_s: float, beta_shape) -> jnp.ndarray:
     """log-parameters: mu = N_i / (2T), alpha = 1/(2d), and the decay, a multiple of the mean
     event rate, that scores best on a coarse grid (one likelihood evaluation per candidate)."""
     dim = counts.shape[0]
@@ -86,7 +86,7 @@ def _default_start(data: FitData, counts, horizon_s: float, beta_shape) -> jnp.n
 
     def score(log_beta):
         theta = jnp.concatenate([mu, alpha, jnp.full(beta_shape[0] * beta_shape[1], log_beta)])
-        return log_likelihood_fit(*_split(jnp.exp(theta), dim, beta_shape), data)
+        return layout_log_likelihood(*_split(jnp.exp(theta), dim, beta_shape), data)
 
     grid = jnp.log(rate * jnp.asarray(_BETA_GRID))
     scores = jax.lax.map(score, grid)
@@ -94,11 +94,11 @@ def _default_start(data: FitData, counts, horizon_s: float, beta_shape) -> jnp.n
     return jnp.concatenate([mu, alpha, jnp.full(beta_shape[0] * beta_shape[1], best)])
 
 
-def _minimise(theta0, data: FitData, dim: int, beta_shape, max_iter: int, tol, n_events):
+def _minimise(theta0, data: EventLayout, dim: int, beta_shape, max_iter: int, tol, n_events):
     """L-BFGS on the mean negative log-likelihood in log-parameters, one while_loop."""
 
     def loss(theta):
-        return -log_likelihood_fit(*_split(jnp.exp(theta), dim, beta_shape), data) / n_events
+        return -layout_log_likelihood(*_split(jnp.exp(theta), dim, beta_shape), data) / n_events
 
     solver = optax.lbfgs()
     value_and_grad = optax.value_and_grad_from_state(loss)
@@ -122,7 +122,7 @@ def _minimise(theta0, data: FitData, dim: int, beta_shape, max_iter: int, tol, n
     return theta, optax.tree.get(state, "count"), jnp.max(jnp.abs(grad))
 
 
-def _fit(data: FitData, counts, theta0, use_default, *, dim, beta_shape, max_iter, tol):
+def _fit(data: EventLayout, counts, theta0, use_default, *, dim, beta_shape, max_iter, tol):
     n_events = jnp.sum(counts)
     start = jax.lax.cond(
         use_default,
@@ -131,13 +131,13 @@ def _fit(data: FitData, counts, theta0, use_default, *, dim, beta_shape, max_ite
     )
     theta, n_iter, grad_norm = _minimise(start, data, dim, beta_shape, max_iter, tol, n_events)
     natural = jnp.exp(theta)
-    loglik = log_likelihood_fit(*_split(natural, dim, beta_shape), data)
+    loglik = layout_log_likelihood(*_split(natural, dim, beta_shape), data)
     return natural, loglik, n_iter, grad_norm
 
 
-def _hessian(natural, data: FitData, *, dim, beta_shape):
+def _hessian(natural, data: EventLayout, *, dim, beta_shape):
     """Hessian of the negative log-likelihood in the natural parameters."""
-    return jax.hessian(lambda v: -log_likelihood_fit(*_split(v, dim, beta_shape), data))(natural)
+    return jax.hessian(lambda v: -layout_log_likelihood(*_split(v, dim, beta_shape), data))(natural)
 
 
 _fit_jit = jax.jit(_fit, static_argnames=("dim", "beta_shape", "max_iter"))
@@ -195,7 +195,7 @@ def fit_mle(
     if init is not None:
         start = _start_vector(init, dim, shape, structure)
     with jax.enable_x64(True):
-        data = prepare(times, marks, horizon)
+        data = fit_layout(times, marks, horizon, dim)
         natural, loglik, n_iter, grad_norm = _fit_jit(
             data,
             jnp.asarray(counts),

@@ -3,10 +3,13 @@ buffers, intensity and compensator, exact O(N) log-likelihood, time-rescaling di
 
 from wmjax.hawkes._events import HawkesEvents, events_from_arrays
 from wmjax.hawkes._likelihood import (
+    EventLayout,
     compensator,
     compensator_at_events,
+    event_layout,
     intensity,
     intensity_at_events,
+    layout_log_likelihood,
     log_likelihood,
 )
 from wmjax.hawkes._params import (
@@ -22,18 +25,21 @@ from wmjax.hawkes._sizes import EmpiricalSizes, LogNormalSizes, sample_sizes
 
 __all__ = [
     "EmpiricalSizes",
+    "EventLayout",
     "HawkesEvents",
     "HawkesParams",
     "LogNormalSizes",
     "check_params",
     "compensator",
     "compensator_at_events",
+    "event_layout",
     "events_from_arrays",
     "expected_count",
     "intensity",
     "intensity_at_events",
     "ks_exponential",
     "ks_test",
+    "layout_log_likelihood",
     "log_likelihood",
     "residuals",
     "sample_sizes",

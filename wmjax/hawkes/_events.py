@@ -50,7 +50,10 @@ def events_from_arrays(times, marks, horizon_s, dim: int, *, dtype=jnp.float32) 
     m = m_float.astype(np.int32)
     if t.size:
         bad = np.flatnonzero(np.diff(t) < 0)
-        require(bad.size == 0, f"times must be sorted; times[{bad[:1] + 1}] < the time before it")
+        require(
+            bad.size == 0,
+            f"times must be sorted; times[{bad[0] + 1 if bad.size else 0}] < the time before it",
+        )
         require(
             t[0] >= 0 and t[-1] <= horizon,
             f"times must lie in [0, horizon_s={horizon}], got [{t[0]}, {t[-1]}]",
