@@ -2,6 +2,8 @@
 zero temperature, and a short training run judged on the exact simulator with held-out keys.
 One jitted value-and-gradient function serves every test (one compilation)."""
 
+import json
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -18,6 +20,7 @@ MARKET = BookMarket(events_per_step=64)
 CONFIG = RolloutConfig(n_paths=64, n_steps=N_STEPS)
 ORDER = order(900, HORIZON_S / MARKET.trading_day_s, "buy", risk_aversion=0.1)
 POLICY = PlacementPolicy(MARKET.n_offsets, hidden=16)
+POLICY_CLI = PlacementPolicy(BookMarket().n_offsets)
 
 
 def _key(seed):
@@ -113,3 +116,26 @@ def test_training_improves_the_exact_objective_on_held_out_keys(value_and_grad, 
         v = optax.apply_updates(v, updates)
     after = np.mean([float(value_and_grad(v, exact, k)[0]) for k in held_out])
     assert after < before, (before, after)
+
+
+@pytest.mark.slow
+def test_train_placement_cli_json_schema_and_reloadable_params(tmp_path, capsys):
+    from wmjax.cli._main import main
+    from wmjax.models import load_placement
+
+    argv = ["train-placement", "--latency", "cloud", "--paths", "8", "--steps", "2"]
+    argv += ["--eval-paths", "16", "--decisions", "2", "--horizon-s", "1", "--quantity", "500"]
+    assert main([*argv, "--out", str(tmp_path), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out) == {"results", "best_baseline", "improvement", "improvement_se"}
+    names = {"policy", "twap_market", "twap_limit", "ac_market", "pov", "aggressive"}
+    assert names <= set(out["results"]) and out["best_baseline"] in out["results"]
+    keys = {"mean_is_bps", "std_is_bps", "p95_is_bps", "fill_rate", "passive_share", "objective"}
+    assert all(set(r) == keys for r in out["results"].values())
+    best = out["results"][out["best_baseline"]]["objective"]
+    assert out["improvement"] == pytest.approx(best - out["results"]["policy"]["objective"])
+    market = BookMarket()
+    variables = load_placement(tmp_path / "placement_cloud.msgpack", POLICY_CLI, market)
+    assert jax.tree.structure(variables) == jax.tree.structure(POLICY_CLI.init(_key(0), market))
+    assert (tmp_path / "placement_cloud_learning.png").stat().st_size > 1000
+    assert main([*argv, "--quantity", "0"]) == 2  # a clear error, exit code 2
