@@ -24,6 +24,8 @@ from wmjax._checks import InputError, is_concrete, positive, positive_int
 from wmjax.hawkes._events import HawkesEvents
 from wmjax.hawkes._params import HawkesParams, check_params
 
+_BLOCK_STEPS = 64  # scan steps per block of random draws
+
 
 def _decay_groups(params: HawkesParams) -> tuple[int, ...]:
     """Group index of each kernel (i, j), row-major; kernels with equal beta share a group.
@@ -53,13 +55,6 @@ def _simulate(key, params: HawkesParams, horizon_s, capacity: int, groups: tuple
     decay = jnp.max(jnp.where(member, params.beta, 0.0), axis=(1, 2))  # (G,) 1/s
     jump = jnp.where(member, params.alpha * params.beta, 0.0)  # (G, i, j): added on a j event
 
-    k_wait, k_mark = jax.random.split(key)
-    exp_draws = jax.random.exponential(k_wait, (capacity + 1, 1 + n_groups), dtype)
-    # One dimension needs no mark draw; zeros keep the scan's inputs the same.
-    uniforms = (
-        jax.random.uniform(k_mark, (capacity + 1,), dtype) if d > 1 else jnp.zeros(capacity + 1)
-    )
-
     def step(carry, draws):
         t, level = carry  # level: (G, d) excitation of each recipient i within each group
         exp_draw, uniform = draws
@@ -74,8 +69,22 @@ def _simulate(key, params: HawkesParams, horizon_s, capacity: int, groups: tuple
         t = t + wait
         return (t, level), (t, mark)
 
+    def block(carry, index):
+        # Draws are made per block of steps, not for the whole buffer at once: a small working
+        # set stays in cache when many paths run side by side.
+        k_wait, k_mark = jax.random.split(jax.random.fold_in(key, index))
+        exp_draws = jax.random.exponential(k_wait, (_BLOCK_STEPS, 1 + n_groups), dtype)
+        uniforms = (
+            jax.random.uniform(k_mark, (_BLOCK_STEPS,), dtype)
+            if d > 1
+            else jnp.zeros(_BLOCK_STEPS, dtype)  # one dimension needs no mark draw
+        )
+        return jax.lax.scan(step, carry, (exp_draws, uniforms))
+
     init = (jnp.zeros((), dtype), jnp.zeros((n_groups, d), dtype))
-    _, (times, marks) = jax.lax.scan(step, init, (exp_draws, uniforms))
+    n_blocks = -(-(capacity + 1) // _BLOCK_STEPS)
+    _, (times, marks) = jax.lax.scan(block, init, jnp.arange(n_blocks))
+    times, marks = times.reshape(-1)[: capacity + 1], marks.reshape(-1)[: capacity + 1]
     inside = times <= horizon_s
     n_inside = jnp.sum(inside)  # times increase, so the events inside form a prefix
     count = jnp.minimum(n_inside, capacity).astype(jnp.int32)
