@@ -434,21 +434,23 @@ def bench_simulation(case: Case, args, peers, progress, rows) -> None:
 
 
 def random_values(fn) -> int:
-    """Random values one call of `fn(key)` draws: the sizes of the random_bits in its jaxpr."""
+    """Random values one call of `fn(key)` draws: the sizes of the random_bits in its jaxpr,
+    times the trip count of every scan they sit in."""
     total = 0
 
-    def walk(jaxpr):
+    def walk(jaxpr, repeats):
         nonlocal total
         for eqn in jaxpr.eqns:
             if eqn.primitive.name == "random_bits":
-                total += sum(int(np.prod(v.aval.shape)) for v in eqn.outvars)
+                total += repeats * sum(int(np.prod(v.aval.shape)) for v in eqn.outvars)
+            inner_repeats = repeats * int(eqn.params.get("length", 1))
             for value in eqn.params.values():
                 for sub in value if isinstance(value, list | tuple) else [value]:
                     inner = getattr(sub, "jaxpr", sub)
                     if hasattr(inner, "eqns"):
-                        walk(inner)
+                        walk(inner, inner_repeats)
 
-    walk(jax.make_jaxpr(fn)(jax.random.key(0)).jaxpr)
+    walk(jax.make_jaxpr(fn)(jax.random.key(0)).jaxpr, 1)
     return total
 
 
