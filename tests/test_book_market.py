@@ -21,7 +21,7 @@ from wmjax.market import BookMarket, LatencyScenario, Side, book_params, walk_bo
 
 N_STEPS = 3
 HORIZON_S = 1.5
-MARKET = BookMarket(events_per_step=64)
+MARKET = BookMarket(events_per_step=96)
 CONFIG = RolloutConfig(n_paths=64, n_steps=N_STEPS)
 ORDER = order(900, HORIZON_S / MARKET.trading_day_s, "buy")
 NO_LATENCY = LatencyScenario("none", 0.0, 0.0)
@@ -131,8 +131,8 @@ def test_book_market_runs_under_rollout_with_the_same_is(run, baselines):
 
 
 def test_flow_overflow_is_counted_and_raised(baselines):
-    # five times the order flow does not fit 64 events per interval (same compiled program)
-    busy = book_params(rate_scale=5.0)
+    # ten times the order flow does not fit 96 events per interval (same compiled program)
+    busy = book_params(rate_scale=10.0)
     sched = baselines["twap_market"]
     with pytest.raises(InputError, match="events_per_step"):
         book_paths(_key(0), MARKET, busy, book_schedule_policy, sched, ORDER, CONFIG)
