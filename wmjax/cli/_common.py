@@ -45,7 +45,11 @@ def fmt(value, digits: int = 4) -> str:
         return str(int(value))
     value = float(value)
     if value == 0 or 1e-3 <= abs(value) < 1e5:
-        return f"{value:.{digits}g}" if abs(value) < 1 else f"{value:,.{digits}f}".rstrip("0").rstrip(".")
+        return (
+            f"{value:.{digits}g}"
+            if abs(value) < 1
+            else f"{value:,.{digits}f}".rstrip("0").rstrip(".")
+        )
     return f"{value:.{digits - 1}e}"
 
 
