@@ -1,15 +1,12 @@
 """Execution on the order book: evaluation with fill statistics, and the baseline strategies.
 
-`book_paths` runs a policy against a `BookMarket` exactly as `rollout` does (same keys: per path
-`split` into init and step keys, step k drawing from `fold_in(step_key, k)`; same `Observation`;
-same IS) and also returns the book's per-path fill statistics (passive and clean-up shares),
-which `Paths` does not carry. All baselines are one policy, `book_schedule_policy`, with
-different `BookSchedule` params, so they compile once and run on the same paths.
+`book_paths` runs a policy against a `BookMarket` with `rollout` and returns the IS with the
+book's per-path fill statistics (passive and clean-up shares) from the final market state. All
+baselines are one policy, `book_schedule_policy`, with different `BookSchedule` params, so they
+compile once and run on the same paths.
 """
 
 from __future__ import annotations
-
-from functools import partial
 
 import jax
 import jax.numpy as jnp
@@ -19,7 +16,7 @@ from flax import struct
 from wmjax._checks import InputError, finite_array, is_concrete, positive, require
 from wmjax.execution._objectives import mean_variance
 from wmjax.execution._order import Order, RolloutConfig, check_order
-from wmjax.execution._rollout import Observation
+from wmjax.execution._rollout import Observation, rollout
 from wmjax.execution._schedules import ac_optimal
 from wmjax.market._book_market import BookAction, BookMarket, BookParams, BookStats
 
@@ -41,51 +38,6 @@ class BookPaths:
     final_mid: jax.Array
     filled_shares: jax.Array
     stats: BookStats
-
-
-def _one_path(key, market, params, policy, policy_params, order, n_steps) -> BookPaths:
-    k_init, k_steps = jax.random.split(key)
-    state = market.init(k_init, params, order, n_steps)
-    arrival = market.observe(state, params).mid
-    interval = order.horizon_days / n_steps
-
-    def body(carry, step):
-        state, remaining, notional = carry
-        obs = Observation(
-            market=market.observe(state, params),
-            order=order,
-            step=step,
-            remaining_shares=remaining,
-            time_left_days=order.horizon_days - step * interval,
-            n_steps=n_steps,
-        )
-        action = policy(policy_params, obs)
-        state, fills = market.step(jax.random.fold_in(k_steps, step), state, action, params)
-        return (state, remaining - fills.shares, notional + fills.notional), None
-
-    steps = jnp.arange(n_steps, dtype=jnp.int32)
-    zero = jnp.zeros((), jnp.float32)
-    (state, remaining, notional), _ = jax.lax.scan(
-        body, (state, order.quantity_shares, zero), steps
-    )
-    final_mid = market.observe(state, params).mid
-    filled = order.quantity_shares - remaining
-    is_currency = order.side * (notional - filled * arrival + remaining * (final_mid - arrival))
-    return BookPaths(
-        is_bps=is_currency / (order.quantity_shares * arrival) * 1e4,
-        arrival_price=arrival,
-        final_mid=final_mid,
-        filled_shares=filled,
-        stats=state.stats,
-    )
-
-
-@partial(jax.jit, static_argnames=("market", "policy", "config"))
-def _book_paths(key, market, params, policy, policy_params, order, config) -> BookPaths:
-    keys = jax.random.split(key, config.n_paths)
-    return jax.vmap(
-        lambda k: _one_path(k, market, params, policy, policy_params, order, config.n_steps)
-    )(keys)
 
 
 def check_book_inputs(market, params, order: Order, config: RolloutConfig) -> None:
@@ -115,7 +67,14 @@ def book_paths(
     interval whose order flow overflowed `market.events_per_step` raises InputError.
     """
     check_book_inputs(market, params, order, config)
-    out = _book_paths(key, market, params, policy, policy_params, order, config)
+    paths = rollout(key, market, params, policy, policy_params, order, config)
+    out = BookPaths(
+        is_bps=paths.is_bps,
+        arrival_price=paths.arrival_price,
+        final_mid=paths.final_mid,
+        filled_shares=paths.filled_shares,
+        stats=paths.final_state.stats,
+    )
     overflow = out.stats.flow_overflow
     if throw and is_concrete(overflow) and int(np.sum(np.asarray(overflow))) > 0:
         raise InputError(

@@ -66,6 +66,8 @@ class Paths:
             the arrival price, side * (notional - filled * arrival), plus the opportunity cost
             side * unfilled * (final mid - arrival) of what did not fill. Positive is a cost.
         is_bps: (n_paths,) is_currency / (quantity * arrival price) * 1e4.
+        final_state: the market's own state at the horizon, per path (e.g. the book's fill
+            statistics).
     """
 
     shares: jax.Array
@@ -78,6 +80,7 @@ class Paths:
     completion: jax.Array
     is_currency: jax.Array
     is_bps: jax.Array
+    final_state: Any
 
 
 def _one_path(key, market, market_params, policy, policy_params, order, n_steps) -> Paths:
@@ -132,6 +135,7 @@ def _one_path(key, market, market_params, policy, policy_params, order, n_steps)
         completion=filled / order.quantity_shares,
         is_currency=is_currency,
         is_bps=is_currency / (order.quantity_shares * arrival) * 1e4,
+        final_state=state,
     )
 
 
@@ -159,7 +163,9 @@ def _rollout(key, market, market_params, policy, policy_params, order, config) -
     plain, mirrored = run(keys, market_params), run(keys, market.mirror(market_params))
     # interleave so paths 2i and 2i + 1 are twins
     return jax.tree.map(
-        lambda a, b: jnp.stack([a, b], axis=1).reshape((-1, *a.shape[1:])), plain, mirrored
+        lambda a, b: jnp.stack([a, b], axis=1).reshape((2 * a.shape[0], *a.shape[1:])),
+        plain,
+        mirrored,
     )
 
 

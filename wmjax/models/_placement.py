@@ -41,9 +41,10 @@ from wmjax.execution import (
     mean_variance,
     objective_with_se,
     paired_improvement,
+    rollout,
     train,
 )
-from wmjax.execution._book_baselines import _book_paths, check_book_inputs
+from wmjax.execution._book_baselines import check_book_inputs
 from wmjax.market import BookAction, BookMarket, BookParams, latency_scenario
 
 N_FEATURES = 14
@@ -154,8 +155,8 @@ def relaxed_objective(
 ) -> jax.Array:
     """E[IS] + lambda Var[IS] (bps; lambda = `order.risk_aversion`) over `config.n_paths` paths
     of `params` (relaxed when `params.temperature > 0`); traceable and differentiable."""
-    out = _book_paths(key, market, params, policy, variables, order, config)
-    return mean_variance(out.is_bps, order.risk_aversion)
+    paths = rollout(key, market, params, policy, variables, order, config)
+    return mean_variance(paths.is_bps, order.risk_aversion)
 
 
 def train_placement(
