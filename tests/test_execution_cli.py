@@ -54,10 +54,18 @@ def test_demo_json(capsys, tmp_path):
             "3",
             "--periods",
             "4",
+            "--book-paths",
+            "16",
             "--out",
             str(tmp_path),
         ],
     )
+    book = out["order_book"]["strategies"]
+    baselines = {"twap_market", "twap_limit", "ac_market", "pov", "aggressive", "limit_hold"}
+    assert set(book) == baselines
+    assert out["order_book"]["recommended"] == min(book, key=lambda k: book[k]["objective"])
+    for v in book.values():
+        assert 0.0 <= v["passive_share"] <= v["fill_rate"] <= 1.0 + 1e-6
     names = {"TWAP", "VWAP", "POV-10%", "AC-optimal", "aggressive", "optimised"}
     assert set(out["strategies"]) == names and out["recommended"] in names
     best = min(v["objective"] for v in out["strategies"].values())

@@ -34,6 +34,12 @@ def register(subparsers) -> None:
     p.add_argument("--paths", type=int, default=4096, help="held-out paths (even)")
     p.add_argument("--iterations", type=int, default=150, help="gradient steps of the optimiser")
     p.add_argument("--seed", type=int, default=0, help="random seed")
+    p.add_argument(
+        "--book-paths",
+        type=int,
+        default=256,
+        help="held-out paths of the order-book section (0 skips it)",
+    )
     p.add_argument("--out", default="wmjax-out/demo", help="folder for the PNGs")
     add_json_flag(p)
     p.set_defaults(run=run)
@@ -69,6 +75,31 @@ def _plots(stats, times, out_dir: Path, recommended: str) -> list[str]:
     return paths
 
 
+_BOOK_ORDER_SHARES, _BOOK_HORIZON_S, _BOOK_DECISIONS = 1000.0, 5.0, 5
+
+
+def _book_section(args) -> dict:
+    """The baselines on the Hawkes-driven order book (same held-out paths for all): a child-order
+    problem at the book's own scale, since a parent order of the impact-level size would empty
+    it. Trained placement policies come from `wmjax train-placement`."""
+    import jax
+
+    from wmjax.cli._placement import compare_on_book
+    from wmjax.execution import order
+    from wmjax.market import BookMarket, book_params
+
+    market = BookMarket()
+    parent = order(
+        _BOOK_ORDER_SHARES, _BOOK_HORIZON_S / market.trading_day_s, "buy", risk_aversion=0.1
+    )
+    key = jax.random.key(args.seed + 1, impl="rbg")
+    results = compare_on_book(
+        key, market, book_params(args.latency), parent, _BOOK_DECISIONS, args.book_paths
+    )
+    fields = ("mean_is_bps", "std_is_bps", "p95_is_bps", "fill_rate", "passive_share", "objective")
+    return {name: {f: r[f] for f in fields} for name, r in results.items()}
+
+
 def run(args) -> int:
     import jax
 
@@ -101,6 +132,10 @@ def run(args) -> int:
     positive("--half-spread-bps", args.half_spread_bps, allow_zero=True)
     positive("--risk-aversion", args.risk_aversion, allow_zero=True)
     require(args.paths % 2 == 0 and args.paths >= 2, f"--paths must be even, got {args.paths}")
+    require(
+        args.book_paths == 0 or args.book_paths >= 2,
+        f"--book-paths must be 0 (skip) or >= 2, got {args.book_paths}",
+    )
     n = args.periods
     profile = u_shaped_profile(n)
     sigma = args.daily_vol * args.price
@@ -154,6 +189,11 @@ def run(args) -> int:
             key_test, market, params, strategies, o, cfg, objective="mean_std_bps"
         )
         bar.update(task, total=1, completed=1)
+        book = {}
+        if args.book_paths:
+            task = bar.add_task("order book: baselines on held-out paths", total=None)
+            book = _book_section(args)
+            bar.update(task, total=1, completed=1)
     recommended = min(stats, key=lambda k: stats[k]["objective"])
     pngs = _plots(stats, np.linspace(0, 1, n + 1), Path(args.out), recommended)
     seconds = time.perf_counter() - start
@@ -168,9 +208,13 @@ def run(args) -> int:
         for name, s in stats.items()
     }
     if args.json:
-        print_json(
-            {"strategies": table, "recommended": recommended, "plots": pngs, "seconds": seconds}
-        )
+        summary = {"strategies": table, "recommended": recommended, "plots": pngs}
+        if book:
+            summary["order_book"] = {
+                "strategies": book,
+                "recommended": min(book, key=lambda k: book[k]["objective"]),
+            }
+        print_json(summary | {"seconds": seconds})
         return 0
     print(
         f"Sell {args.shares:,.0f} shares ({100 * args.shares / args.daily_volume:.1f}% of daily "
@@ -192,5 +236,19 @@ def run(args) -> int:
             for k, v in table.items()
         ],
     )
-    print(f"recommended: {recommended}   plots: {', '.join(pngs)}   ({seconds:.1f} s)")
+    print(f"recommended: {recommended}   plots: {', '.join(pngs)}")
+    if book:
+        best = min(book, key=lambda k: book[k]["objective"])
+        print_table(
+            f"Order book: buy {_BOOK_ORDER_SHARES:,.0f} shares over {_BOOK_HORIZON_S:g} s in "
+            f"{_BOOK_DECISIONS} decisions, Hawkes-driven book, {args.latency} latency, "
+            f"{args.book_paths} held-out paths (objective = E + 0.1 Var, bps)",
+            ["strategy", "mean IS", "std IS", "p95 IS", "fill rate", "passive", "objective"],
+            [
+                (("* " if k == best else "") + k, *(v[f] for f in v))
+                for k, v in sorted(book.items(), key=lambda kv: kv[1]["objective"])
+            ],
+        )
+        print("a trained placement policy: wmjax train-placement --latency " + args.latency)
+    print(f"({seconds:.1f} s)")
     return 0

@@ -43,15 +43,9 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from wmjax.execution import RolloutConfig, book_baselines, book_schedule_policy, order
+    from wmjax.execution import RolloutConfig, order
     from wmjax.market import BookMarket, book_params
-    from wmjax.models import (
-        best_baseline,
-        book_ac_eta,
-        evaluate_placement,
-        save_placement,
-        train_placement,
-    )
+    from wmjax.models import best_baseline, save_placement, train_placement
 
     n_paths = positive_int("--paths", args.paths)
     n_train = positive_int("--steps", args.steps)
@@ -80,23 +74,8 @@ def run(args) -> int:
             callback=lambda i, loss: bar.update(task, completed=i + 1),
         )
         bar.add_task("evaluating on held-out paths", total=None)
-        # AC needs sigma: measure it on the same held-out paths with TWAP market orders
-        baselines = book_baselines(
-            market, n_dec, horizon_s=horizon_s, risk_aversion=max(lam, 1e-9),
-            sigma_bps_per_sqrt_s=1.0, eta_bps_s=1.0,
-        )  # fmt: skip
-        baselines.pop("ac_market")
-        strategies = {"policy": (policy, result.params)}
-        strategies |= {k: (book_schedule_policy, v) for k, v in baselines.items()}
-        results = evaluate_placement(k_eval, market, params, parent, n_dec, n_eval, strategies)
-        sigma = _sigma_bps_per_sqrt_s(results["twap_market"], horizon_s)
-        ac = book_baselines(
-            market, n_dec, horizon_s=horizon_s, risk_aversion=max(lam, 1e-9),
-            sigma_bps_per_sqrt_s=sigma,
-            eta_bps_s=book_ac_eta(params, parent, horizon_s / n_dec),
-        )["ac_market"]  # fmt: skip
-        results |= evaluate_placement(
-            k_eval, market, params, parent, n_dec, n_eval, {"ac_market": (book_schedule_policy, ac)}
+        results = compare_on_book(
+            k_eval, market, params, parent, n_dec, n_eval, {"policy": (policy, result.params)}
         )
     name, gain, se = best_baseline(results, lam)
     out = Path(args.out)
@@ -136,6 +115,33 @@ def run(args) -> int:
         f"{result.seconds:.1f} s; params {params_path}; learning curve {png}"
     )
     return 0
+
+
+def compare_on_book(key, market, params, parent, n_dec: int, n_eval: int, extra=None) -> dict:
+    """Every book baseline (and the `extra` strategies, name -> (policy, params)) on the same
+    `n_eval` held-out paths of the exact simulator; see `wmjax.models.evaluate_placement`."""
+    from wmjax.execution import book_baselines, book_schedule_policy
+    from wmjax.models import book_ac_eta, evaluate_placement
+
+    horizon_s = float(parent.horizon_days) * market.trading_day_s
+    lam = max(float(parent.risk_aversion), 1e-9)
+    # AC needs sigma: measure it on the same held-out paths with TWAP market orders
+    baselines = book_baselines(
+        market, n_dec, horizon_s=horizon_s, risk_aversion=lam,
+        sigma_bps_per_sqrt_s=1.0, eta_bps_s=1.0,
+    )  # fmt: skip
+    baselines.pop("ac_market")
+    strategies = dict(extra or {})
+    strategies |= {k: (book_schedule_policy, v) for k, v in baselines.items()}
+    results = evaluate_placement(key, market, params, parent, n_dec, n_eval, strategies)
+    sigma = _sigma_bps_per_sqrt_s(results["twap_market"], horizon_s)
+    ac = book_baselines(
+        market, n_dec, horizon_s=horizon_s, risk_aversion=lam, sigma_bps_per_sqrt_s=sigma,
+        eta_bps_s=book_ac_eta(params, parent, horizon_s / n_dec),
+    )["ac_market"]  # fmt: skip
+    return results | evaluate_placement(
+        key, market, params, parent, n_dec, n_eval, {"ac_market": (book_schedule_policy, ac)}
+    )
 
 
 def _sigma_bps_per_sqrt_s(twap: dict, horizon_s: float) -> float:
