@@ -61,10 +61,11 @@ def register(subparsers) -> None:
     p.set_defaults(run=run_optimize)
 
 
-def run_ac(args) -> int:
-    from wmjax.execution import almgren_chriss, efficient_frontier
+def _closed_form(args):
+    """The Almgren-Chriss solution for the market flags shared by `ac` and `optimize`."""
+    from wmjax.execution import almgren_chriss
 
-    sol = almgren_chriss(
+    return almgren_chriss(
         args.shares,
         args.horizon,
         args.periods,
@@ -74,6 +75,12 @@ def run_ac(args) -> int:
         args.epsilon,
         args.risk_aversion,
     )
+
+
+def run_ac(args) -> int:
+    from wmjax.execution import efficient_frontier
+
+    sol = _closed_form(args)
     out = {
         "kappa": sol.kappa,
         "trajectory": sol.holdings,
@@ -158,7 +165,6 @@ def run_optimize(args) -> int:
     from wmjax.execution import (
         RolloutConfig,
         ac_optimal,
-        almgren_chriss,
         evaluate_strategies,
         free_schedule_policy,
         holdings_from_trades,
@@ -205,16 +211,7 @@ def run_optimize(args) -> int:
         "train_seconds": result.seconds,
     }
     if args.impact == "linear":
-        sol = almgren_chriss(
-            args.shares,
-            args.horizon,
-            args.periods,
-            args.sigma,
-            args.eta,
-            args.gamma,
-            args.epsilon,
-            args.risk_aversion,
-        )
+        sol = _closed_form(args)
         found = np.asarray(
             holdings_from_trades(jax.nn.softmax(result.params) * args.shares, args.shares)
         )
