@@ -3,11 +3,11 @@ across alternatives, the fills loader's errors naming the row and field (must-sh
 conditioning on a LOBSTER day, and the counterfactual CLI."""
 
 import json
-from pathlib import Path
 
 import jax
 import numpy as np
 import pytest
+from _shared import LOBSTER
 
 from wmjax import InputError
 from wmjax.analytics import (
@@ -27,9 +27,6 @@ from wmjax.market import ImpactMarket
 N = 5
 ORDERS = 300
 PATHS = 500
-LOBSTER = Path("/work/shared/data/lobster")
-if not LOBSTER.exists():
-    LOBSTER = Path(__file__).parent / "data"
 MESSAGES = LOBSTER / "AMZN_2012-06-21_34200000_57600000_message_1.csv"
 BOOK = LOBSTER / "AMZN_2012-06-21_34200000_57600000_orderbook_1.csv"
 PARAMS = desk_market_params(N, 0.25, daily_volume_shares=4e6, daily_volatility=0.02)

@@ -8,6 +8,7 @@ import json
 import jax
 import numpy as np
 import pytest
+from _shared import shared_file
 
 from wmjax import InputError
 from wmjax.analytics import (
@@ -133,7 +134,7 @@ def test_prometheus_text():
 def test_tca_cli(tmp_path, capsys):
     from wmjax.cli._main import main
 
-    data = "/work/shared/data/lobster/AMZN_2012-06-21_34200000_57600000_message_1.csv"
+    data = str(shared_file("lobster", "AMZN_2012-06-21_34200000_57600000_message_1.csv"))
     fills = tmp_path / "f.csv"
     fills.write_text("time,side,shares,price\n36030,sell,500,223.90\n36300,sell,300,223.62\n")
     fills.with_suffix(".json").write_text(

@@ -6,6 +6,7 @@ from pathlib import Path
 import jax
 import numpy as np
 import pytest
+from _shared import LOBSTER
 
 from wmjax.cli import main
 from wmjax.data import EventType, load_lobster
@@ -18,7 +19,6 @@ from wmjax.market import (
     replay_one_step,
 )
 
-LOBSTER = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "lobster"
 EXCERPT = Path(__file__).resolve().parent / "data"
 AMZN = (
     "AMZN_2012-06-21_34200000_57600000_message_1.csv",
