@@ -74,6 +74,17 @@ from wmjax.market._latency import (
 )
 from wmjax.market._latency_mc import FillModel, LatencyReport, fill_model, latency_monte_carlo
 from wmjax.market._protocol import Fills, Market
+from wmjax.market._quote_market import (
+    QuoteConfig,
+    QuoteMarketParams,
+    QuoteObservation,
+    QuotePaths,
+    Quotes,
+    max_drawdown,
+    quote_config,
+    quote_market_params,
+    simulate_quotes,
+)
 from wmjax.market._replay import (
     Messages,
     ReplayResult,
@@ -123,6 +134,11 @@ __all__: list[str] = [
     "Messages",
     "OrderStatus",
     "OwnOrders",
+    "QuoteConfig",
+    "QuoteMarketParams",
+    "QuoteObservation",
+    "QuotePaths",
+    "Quotes",
     "ReplayResult",
     "Side",
     "advance_orders",
@@ -150,10 +166,13 @@ __all__: list[str] = [
     "linear_permanent_impact",
     "linear_temporary_impact",
     "market_order",
+    "max_drawdown",
     "messages_from_lobster",
     "no_orders",
     "power_law_temporary_impact",
     "propagator",
+    "quote_config",
+    "quote_market_params",
     "replay",
     "replay_final",
     "replay_free_running",
@@ -162,6 +181,7 @@ __all__: list[str] = [
     "sample_flow",
     "sample_latency_us",
     "simulate_flow",
+    "simulate_quotes",
     "step_with_orders",
     "submit_order",
     "transient_execution_offset",
