@@ -158,3 +158,18 @@ def test_bad_input_is_refused():
         )
     with pytest.raises(InputError, match="gamma"):
         avellaneda_stoikov(0.0, 2.0, 1.5)
+
+
+def test_market_make_cli_json(capsys):
+    import json
+
+    from wmjax.cli._main import main
+
+    argv = ["market-make", "--paths", "64", "--steps", "50", "--dt", "0.005", "--json"]
+    assert main([*argv, "--agent", "as", "as-symmetric", "cjp"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out["agents"]) == {"as", "as-symmetric", "cjp"}
+    for agent in out["agents"].values():
+        assert agent["pnl_se"] > 0 and agent["fill_rate"] > 0 and agent["cvar99_loss"] > -1e3
+    assert main(["market-make", "--paths", "1"]) == 2
+    assert "--paths" in capsys.readouterr().err
