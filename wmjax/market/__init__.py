@@ -1,6 +1,19 @@
-"""Market models a policy trades against: prices, impact, latency, volume, the order book."""
+"""Market models a policy trades against: prices, impact, latency, volume, the order book,
+cointegrated baskets."""
 
 from wmjax.market import _flow as flow
+from wmjax.market._basket import (
+    BasketConfig,
+    BasketParams,
+    BasketPath,
+    BasketState,
+    basket_init,
+    basket_params,
+    basket_step,
+    ou_exact_step,
+    simulate_basket,
+    simulate_baskets,
+)
 from wmjax.market._book import (
     BookState,
     Side,
@@ -100,6 +113,10 @@ __all__: list[str] = [
     "PROXIMITY",
     "RETAIL",
     "TRANSIENT_KERNELS",
+    "BasketConfig",
+    "BasketParams",
+    "BasketPath",
+    "BasketState",
     "BookAction",
     "BookEvent",
     "BookMarket",
@@ -128,6 +145,9 @@ __all__: list[str] = [
     "advance_orders",
     "apply_delta",
     "apply_message",
+    "basket_init",
+    "basket_params",
+    "basket_step",
     "best_prices",
     "book_from_levels",
     "book_params",
@@ -152,6 +172,7 @@ __all__: list[str] = [
     "market_order",
     "messages_from_lobster",
     "no_orders",
+    "ou_exact_step",
     "power_law_temporary_impact",
     "propagator",
     "replay",
@@ -161,6 +182,8 @@ __all__: list[str] = [
     "sample_empirical_latency_us",
     "sample_flow",
     "sample_latency_us",
+    "simulate_basket",
+    "simulate_baskets",
     "simulate_flow",
     "step_with_orders",
     "submit_order",

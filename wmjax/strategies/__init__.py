@@ -1,0 +1,68 @@
+"""Trading strategies that are not the execution of a parent order: statistical-arbitrage rules
+on OU spreads (Avellaneda & Lee 2010, Bertram 2010, first passage after Elliott, van der Hoek &
+Malcolm 2005) and the walk-forward pairs backtest."""
+
+from wmjax.strategies._ou_rules import (
+    AL_CLOSE_LONG,
+    AL_CLOSE_SHORT,
+    AL_OPEN,
+    Bands,
+    al_bands,
+    band_positions,
+    band_step,
+    bertram_symmetric_entry,
+    first_passage_cdf,
+    first_passage_density,
+    first_passage_mean,
+    first_passage_mode,
+    first_passage_quantile,
+    symmetric_bands,
+)
+from wmjax.strategies._performance import performance, sharpe_difference
+from wmjax.strategies._walk_forward import (
+    RULES,
+    Layout,
+    PairBlocks,
+    RuleResult,
+    WalkForwardConfig,
+    all_pairs,
+    block_layout,
+    block_series,
+    calendar_layout,
+    classic_rules,
+    pair_blocks,
+    rule_result,
+    walk_forward,
+)
+
+__all__ = [
+    "AL_CLOSE_LONG",
+    "AL_CLOSE_SHORT",
+    "AL_OPEN",
+    "RULES",
+    "Bands",
+    "Layout",
+    "PairBlocks",
+    "RuleResult",
+    "WalkForwardConfig",
+    "al_bands",
+    "all_pairs",
+    "band_positions",
+    "band_step",
+    "bertram_symmetric_entry",
+    "block_layout",
+    "block_series",
+    "calendar_layout",
+    "classic_rules",
+    "first_passage_cdf",
+    "first_passage_density",
+    "first_passage_mean",
+    "first_passage_mode",
+    "first_passage_quantile",
+    "pair_blocks",
+    "performance",
+    "rule_result",
+    "sharpe_difference",
+    "symmetric_bands",
+    "walk_forward",
+]
