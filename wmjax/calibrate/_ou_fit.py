@@ -102,20 +102,23 @@ def rolling_ou_fit(
 ) -> OUFit:
     """A&L fit on every trailing window of a 1-D series: entry t uses x[t - window + 1 .. t]
     (nothing after t). Entries t < window - 1 have too little history and are fitted on the
-    points available. Computed from prefix sums in O(n) (series centred for precision)."""
+    points available. O(n window) work in O(n) memory: a loop over the window's lags adds each
+    pair's terms, measured from x[t] so that float32 keeps the window's small variance."""
     window = positive_int("window", window, minimum=4)
-    xc = x - x.mean()
-    lo, hi = xc[:-1], xc[1:]
-    terms = jnp.stack([jnp.ones_like(lo), lo, hi, lo * lo, lo * hi, hi * hi])
-    cum = jnp.concatenate([jnp.zeros((6, 1), x.dtype), jnp.cumsum(terms, axis=1)], axis=1)
-    # window ending at t holds pairs k = t - window + 1 .. t - 1 (pair k links x[k] and x[k+1])
-    end = jnp.arange(1, x.shape[0] + 1) - 1
-    start = jnp.maximum(end - (window - 1), 0)
-    sums = cum[:, end] - cum[:, start]
-    n = jnp.maximum(sums[0], 3.0)
-    a, b, var_zeta = _ar1_from_sums(n, *sums[1:])
-    fit = ou_from_ar1(a, b, var_zeta, xc, dt_years)
-    return fit.replace(a=fit.a + x.mean() * (1 - b), mean=fit.mean + x.mean())
+    t = jnp.arange(x.shape[0])
+
+    def add_lag(lag, sums):
+        # the pair (x[t - lag - 1], x[t - lag]), both relative to x[t]
+        lo = jnp.roll(x, lag + 1) - x
+        hi = jnp.roll(x, lag) - x
+        ok = (t - lag - 1 >= 0).astype(x.dtype)
+        terms = jnp.stack([ok, lo * ok, hi * ok, lo * lo * ok, lo * hi * ok, hi * hi * ok])
+        return sums + terms
+
+    sums = jax.lax.fori_loop(0, window - 1, add_lag, jnp.zeros((6, x.shape[0]), x.dtype))
+    a, b, var_zeta = _ar1_from_sums(jnp.maximum(sums[0], 3.0), *sums[1:])
+    fit = ou_from_ar1(a, b, var_zeta, jnp.zeros_like(x), dt_years)
+    return fit.replace(a=fit.a + x * (1 - b), mean=fit.mean + x)
 
 
 def mean_reverting(fit: OUFit, min_kappa_per_year: float = AL_MIN_KAPPA_PER_YEAR) -> jax.Array:
