@@ -32,6 +32,8 @@ from wmjax.strategies._walk_forward import (
     classic_rules,
     pair_blocks,
     rule_result,
+    select_blocks,
+    signal_rule_result,
     walk_forward,
 )
 
@@ -62,7 +64,9 @@ __all__ = [
     "pair_blocks",
     "performance",
     "rule_result",
+    "select_blocks",
     "sharpe_difference",
+    "signal_rule_result",
     "symmetric_bands",
     "walk_forward",
 ]

@@ -84,13 +84,15 @@ class Layout:
 class PairBlocks:
     """Every pair in every block (leading axes (K, P); S = window + capacity + 1 points from
     block_start - window). `decision` marks the block's decision days; `pair_return[u]` is the
-    return from point u to u + 1 of one unit of spread per unit of gross capital."""
+    return from point u to u + 1 of one unit of spread per unit of gross capital, `leg_returns`
+    (K, P, S, 2) the two legs' simple returns from u to u + 1."""
 
     hedge_ratio: jax.Array
     adf_stat: jax.Array
     selected: jax.Array
     spread: jax.Array
     pair_return: jax.Array
+    leg_returns: jax.Array
     decision: jax.Array
     last_day: jax.Array
     fit: OUFit
@@ -98,8 +100,8 @@ class PairBlocks:
 
 @struct.dataclass
 class RuleResult:
-    """One rule's outcome: portfolio return per block day (K, C) (0 off the block), gross traded
-    per unit of capital (K, C), and which pairs ever held a position (P,)."""
+    """One rule's outcome: portfolio return per block day (K, S) (0 off the block), gross traded
+    per unit of capital (K, S), and whether each pair held a position in each block (K, P)."""
 
     daily_return: jax.Array
     daily_turnover: jax.Array
@@ -167,10 +169,11 @@ def pair_blocks(log_prices, pairs, block_start, block_days, config: WalkForwardC
         spread = seg_k[:, i] - beta * seg_k[:, j]
         ret = (rets_k[:, i] - beta * rets_k[:, j]) / (1 + jnp.abs(beta))
         fit = rolling_ou_fit(spread, w)
-        return beta, eg.adf_stat, eg.cointegrated & (beta > 0), spread, ret, fit
+        legs = jnp.stack([rets_k[:, i], rets_k[:, j]], -1)
+        return beta, eg.adf_stat, eg.cointegrated & (beta > 0), spread, ret, legs, fit
 
     per_pair = jax.vmap(one, in_axes=(None, None, None, 0))
-    beta, tau, sel, spread, ret, fit = jax.vmap(per_pair, in_axes=(0, 0, 0, None))(
+    beta, tau, sel, spread, ret, legs, fit = jax.vmap(per_pair, in_axes=(0, 0, 0, None))(
         form, seg, rets, pairs
     )
     return PairBlocks(
@@ -179,6 +182,7 @@ def pair_blocks(log_prices, pairs, block_start, block_days, config: WalkForwardC
         selected=sel,
         spread=spread,
         pair_return=ret,
+        leg_returns=legs,
         decision=jnp.broadcast_to(decision[:, None], spread.shape),
         last_day=jnp.broadcast_to(last_day[:, None], spread.shape),
         fit=fit,
@@ -217,7 +221,7 @@ def rule_result(blocks: PairBlocks, s, can_open, bands: Bands, max_hold_days, co
     return RuleResult(
         daily_return=pnl.sum(1) / n_sel,
         daily_turnover=change.sum(1) / n_sel,
-        traded=(pos != 0).any(axis=(0, 2)),
+        traded=(pos != 0).any(axis=2),
     )
 
 
@@ -261,6 +265,16 @@ def walk_forward(log_prices, layout: Layout, config: WalkForwardConfig, pairs=No
         jnp.asarray(lp), jnp.asarray(pairs), jnp.asarray(layout.block_start),
         jnp.asarray(layout.block_days), config,
     )  # fmt: skip
+
+
+signal_rule_result = jax.jit(rule_result)
+signal_rule_result.__doc__ = "`rule_result`, jitted once (for model-driven signals)."
+
+
+def select_blocks(tree, blocks):
+    """The entries of `blocks` (indices or mask on the block axis) of a Layout, PairBlocks or
+    RuleResult."""
+    return jax.tree.map(lambda a: a[blocks], tree)
 
 
 def block_series(values, layout: Layout, config: WalkForwardConfig) -> np.ndarray:
