@@ -23,6 +23,7 @@ def small_csv(tmp_path_factory):
     return path
 
 
+@pytest.mark.slow  # trains the world model (a few updates, but one GRU compile)
 def test_statarb_json_schema_after_costs(small_csv, tmp_path, capsys):
     argv = ["statarb", str(small_csv), "--train-years", "3", "--model-updates", "2",
             "--bootstrap", "20", "--out", str(tmp_path), "--json"]  # fmt: skip
@@ -43,7 +44,7 @@ def test_statarb_table_without_model(small_csv, tmp_path, capsys):
     argv = ["statarb", str(small_csv), "--train-years", "3", "--no-model", "--out", str(tmp_path)]
     assert main(argv) == 0
     text = capsys.readouterr().out
-    assert "Walk-forward pairs trading 1993-1995" in text and "first_passage" in text
+    assert "Walk-forward pairs trading 1993-1995" in text and "bertram" in text
 
 
 @pytest.mark.parametrize(
