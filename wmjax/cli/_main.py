@@ -6,7 +6,16 @@ import argparse
 import sys
 
 from wmjax._checks import InputError
-from wmjax.cli import _analytics, _book, _demo, _execution, _hawkes, _market_make, _placement
+from wmjax.cli import (
+    _analytics,
+    _book,
+    _demo,
+    _execution,
+    _hawkes,
+    _market_make,
+    _placement,
+    _statarb,
+)
 
 # Each module adds its sub-commands with `register(subparsers)`; each sub-command sets `run`.
 COMMAND_MODULES: tuple = (
@@ -17,6 +26,7 @@ COMMAND_MODULES: tuple = (
     _hawkes,
     _placement,
     _market_make,
+    _statarb,
 )
 
 

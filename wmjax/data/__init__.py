@@ -1,4 +1,5 @@
-"""The only place that reads files: LOBSTER messages/order books, event and fills CSVs."""
+"""The only place that reads files: LOBSTER messages/order books, event and fills CSVs,
+daily closes."""
 
 from wmjax.data._events_csv import (
     load_events_csv,
@@ -9,10 +10,12 @@ from wmjax.data._events_csv import (
 )
 from wmjax.data._fills import FILLS_COLUMNS, HistoricalFills, load_fills
 from wmjax.data._lobster import CENT_TICK, Direction, EventType, LobsterData, load_lobster
+from wmjax.data._prices import DailyPrices, load_prices
 
 __all__: list[str] = [
     "CENT_TICK",
     "FILLS_COLUMNS",
+    "DailyPrices",
     "Direction",
     "EventType",
     "HistoricalFills",
@@ -20,6 +23,7 @@ __all__: list[str] = [
     "load_events_csv",
     "load_fills",
     "load_lobster",
+    "load_prices",
     "lobster_session_s",
     "lobster_trades",
     "save_events_csv",

@@ -1,6 +1,19 @@
-"""Market models a policy trades against: prices, impact, latency, volume, the order book."""
+"""Market models a policy trades against: prices, impact, latency, volume, the order book,
+cointegrated baskets."""
 
 from wmjax.market import _flow as flow
+from wmjax.market._basket import (
+    BasketConfig,
+    BasketParams,
+    BasketPath,
+    BasketState,
+    basket_init,
+    basket_params,
+    basket_step,
+    ou_exact_step,
+    simulate_basket,
+    simulate_baskets,
+)
 from wmjax.market._book import (
     BookState,
     Side,
@@ -111,6 +124,10 @@ __all__: list[str] = [
     "PROXIMITY",
     "RETAIL",
     "TRANSIENT_KERNELS",
+    "BasketConfig",
+    "BasketParams",
+    "BasketPath",
+    "BasketState",
     "BookAction",
     "BookEvent",
     "BookMarket",
@@ -144,6 +161,9 @@ __all__: list[str] = [
     "advance_orders",
     "apply_delta",
     "apply_message",
+    "basket_init",
+    "basket_params",
+    "basket_step",
     "best_prices",
     "book_from_levels",
     "book_params",
@@ -169,6 +189,7 @@ __all__: list[str] = [
     "max_drawdown",
     "messages_from_lobster",
     "no_orders",
+    "ou_exact_step",
     "power_law_temporary_impact",
     "propagator",
     "quote_config",
@@ -180,6 +201,8 @@ __all__: list[str] = [
     "sample_empirical_latency_us",
     "sample_flow",
     "sample_latency_us",
+    "simulate_basket",
+    "simulate_baskets",
     "simulate_flow",
     "simulate_quotes",
     "step_with_orders",

@@ -1,4 +1,7 @@
-"""Trading strategies that are not the execution of a parent order: market makers (so far)."""
+"""Trading strategies that are not the execution of a parent order: market makers
+(Avellaneda-Stoikov, GLFT, CJP) and statistical-arbitrage rules on OU spreads (Avellaneda & Lee
+2010, Bertram 2010, first passage after Elliott, van der Hoek & Malcolm 2005) with the
+walk-forward pairs backtest."""
 
 from wmjax.strategies._market_makers import (
     AvellanedaStoikov,
@@ -12,16 +15,84 @@ from wmjax.strategies._market_makers import (
     glft_table,
     table_quotes,
 )
+from wmjax.strategies._ou_rules import (
+    AL_CLOSE_LONG,
+    AL_CLOSE_SHORT,
+    AL_OPEN,
+    Bands,
+    al_bands,
+    band_positions,
+    band_step,
+    bertram_symmetric_entry,
+    first_passage_cdf,
+    first_passage_density,
+    first_passage_mean,
+    first_passage_mode,
+    first_passage_quantile,
+    symmetric_bands,
+)
+from wmjax.strategies._performance import (
+    performance,
+    sharpe_difference,
+)
+from wmjax.strategies._walk_forward import (
+    RULES,
+    Layout,
+    PairBlocks,
+    RuleResult,
+    WalkForwardConfig,
+    all_pairs,
+    block_layout,
+    block_series,
+    calendar_layout,
+    classic_rules,
+    pair_blocks,
+    rule_result,
+    select_blocks,
+    signal_rule_result,
+    walk_forward,
+)
 
 __all__ = [
+    "AL_CLOSE_LONG",
+    "AL_CLOSE_SHORT",
+    "AL_OPEN",
+    "RULES",
     "AvellanedaStoikov",
+    "Bands",
     "DepthTable",
+    "Layout",
+    "PairBlocks",
+    "RuleResult",
+    "WalkForwardConfig",
+    "al_bands",
+    "all_pairs",
     "as_inventory_quotes",
     "as_spread",
     "as_symmetric_quotes",
     "avellaneda_stoikov",
+    "band_positions",
+    "band_step",
+    "bertram_symmetric_entry",
+    "block_layout",
+    "block_series",
+    "calendar_layout",
     "cjp_table",
+    "classic_rules",
+    "first_passage_cdf",
+    "first_passage_density",
+    "first_passage_mean",
+    "first_passage_mode",
+    "first_passage_quantile",
     "glft_asymptotic_depths",
     "glft_table",
+    "pair_blocks",
+    "performance",
+    "rule_result",
+    "select_blocks",
+    "sharpe_difference",
+    "signal_rule_result",
+    "symmetric_bands",
     "table_quotes",
+    "walk_forward",
 ]
