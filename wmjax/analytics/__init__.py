@@ -43,6 +43,14 @@ from wmjax.analytics._pretrade import (
     pretrade,
     scenario_params,
 )
+from wmjax.analytics._regimes import (
+    RegimeTimeline,
+    bar_features,
+    regime_timeline,
+    scaling_from_timeline,
+    timeline_summary,
+    window_share,
+)
 from wmjax.analytics._schema import CONTRACTS, load_schema, validate
 from wmjax.analytics._simulate import StrategySummary
 from wmjax.analytics._strategies import (
@@ -82,6 +90,7 @@ __all__: list[str] = [
     "DriftMonitor",
     "LimitArrays",
     "PretradeReport",
+    "RegimeTimeline",
     "SensitivityGrid",
     "StateArrays",
     "Strategy",
@@ -90,6 +99,7 @@ __all__: list[str] = [
     "advise",
     "advise_batch",
     "athl_cost_bps",
+    "bar_features",
     "counterfactual",
     "day_market_params",
     "desk_market_params",
@@ -108,6 +118,8 @@ __all__: list[str] = [
     "pretrade",
     "realised_is_bps",
     "regime_budget",
+    "regime_timeline",
+    "scaling_from_timeline",
     "scenario_params",
     "schedule_strategy",
     "simulator_version",
@@ -115,5 +127,7 @@ __all__: list[str] = [
     "state_arrays",
     "strategy_policy",
     "tca_divergence",
+    "timeline_summary",
     "validate",
+    "window_share",
 ]

@@ -1,5 +1,6 @@
 """The only place that reads files: LOBSTER messages/order books, event and fills CSVs."""
 
+from wmjax.data._bars import LEAN_FIELDS, Bars, bars_from_trades, load_lean_bars
 from wmjax.data._events_csv import (
     load_events_csv,
     lobster_session_s,
@@ -13,12 +14,16 @@ from wmjax.data._lobster import CENT_TICK, Direction, EventType, LobsterData, lo
 __all__: list[str] = [
     "CENT_TICK",
     "FILLS_COLUMNS",
+    "LEAN_FIELDS",
+    "Bars",
     "Direction",
     "EventType",
     "HistoricalFills",
     "LobsterData",
+    "bars_from_trades",
     "load_events_csv",
     "load_fills",
+    "load_lean_bars",
     "load_lobster",
     "lobster_session_s",
     "lobster_trades",
