@@ -1,7 +1,8 @@
 """Regime timelines of real bars: a 4-state Gaussian HMM (EM, forward-backward) on bar features
 at the bar and session scales, with states named by their emission means.
 
-Features per bar (hour-of-day / bar-of-session effects removed by subtracting each slot's mean):
+Features per bar (with bars from 5 days or more, time-of-day effects are removed by subtracting
+each bar slot's mean):
 return / 10 bps; log Parkinson (1980) variance range^2 / (4 ln 2) in bps^2; log volume relative to
 its trailing mean over `volume_window_bars` (volume grows over decades); the product of this and
 the previous bar's return / 100 bps^2 (a reversal signal); and the mean log variance over the last
@@ -49,7 +50,9 @@ def _slot_of_day(times: np.ndarray) -> np.ndarray:
     return (times.astype("datetime64[m]") - times.astype("datetime64[D]")).astype(np.int64)
 
 
-def _deseason(x: np.ndarray, slot: np.ndarray) -> np.ndarray:
+def _deseason(x: np.ndarray, slot: np.ndarray, n_days: int) -> np.ndarray:
+    if n_days < 5:  # too few days to estimate a time-of-day profile
+        return x
     _, inverse = np.unique(slot, return_inverse=True)
     means = np.bincount(inverse, x) / np.bincount(inverse)
     return x - means[inverse]
@@ -64,9 +67,11 @@ def bar_features(bars: Bars, session_bars: int, volume_window_bars: int = 140) -
     ret = 1e4 * np.diff(log_close, prepend=np.log(bars.open[0]))
     var = (1e4 * np.log(bars.high / bars.low)) ** 2 / (4.0 * np.log(2.0))
     slot = _slot_of_day(bars.time)
-    log_var = _deseason(np.log(var + 1e-2), slot)
+    n_days = np.unique(bars.time.astype("datetime64[D]")).size
+    log_var = _deseason(np.log(var + 1e-2), slot, n_days)
     log_vol = np.log1p(bars.volume_shares)
-    rel_vol = _deseason(log_vol - _trailing_mean(log_vol, volume_window_bars, False), slot)
+    rel_vol = log_vol - _trailing_mean(log_vol, volume_window_bars, False)
+    rel_vol = _deseason(rel_vol, slot, n_days)
     lagged = np.r_[0.0, ret[:-1]]
     session = _trailing_mean(log_var, session_bars, True)
     return np.stack([ret / 10.0, log_var, rel_vol, ret * lagged / 100.0, session], -1)
