@@ -12,6 +12,8 @@ from scipy.stats import multivariate_normal
 from wmjax import InputError
 from wmjax.models import GaussianHMM, fit_hmm, forward_backward, match_states
 
+fb = jax.jit(forward_backward)
+
 
 def _brute_force(pi, a, mu, cov, x):
     """log p(x), p(z_t | x), p(z_t | x_1..t), sum_t p(z_t, z_t+1 | x) by enumerating S^T paths."""
@@ -49,7 +51,7 @@ def test_forward_backward_matches_enumeration(x64):
     half = rng.normal(size=(s, d, d)) * 0.5
     cov = half @ half.transpose(0, 2, 1) + 0.3 * np.eye(d)
     x = rng.normal(size=(t, d)) * 2
-    post = forward_backward(GaussianHMM(*map(jnp.asarray, (pi, a, mu, cov))), jnp.asarray(x))
+    post = fb(GaussianHMM(*map(jnp.asarray, (pi, a, mu, cov))), jnp.asarray(x))
     log_lik, smoothed, filtered, pairs = _brute_force(pi, a, mu, cov, x)
     assert float(post.log_likelihood) == pytest.approx(log_lik, abs=1e-10)
     np.testing.assert_allclose(post.smoothed, smoothed, atol=1e-12)
@@ -65,7 +67,7 @@ def test_scaling_survives_long_sequences_far_from_the_means(x64):
         jnp.array([[0.0], [1.0]]),
         jnp.array([[[1.0]], [[1.0]]]),
     )
-    post = forward_backward(hmm, jnp.full((5000, 1), 30.0))
+    post = fb(hmm, jnp.full((5000, 1), 30.0))
     assert np.isfinite(float(post.log_likelihood)) and float(post.log_likelihood) < -1e6
     np.testing.assert_allclose(np.asarray(post.smoothed).sum(-1), 1.0, atol=1e-12)
 

@@ -1,5 +1,7 @@
 """The multi-scale regime detector: causal at every scale (no leakage from later minutes),
-compiled once, and on held-out simulated paths better than the HMM and the majority class."""
+compiled once, and, trained, better on held-out simulated paths than the HMM (EM) and the
+majority class (the experiment script at small size; the README figures come from a larger run
+of the same script)."""
 
 import importlib.util
 import json
@@ -11,11 +13,11 @@ import pytest
 
 from wmjax.market import RegimeMarketConfig, regime_market_params, simulate_regime_batch
 from wmjax.models import (
+    DetectorFit,
     MultiScaleRegimeDetector,
     bootstrap_macro_f1,
     detector_probabilities,
     macro_f1,
-    train_regime_detector,
 )
 from wmjax.models._regime_detector import _probabilities
 
@@ -35,9 +37,14 @@ def test_detector_is_causal_at_every_scale():
         minute=feats.minute.at[:, t + 1 :].add(5.0),
         session=feats.session.at[:, 1:].add(5.0),
     )
-    a, b = net.apply(params, feats), net.apply(params, changed)
+    fit = DetectorFit(net, params, result=None, compile_s=0.0)
+    a = detector_probabilities(fit, feats)
+    size = _probabilities._cache_size()
+    b = detector_probabilities(fit, changed)  # same shapes: no second compile
+    assert _probabilities._cache_size() == size
     np.testing.assert_allclose(a[:, : t + 1], b[:, : t + 1], atol=1e-6)
     assert not np.allclose(a[:, 20:], b[:, 20:])  # later minutes do see it
+    np.testing.assert_allclose(a.sum(-1), 1.0, atol=1e-5)
 
 
 def test_macro_f1_against_hand_counts():
@@ -48,20 +55,6 @@ def test_macro_f1_against_hand_counts():
     preds = {"a": labels[None], "b": pred[None]}
     out = bootstrap_macro_f1(jax.random.key(0), preds, labels[None], 20)
     assert out["f1"]["a"] == 1.0 and out["se"]["a"] == 0.0
-
-
-def test_training_learns_and_prediction_compiles_once():
-    fit = train_regime_detector(jax.random.key(0), PARAMS, CONFIG, hidden=16, batch=8, n_updates=60)
-    losses = fit.result.losses
-    assert losses[-10:].mean() < 0.75 * losses[:5].mean()
-    labels, feats = simulate_regime_batch(jax.random.key(7), PARAMS, CONFIG, 16)
-    detector_probabilities(fit, feats)
-    size = _probabilities._cache_size()
-    probs = detector_probabilities(fit, feats)
-    assert _probabilities._cache_size() == size
-    np.testing.assert_allclose(probs.sum(-1), 1.0, atol=1e-5)
-    majority = np.full_like(np.asarray(labels), np.bincount(np.asarray(labels).ravel()).argmax())
-    assert macro_f1(probs.argmax(-1), labels) > macro_f1(majority, labels) + 0.2
 
 
 @pytest.mark.slow

@@ -22,7 +22,7 @@ PARAMS = regime_market_params(session_vol_sd=0.0)
 @pytest.fixture(scope="module")
 def paths():
     sim = jax.jit(jax.vmap(simulate_regimes, (0, None, None)), static_argnums=2)
-    p = sim(jax.random.split(jax.random.key(0), 200), PARAMS, CONFIG)
+    p = sim(jax.random.split(jax.random.key(0), 120), PARAMS, CONFIG)
     return jax.tree.map(np.asarray, p)
 
 
