@@ -28,7 +28,10 @@ from wmjax.analytics._counterfactual import (
     order_from_fills,
     realised_is_bps,
 )
-from wmjax.analytics._desk import desk_market_params, horizon_profile
+from wmjax.analytics._desk import (
+    desk_market_params,
+    horizon_profile,
+)
 from wmjax.analytics._industry import (
     ATHL_2005,
     ISTAR_KISSELL_2013,
@@ -51,7 +54,19 @@ from wmjax.analytics._pretrade import (
     pretrade,
     scenario_params,
 )
-from wmjax.analytics._schema import CONTRACTS, load_schema, validate
+from wmjax.analytics._regimes import (
+    RegimeTimeline,
+    bar_features,
+    regime_timeline,
+    scaling_from_timeline,
+    timeline_summary,
+    window_share,
+)
+from wmjax.analytics._schema import (
+    CONTRACTS,
+    load_schema,
+    validate,
+)
 from wmjax.analytics._simulate import StrategySummary
 from wmjax.analytics._strategies import (
     Strategy,
@@ -72,7 +87,7 @@ from wmjax.analytics._tca import (
     tca_divergence,
 )
 
-__all__: list[str] = [
+__all__ = [
     "ATHL_2005",
     "CONTRACTS",
     "DEFAULT_ALTERNATIVES",
@@ -90,6 +105,7 @@ __all__: list[str] = [
     "DriftMonitor",
     "LimitArrays",
     "PretradeReport",
+    "RegimeTimeline",
     "SensitivityGrid",
     "StateArrays",
     "Strategy",
@@ -99,6 +115,7 @@ __all__: list[str] = [
     "advise",
     "advise_batch",
     "athl_cost_bps",
+    "bar_features",
     "counterfactual",
     "day_market_params",
     "desk_market_params",
@@ -119,7 +136,9 @@ __all__: list[str] = [
     "pretrade",
     "realised_is_bps",
     "regime_budget",
+    "regime_timeline",
     "roc_auc",
+    "scaling_from_timeline",
     "scenario_params",
     "schedule_strategy",
     "simulator_version",
@@ -127,7 +146,9 @@ __all__: list[str] = [
     "state_arrays",
     "strategy_policy",
     "tca_divergence",
+    "timeline_summary",
     "validate",
     "window_compensators",
     "window_counts",
+    "window_share",
 ]

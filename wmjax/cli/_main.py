@@ -14,6 +14,7 @@ from wmjax.cli import (
     _hawkes,
     _market_make,
     _placement,
+    _regimes,
     _statarb,
 )
 
@@ -27,6 +28,7 @@ COMMAND_MODULES: tuple = (
     _placement,
     _market_make,
     _statarb,
+    _regimes,
 )
 
 

@@ -1,6 +1,12 @@
 """The only place that reads files: LOBSTER messages/order books, event and fills CSVs,
 daily closes."""
 
+from wmjax.data._bars import (
+    LEAN_FIELDS,
+    Bars,
+    bars_from_trades,
+    load_lean_bars,
+)
 from wmjax.data._events_csv import (
     load_events_csv,
     lobster_session_s,
@@ -8,20 +14,37 @@ from wmjax.data._events_csv import (
     save_events_csv,
     trades_from_lobster,
 )
-from wmjax.data._fills import FILLS_COLUMNS, HistoricalFills, load_fills
-from wmjax.data._lobster import CENT_TICK, Direction, EventType, LobsterData, load_lobster
-from wmjax.data._prices import DailyPrices, load_prices
+from wmjax.data._fills import (
+    FILLS_COLUMNS,
+    HistoricalFills,
+    load_fills,
+)
+from wmjax.data._lobster import (
+    CENT_TICK,
+    Direction,
+    EventType,
+    LobsterData,
+    load_lobster,
+)
+from wmjax.data._prices import (
+    DailyPrices,
+    load_prices,
+)
 
-__all__: list[str] = [
+__all__ = [
     "CENT_TICK",
     "FILLS_COLUMNS",
+    "LEAN_FIELDS",
+    "Bars",
     "DailyPrices",
     "Direction",
     "EventType",
     "HistoricalFills",
     "LobsterData",
+    "bars_from_trades",
     "load_events_csv",
     "load_fills",
+    "load_lean_bars",
     "load_lobster",
     "load_prices",
     "lobster_session_s",

@@ -85,8 +85,16 @@ from wmjax.market._latency import (
     sample_empirical_latency_us,
     sample_latency_us,
 )
-from wmjax.market._latency_mc import FillModel, LatencyReport, fill_model, latency_monte_carlo
-from wmjax.market._protocol import Fills, Market
+from wmjax.market._latency_mc import (
+    FillModel,
+    LatencyReport,
+    fill_model,
+    latency_monte_carlo,
+)
+from wmjax.market._protocol import (
+    Fills,
+    Market,
+)
 from wmjax.market._quote_market import (
     QuoteConfig,
     QuoteMarketParams,
@@ -97,6 +105,30 @@ from wmjax.market._quote_market import (
     quote_config,
     quote_market_params,
     simulate_quotes,
+)
+from wmjax.market._regime_input import (
+    RegimeEstimate,
+    RegimeScaling,
+    apply_regime,
+    liquidity_regime,
+    one_hot_estimate,
+    regime_estimate,
+    regime_multipliers,
+    regime_scaling,
+)
+from wmjax.market._regimes import (
+    N_REGIMES,
+    REGIME_NAMES,
+    Regime,
+    RegimeFeatures,
+    RegimeMarketConfig,
+    RegimeMarketParams,
+    RegimePath,
+    minute_features,
+    regime_features,
+    regime_market_params,
+    simulate_regime_batch,
+    simulate_regimes,
 )
 from wmjax.market._replay import (
     Messages,
@@ -115,13 +147,15 @@ from wmjax.market._volume import (
     volatility_multipliers,
 )
 
-__all__: list[str] = [
+__all__ = [
     "CLOUD",
     "CO_LOCATION",
     "LATENCY_PRESETS",
     "LATENCY_SAMPLERS",
+    "N_REGIMES",
     "PRICE_MODELS",
     "PROXIMITY",
+    "REGIME_NAMES",
     "RETAIL",
     "TRANSIENT_KERNELS",
     "BasketConfig",
@@ -156,11 +190,19 @@ __all__: list[str] = [
     "QuoteObservation",
     "QuotePaths",
     "Quotes",
+    "Regime",
+    "RegimeEstimate",
+    "RegimeFeatures",
+    "RegimeMarketConfig",
+    "RegimeMarketParams",
+    "RegimePath",
+    "RegimeScaling",
     "ReplayResult",
     "Side",
     "advance_orders",
     "apply_delta",
     "apply_message",
+    "apply_regime",
     "basket_init",
     "basket_params",
     "basket_step",
@@ -185,15 +227,23 @@ __all__: list[str] = [
     "limit_order",
     "linear_permanent_impact",
     "linear_temporary_impact",
+    "liquidity_regime",
     "market_order",
     "max_drawdown",
     "messages_from_lobster",
+    "minute_features",
     "no_orders",
+    "one_hot_estimate",
     "ou_exact_step",
     "power_law_temporary_impact",
     "propagator",
     "quote_config",
     "quote_market_params",
+    "regime_estimate",
+    "regime_features",
+    "regime_market_params",
+    "regime_multipliers",
+    "regime_scaling",
     "replay",
     "replay_final",
     "replay_free_running",
@@ -205,6 +255,8 @@ __all__: list[str] = [
     "simulate_baskets",
     "simulate_flow",
     "simulate_quotes",
+    "simulate_regime_batch",
+    "simulate_regimes",
     "step_with_orders",
     "submit_order",
     "transient_execution_offset",

@@ -7,6 +7,16 @@ from wmjax.models._ac_policy import (
     schedule_net_trades,
     train_schedule_net,
 )
+from wmjax.models._hmm import (
+    GaussianHMM,
+    HMMFit,
+    Posteriors,
+    fit_hmm,
+    forward_backward,
+    hmm_posteriors,
+    log_emissions,
+    match_states,
+)
 from wmjax.models._placement import (
     PlacementNet,
     PlacementPolicy,
@@ -18,6 +28,14 @@ from wmjax.models._placement import (
     relaxed_objective,
     save_placement,
     train_placement,
+)
+from wmjax.models._regime_detector import (
+    DetectorFit,
+    MultiScaleRegimeDetector,
+    bootstrap_macro_f1,
+    detector_probabilities,
+    macro_f1,
+    train_regime_detector,
 )
 from wmjax.models._statarb import (
     StatArbitrageWorldModel,
@@ -33,18 +51,31 @@ from wmjax.models._statarb import (
 )
 
 __all__ = [
+    "DetectorFit",
+    "GaussianHMM",
+    "HMMFit",
+    "MultiScaleRegimeDetector",
     "OrderDistribution",
     "PlacementNet",
     "PlacementPolicy",
+    "Posteriors",
     "ScheduleNet",
     "StatArbSignals",
     "StatArbitrageWorldModel",
     "Targets",
     "best_baseline",
     "book_ac_eta",
+    "bootstrap_macro_f1",
+    "detector_probabilities",
     "evaluate_placement",
+    "fit_hmm",
+    "forward_backward",
     "forward_targets",
+    "hmm_posteriors",
     "load_placement",
+    "log_emissions",
+    "macro_f1",
+    "match_states",
     "model_signals",
     "pair_features",
     "placement_features",
@@ -55,6 +86,7 @@ __all__ = [
     "simulated_example",
     "statarb_loss",
     "train_placement",
+    "train_regime_detector",
     "train_schedule_net",
     "train_statarb_model",
 ]
