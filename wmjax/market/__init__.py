@@ -80,9 +80,11 @@ from wmjax.market._quote_market import (
     QuoteObservation,
     QuotePaths,
     Quotes,
+    RiskLimits,
     max_drawdown,
     quote_config,
     quote_market_params,
+    risk_limits,
     simulate_quotes,
 )
 from wmjax.market._replay import (
@@ -140,6 +142,7 @@ __all__: list[str] = [
     "QuotePaths",
     "Quotes",
     "ReplayResult",
+    "RiskLimits",
     "Side",
     "advance_orders",
     "apply_delta",
@@ -177,6 +180,7 @@ __all__: list[str] = [
     "replay_final",
     "replay_free_running",
     "replay_one_step",
+    "risk_limits",
     "sample_empirical_latency_us",
     "sample_flow",
     "sample_latency_us",
