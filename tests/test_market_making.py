@@ -7,7 +7,13 @@ import numpy as np
 import pytest
 
 from wmjax import InputError
-from wmjax.market import max_drawdown, quote_config, quote_market_params, simulate_quotes
+from wmjax.market import (
+    max_drawdown,
+    quote_config,
+    quote_market_params,
+    risk_limits,
+    simulate_quotes,
+)
 from wmjax.strategies import (
     as_inventory_quotes,
     as_symmetric_quotes,
@@ -173,3 +179,26 @@ def test_market_make_cli_json(capsys):
         assert agent["pnl_se"] > 0 and agent["fill_rate"] > 0 and agent["cvar99_loss"] > -1e3
     assert main(["market-make", "--paths", "1"]) == 2
     assert "--paths" in capsys.readouterr().err
+
+
+def test_kill_switch_caps_the_loss_at_one_interval_beyond_the_limit():
+    """Symmetric quotes on a volatile, toxic market: with the kill switch every path's final loss
+    is at most the limit + the last interval's drop in mark-to-market + the flattening cost; the
+    position limit is never exceeded."""
+    params = quote_market_params(sigma=6.0, jump=0.05)
+    agent = avellaneda_stoikov(0.1, 6.0, 1.5)
+    limits = risk_limits(position_limit=5.0, loss_limit=10.0, flatten_cost=0.2)
+    config = quote_config()
+    free = simulate(jax.random.key(3), params, as_symmetric_quotes, agent, config, 4000)
+    capped = simulate(jax.random.key(3), params, as_symmetric_quotes, agent, config, 4000, limits)
+    assert np.abs(np.asarray(capped.inventory)).max() <= 5.0
+    assert float((free.pnl < -10).mean()) > 0.005  # losses beyond the limit without the switch
+    killed = np.asarray(capped.killed)
+    assert killed.mean() > 0.01
+    assert float(capped.pnl.min()) > float(free.pnl.min())
+    mtm, inv = np.asarray(capped.mark_to_market), np.asarray(capped.inventory)
+    drop = np.max(mtm[:, :-1] - mtm[:, 1:], axis=1)  # worst one-interval fall on each path
+    bound = 10.0 + drop + 0.2 * np.abs(inv).max(axis=1) + 1e-4
+    assert np.all(-np.asarray(capped.pnl) <= bound)
+    # Killed paths end flat; paths never below the limit are untouched by the switch.
+    assert np.all(np.asarray(capped.final_inventory)[killed] == 0)

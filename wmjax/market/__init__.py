@@ -101,9 +101,11 @@ from wmjax.market._quote_market import (
     QuoteObservation,
     QuotePaths,
     Quotes,
+    RiskLimits,
     max_drawdown,
     quote_config,
     quote_market_params,
+    risk_limits,
     simulate_quotes,
 )
 from wmjax.market._regime_input import (
@@ -198,6 +200,7 @@ __all__ = [
     "RegimePath",
     "RegimeScaling",
     "ReplayResult",
+    "RiskLimits",
     "Side",
     "advance_orders",
     "apply_delta",
@@ -248,6 +251,7 @@ __all__ = [
     "replay_final",
     "replay_free_running",
     "replay_one_step",
+    "risk_limits",
     "sample_empirical_latency_us",
     "sample_flow",
     "sample_latency_us",

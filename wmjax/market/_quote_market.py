@@ -116,6 +116,7 @@ class QuotePaths:
         inventory_penalty: (n_paths,) sum of inventory² · dt (the running penalty's integral).
         adverse_selection: (n_paths,) sum over our fills of the mid move against us in the
             step of the fill (positive is adverse), price units.
+        killed: (n_paths,) whether the kill switch fired.
     """
 
     pnl: jax.Array
@@ -126,20 +127,56 @@ class QuotePaths:
     fills: jax.Array
     inventory_penalty: jax.Array
     adverse_selection: jax.Array
+    killed: jax.Array
 
 
 Strategy = Callable[[Any, QuoteObservation], Quotes]
 
 
-def _one_path(key, params: QuoteMarketParams, strategy, strategy_params, config: QuoteConfig):
+@struct.dataclass
+class RiskLimits:
+    """Deterministic controls applied on top of any strategy (they can only remove quotes).
+
+    Attributes:
+        position_limit: no quote that could take |inventory| above this (units).
+        loss_limit: kill switch: when the mark-to-market P&L at the start of a step is
+            <= -loss_limit (price units), the inventory is flattened at the mid less
+            `flatten_cost` per unit and quoting stops for the rest of the horizon.
+        flatten_cost: price units per unit paid to flatten (half-spread plus impact).
+    """
+
+    position_limit: jax.Array
+    loss_limit: jax.Array
+    flatten_cost: jax.Array
+
+
+def risk_limits(
+    position_limit: float = jnp.inf, loss_limit: float = jnp.inf, flatten_cost: float = 0.0
+) -> RiskLimits:
+    """Checked limits; the defaults (infinite) switch both controls off."""
+    for name, value in (("position_limit", position_limit), ("loss_limit", loss_limit)):
+        require(float(value) > 0, f"{name} must be > 0 (inf for no limit), got {value}")
+    positive("flatten_cost", flatten_cost, allow_zero=True)
+    return RiskLimits(*(jnp.float32(v) for v in (position_limit, loss_limit, flatten_cost)))
+
+
+def _one_path(key, params, strategy, strategy_params, config: QuoteConfig, limits: RiskLimits):
     dt = config.dt
 
     def body(carry, step):
-        mid, q, cash = carry
+        mid, q, cash, killed = carry
+        kill = ~killed & (cash + q * mid <= -limits.loss_limit)
+        cash = jnp.where(kill, cash + q * mid - jnp.abs(q) * limits.flatten_cost, cash)
+        q = jnp.where(kill, 0.0, q)
+        killed = killed | kill
         obs = QuoteObservation(
             mid=mid, inventory=q, cash=cash, time_left=config.horizon - step * dt, step=step
         )
         quotes = strategy(strategy_params, obs)
+        quotes = quotes.replace(
+            bid_on=quotes.bid_on & ~killed & (q + 1 <= limits.position_limit),
+            ask_on=quotes.ask_on & ~killed & (q - 1 >= -limits.position_limit),
+        )
         bid_depth = jnp.asarray(quotes.bid_depth, mid.dtype)
         ask_depth = jnp.asarray(quotes.ask_depth, mid.dtype)
         k_mid, k_order = jax.random.split(jax.random.fold_in(key, step))
@@ -162,13 +199,14 @@ def _one_path(key, params: QuoteMarketParams, strategy, strategy_params, config:
         adverse = jnp.where(sold, move, 0.0) - jnp.where(bought, move, 0.0)
         spread = jnp.where(quotes.bid_on & quotes.ask_on, ask_depth + bid_depth, jnp.nan)
         out = (q, cash + q * mid, spread, sold.astype(jnp.int32) + bought, adverse)
-        return (mid_next, q_next, cash), out
+        return (mid_next, q_next, cash, killed), out
 
     mid0 = jnp.asarray(params.mid0)
     zero = jnp.zeros((), mid0.dtype)
-    carry0 = (mid0, zero, zero)
+    carry0 = (mid0, zero, zero, jnp.bool_(False))
     steps = jnp.arange(config.n_steps, dtype=jnp.int32)
-    (mid, q, cash), (inv, mtm, spread, fills, adverse) = jax.lax.scan(body, carry0, steps)
+    (mid, q, cash, killed), outs = jax.lax.scan(body, carry0, steps)
+    inv, mtm, spread, fills, adverse = outs
     pnl = cash + q * mid
     return QuotePaths(
         pnl=pnl,
@@ -179,6 +217,7 @@ def _one_path(key, params: QuoteMarketParams, strategy, strategy_params, config:
         fills=fills.sum(),
         inventory_penalty=(inv**2).sum() * dt,
         adverse_selection=adverse.sum(),
+        killed=killed,
     )
 
 
@@ -189,9 +228,12 @@ def simulate_quotes(
     strategy_params: Any,
     config: QuoteConfig,
     n_paths: int,
+    limits: RiskLimits | None = None,
 ) -> QuotePaths:
     """Run `strategy` on `n_paths` independent paths of the model market (path p uses
-    `fold_in(key, p)`); jit-able with `strategy`, `config` and `n_paths` static."""
+    `fold_in(key, p)`), under `limits` if given; jit-able with `strategy`, `config` and
+    `n_paths` static."""
+    limits = risk_limits() if limits is None else limits
     if not isinstance(n_paths, int) or n_paths < 1:
         raise InputError(f"n_paths must be an integer >= 1, got {n_paths!r}")
     if is_concrete(params.mo_rate):
@@ -201,7 +243,7 @@ def simulate_quotes(
             "market order per side and step; use a smaller dt (more steps) so that it is <= 1",
         )
     keys = jax.vmap(lambda p: jax.random.fold_in(key, p))(jnp.arange(n_paths))
-    return jax.vmap(lambda k: _one_path(k, params, strategy, strategy_params, config))(keys)
+    return jax.vmap(lambda k: _one_path(k, params, strategy, strategy_params, config, limits))(keys)
 
 
 def max_drawdown(mark_to_market: jax.Array) -> jax.Array:
