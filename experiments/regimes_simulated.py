@@ -20,7 +20,7 @@ from pathlib import Path
 import jax
 
 from wmjax.market import RegimeMarketConfig, regime_market_params
-from wmjax.models._regime_compare import compare_regime_detectors
+from wmjax.models import compare_regime_detectors
 
 
 def main(argv: list[str] | None = None) -> dict:

@@ -27,9 +27,10 @@ PARAMS = regime_market_params()
 
 
 def test_detector_is_causal_at_every_scale():
-    _, feats = simulate_regime_batch(jax.random.key(0), PARAMS, CONFIG, 2)
+    sim = jax.jit(simulate_regime_batch, static_argnums=(2, 3))
+    _, feats = sim(jax.random.key(0), PARAMS, CONFIG, 2)
     net = MultiScaleRegimeDetector(hidden=8)
-    params = net.init(jax.random.key(1), feats)
+    params = jax.jit(net.init)(jax.random.key(1), feats)  # one compile, not one per eager scan
     t = 14  # minute 14 is in session 1; the session-1 summary may only reach session 2
     later = jax.random.normal(jax.random.key(2), feats.tick[:, t + 1 :].shape)
     changed = feats.replace(

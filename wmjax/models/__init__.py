@@ -29,6 +29,7 @@ from wmjax.models._placement import (
     save_placement,
     train_placement,
 )
+from wmjax.models._regime_compare import compare_regime_detectors
 from wmjax.models._regime_detector import (
     DetectorFit,
     MultiScaleRegimeDetector,
@@ -66,6 +67,7 @@ __all__ = [
     "best_baseline",
     "book_ac_eta",
     "bootstrap_macro_f1",
+    "compare_regime_detectors",
     "detector_probabilities",
     "evaluate_placement",
     "fit_hmm",

@@ -17,8 +17,8 @@ import jax
 import numpy as np
 
 from wmjax._checks import positive_int
-from wmjax.market._regimes import N_REGIMES, RegimeMarketConfig, RegimeMarketParams
-from wmjax.market._regimes import simulate_regime_batch as _simulate
+from wmjax.market import N_REGIMES, RegimeMarketConfig, RegimeMarketParams
+from wmjax.market import simulate_regime_batch as _simulate
 from wmjax.models._hmm import fit_hmm, hmm_posteriors, match_states
 from wmjax.models._regime_detector import (
     bootstrap_macro_f1,

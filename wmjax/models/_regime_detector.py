@@ -24,7 +24,7 @@ import optax
 
 from wmjax._checks import positive, positive_int
 from wmjax.execution import TrainResult, train
-from wmjax.market._regimes import (
+from wmjax.market import (
     N_REGIMES,
     RegimeFeatures,
     RegimeMarketConfig,
