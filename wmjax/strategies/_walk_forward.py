@@ -39,7 +39,7 @@ from wmjax.strategies._ou_rules import (
     Bands,
     al_bands,
     band_step,
-    bertram_symmetric_entry,
+    bertram_entry_interpolated,
     first_passage_quantile,
     symmetric_bands,
 )
@@ -234,7 +234,7 @@ def classic_rules(blocks: PairBlocks, config: WalkForwardConfig, cost_bps) -> di
     # round-trip cost in s units: two sides of (1 + beta) gross per unit of spread
     gross = 1 + jnp.abs(blocks.hedge_ratio)[..., None]
     cost_s = 2 * cost_bps * 1e-4 * gross / jnp.where(ok, fit.sigma_eq, 1.0)
-    entry = bertram_symmetric_entry(cost_s, alpha=1.0, eta=jnp.sqrt(2.0), n_iter=30)
+    entry = bertram_entry_interpolated(cost_s, alpha=1.0, eta=jnp.sqrt(2.0))
     t_std = first_passage_quantile(config.fp_quantile, AL_OPEN)
     stop_days = jnp.where(ok, t_std * 252.0 / jnp.where(ok, fit.kappa_per_year, 1.0), 0.0)
     al, bertram = al_bands(), symmetric_bands(entry)
