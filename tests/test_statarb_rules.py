@@ -121,6 +121,12 @@ def test_al_state_machine_opens_and_closes_exactly_at_the_thresholds():
     assert band_positions(s, ok, al_bands()).tolist()[:6] == [0, 0, -1, -1, -1, 0]
 
 
+def test_time_stop_closes_a_trade_after_max_hold_days_and_waits_a_day():
+    s = jnp.array([0.0, 1.5, 1.4, 1.3, 1.3, 1.3, 1.3])
+    pos = band_positions(s, jnp.ones(s.shape, bool), al_bands(), max_hold_days=3)
+    assert pos.tolist() == [0, -1, -1, -1, 0, -1, -1]
+
+
 def test_symmetric_bands_flip_at_the_opposite_band():
     s = jnp.array([0.0, -0.9, -1.1, 0.5, 1.1, 0.0, -1.1])
     pos = band_positions(s, jnp.ones(s.shape, bool), symmetric_bands(1.0))
