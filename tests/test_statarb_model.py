@@ -59,6 +59,7 @@ def trained():
     return model, result
 
 
+@pytest.mark.slow  # trains the model (100 Adam updates)
 def test_regime_head_beats_majority_class_and_al_filter_on_held_out_baskets(trained):
     model, result = trained
     assert result.losses[-10:].mean() < result.losses[:10].mean()
@@ -81,6 +82,7 @@ def test_regime_head_beats_majority_class_and_al_filter_on_held_out_baskets(trai
     assert model_acc > al_acc, (model_acc, al_acc)
 
 
+@pytest.mark.slow  # shares the trained model
 def test_model_signals_shapes(trained):
     model, result = trained
     spread, legs = _pair(2)

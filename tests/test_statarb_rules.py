@@ -11,6 +11,7 @@ from wmjax.strategies import (
     Bands,
     al_bands,
     band_positions,
+    bertram_entry_interpolated,
     bertram_symmetric_entry,
     first_passage_cdf,
     first_passage_density,
@@ -41,6 +42,17 @@ def test_bertram_entry_maximises_return_per_time_for_any_ou(x64, cost, alpha, et
     got = float(bertram_symmetric_entry(cost, alpha, eta))
     assert abs(got - ref) < 1e-6 * max(1.0, ref)
     assert got > cost / 2  # a cycle must earn more than its cost
+
+
+def test_bertram_interpolated_entry_matches_the_exact_solution(x64):
+    costs = np.geomspace(1e-7, 30.0, 400)
+    exact = np.asarray(bertram_symmetric_entry(costs))
+    approx = np.asarray(bertram_entry_interpolated(costs))
+    np.testing.assert_allclose(approx, exact, rtol=1e-3)
+    # alpha, eta enter by the same scaling
+    np.testing.assert_allclose(
+        bertram_entry_interpolated(0.2, 4.0, 0.5), bertram_symmetric_entry(0.2, 4.0, 0.5), rtol=1e-3
+    )
 
 
 @pytest.mark.parametrize(("c", "mean", "mode"), [(1.0, 0.9019, 0.1733), (2.0, 1.4252, 0.6351)])
@@ -107,6 +119,12 @@ def test_al_state_machine_opens_and_closes_exactly_at_the_thresholds():
     assert pos.tolist() == [0, 0, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0]
     ok = jnp.ones(s.shape, bool).at[3:].set(False)
     assert band_positions(s, ok, al_bands()).tolist()[:6] == [0, 0, -1, -1, -1, 0]
+
+
+def test_time_stop_closes_a_trade_after_max_hold_days_and_waits_a_day():
+    s = jnp.array([0.0, 1.5, 1.4, 1.3, 1.3, 1.3, 1.3])
+    pos = band_positions(s, jnp.ones(s.shape, bool), al_bands(), max_hold_days=3)
+    assert pos.tolist() == [0, -1, -1, -1, 0, -1, -1]
 
 
 def test_symmetric_bands_flip_at_the_opposite_band():

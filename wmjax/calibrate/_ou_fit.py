@@ -102,23 +102,22 @@ def rolling_ou_fit(
 ) -> OUFit:
     """A&L fit on every trailing window of a 1-D series: entry t uses x[t - window + 1 .. t]
     (nothing after t). Entries t < window - 1 have too little history and are fitted on the
-    points available. O(n window) work in O(n) memory: a loop over the window's lags adds each
-    pair's terms, measured from x[t] so that float32 keeps the window's small variance."""
+    points available. O(n) from prefix sums of the pair terms, measured from x[0] (a causal
+    reference: later values cannot touch earlier fits, even in rounding); float32 keeps about
+    4-5 digits of the window's variance while the series stays within ~20 window standard
+    deviations of x[0] (one trading year of a spread, say)."""
     window = positive_int("window", window, minimum=4)
-    t = jnp.arange(x.shape[0])
-
-    def add_lag(lag, sums):
-        # the pair (x[t - lag - 1], x[t - lag]), both relative to x[t]
-        lo = jnp.roll(x, lag + 1) - x
-        hi = jnp.roll(x, lag) - x
-        ok = (t - lag - 1 >= 0).astype(x.dtype)
-        terms = jnp.stack([ok, lo * ok, hi * ok, lo * lo * ok, lo * hi * ok, hi * hi * ok])
-        return sums + terms
-
-    sums = jax.lax.fori_loop(0, window - 1, add_lag, jnp.zeros((6, x.shape[0]), x.dtype))
+    x0 = x[0]
+    xc = x - x0
+    lo, hi = xc[:-1], xc[1:]
+    terms = jnp.stack([jnp.ones_like(lo), lo, hi, lo * lo, lo * hi, hi * hi])
+    cum = jnp.concatenate([jnp.zeros((6, 1), x.dtype), jnp.cumsum(terms, axis=1)], axis=1)
+    # the window ending at t holds pairs k = t - window + 1 .. t - 1 (pair k: x[k] -> x[k + 1])
+    end = jnp.arange(x.shape[0])
+    sums = cum[:, end] - cum[:, jnp.maximum(end - (window - 1), 0)]
     a, b, var_zeta = _ar1_from_sums(jnp.maximum(sums[0], 3.0), *sums[1:])
-    fit = ou_from_ar1(a, b, var_zeta, jnp.zeros_like(x), dt_years)
-    return fit.replace(a=fit.a + x * (1 - b), mean=fit.mean + x)
+    fit = ou_from_ar1(a, b, var_zeta, xc, dt_years)
+    return fit.replace(a=fit.a + x0 * (1 - b), mean=fit.mean + x0)
 
 
 def mean_reverting(fit: OUFit, min_kappa_per_year: float = AL_MIN_KAPPA_PER_YEAR) -> jax.Array:

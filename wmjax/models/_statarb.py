@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import optax
 from flax import struct
 
-from wmjax._checks import positive, positive_int
+from wmjax._checks import positive, positive_int, require
 from wmjax.calibrate import AL_MIN_KAPPA_PER_YEAR, OUFit, mean_reverting, rolling_ou_fit
 from wmjax.execution import TrainResult, train
 from wmjax.market import BasketConfig, BasketParams, simulate_basket
@@ -200,25 +200,30 @@ def train_statarb_model(
     callback=None,
 ) -> tuple[StatArbitrageWorldModel, TrainResult]:
     """Train the world model with Adam: each update draws `n_sim` fresh simulated pairs of
-    `n_days` days and `n_real` sequences (with replacement) from `real_features` (R, S, F) and
-    `real_targets` (from `forward_targets`, training period only)."""
+    `n_days` days and `n_real` sequences (with replacement) from `real_features` (R, n_days, F)
+    and `real_targets` (from `forward_targets`, training period only), in one batch."""
     positive_int("n_updates", n_updates)
     positive("learning_rate", learning_rate)
     model = model or StatArbitrageWorldModel()
     config = BasketConfig(n_days=positive_int("n_days", n_days) - 1)
     use_real = real_features is not None and real_features.shape[0] > 0
+    if use_real:
+        require(
+            real_features.shape[1] == n_days,
+            f"real_features have {real_features.shape[1]} days but n_days is {n_days}",
+        )
 
     def loss(params, k):
         k_par, k_sim, k_real = jax.random.split(k, 3)
         sim_params = random_basket_params(k_par, n_sim)
         keys = jax.random.split(k_sim, n_sim)
         feats, targets = jax.vmap(simulated_example, in_axes=(0, 0, None))(keys, sim_params, config)
-        total = statarb_loss(model, params, feats, targets)
-        if use_real:
+        if use_real:  # one batch, one GRU pass (and one compile) for both sources
             pick = jax.random.randint(k_real, (n_real,), 0, real_features.shape[0])
-            picked = jax.tree.map(lambda a: a[pick], real_targets)
-            total = total + statarb_loss(model, params, real_features[pick], picked)
-        return total
+            both = lambda a, b: jnp.concatenate([a, b[pick]])  # noqa: E731
+            feats = both(feats, real_features)
+            targets = jax.tree.map(both, targets, real_targets)
+        return statarb_loss(model, params, feats, targets)
 
     k_init, k_train = jax.random.split(key)
     params = model.init(k_init, jnp.zeros((1, n_days, N_FEATURES), jnp.float32))

@@ -38,8 +38,8 @@ from wmjax.strategies._ou_rules import (
     AL_OPEN,
     Bands,
     al_bands,
-    band_step,
-    bertram_symmetric_entry,
+    band_positions,
+    bertram_entry_interpolated,
     first_passage_quantile,
     symmetric_bands,
 )
@@ -190,31 +190,11 @@ def pair_blocks(log_prices, pairs, block_start, block_days, config: WalkForwardC
     )
 
 
-def _positions(s, can_open, bands: Bands, max_hold_days):
-    """Band state machine with a holding-time stop: a trade held `max_hold_days` is closed and
-    not reopened that day. Scans one (S,) path."""
-
-    def body(carry, inputs):
-        pos, held = carry
-        s_t, ok_t, bands_t, max_t = inputs
-        stop = (pos != 0) & (held >= max_t)
-        new = band_step(jnp.where(stop, 0, pos), s_t, ok_t & ~stop, bands_t)
-        held = jnp.where(new == 0, 0, jnp.where((new == pos) & ~stop, held + 1, 1))
-        return (new, held), new
-
-    bands_t = jax.tree.map(lambda b: jnp.broadcast_to(b, s.shape), bands)
-    init = (jnp.zeros((), jnp.int32), jnp.zeros((), jnp.int32))
-    _, pos = jax.lax.scan(body, init, (s, can_open, bands_t, max_hold_days))
-    return pos
-
-
 def rule_result(blocks: PairBlocks, s, can_open, bands: Bands, max_hold_days, cost_bps):
     """Positions of a band rule on signals s (K, P, S) opened where `can_open`, and the
     portfolio's block-day returns after `cost_bps` per side."""
     can_open = can_open & blocks.selected[..., None] & blocks.decision & ~blocks.last_day
-    bands_b = jax.tree.map(lambda b: jnp.broadcast_to(b, s.shape), bands)
-    max_hold = jnp.broadcast_to(max_hold_days, s.shape)
-    pos = jax.vmap(jax.vmap(_positions))(s, can_open, bands_b, max_hold)
+    pos = band_positions(s, can_open, bands, max_hold_days)
     pos = jnp.where(blocks.decision & ~blocks.last_day, pos, 0).astype(jnp.float32)
     change = jnp.abs(jnp.diff(pos, axis=-1, prepend=0.0))
     pnl = pos * blocks.pair_return - cost_bps * 1e-4 * change
@@ -234,7 +214,7 @@ def classic_rules(blocks: PairBlocks, config: WalkForwardConfig, cost_bps) -> di
     # round-trip cost in s units: two sides of (1 + beta) gross per unit of spread
     gross = 1 + jnp.abs(blocks.hedge_ratio)[..., None]
     cost_s = 2 * cost_bps * 1e-4 * gross / jnp.where(ok, fit.sigma_eq, 1.0)
-    entry = bertram_symmetric_entry(cost_s, alpha=1.0, eta=jnp.sqrt(2.0), n_iter=30)
+    entry = bertram_entry_interpolated(cost_s, alpha=1.0, eta=jnp.sqrt(2.0))
     t_std = first_passage_quantile(config.fp_quantile, AL_OPEN)
     stop_days = jnp.where(ok, t_std * 252.0 / jnp.where(ok, fit.kappa_per_year, 1.0), 0.0)
     al, bertram = al_bands(), symmetric_bands(entry)
