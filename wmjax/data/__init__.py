@@ -1,4 +1,5 @@
-"""The only place that reads files: LOBSTER messages/order books, event and fills CSVs."""
+"""The only place that reads files: LOBSTER messages/order books, event and fills CSVs, intraday
+volume bins and hourly bars."""
 
 from wmjax.data._events_csv import (
     load_events_csv,
@@ -9,6 +10,7 @@ from wmjax.data._events_csv import (
 )
 from wmjax.data._fills import FILLS_COLUMNS, HistoricalFills, load_fills
 from wmjax.data._lobster import CENT_TICK, Direction, EventType, LobsterData, load_lobster
+from wmjax.data._volume import HourlyBars, VolumeBins, load_lean_hourly, load_volume_bins
 
 __all__: list[str] = [
     "CENT_TICK",
@@ -16,10 +18,14 @@ __all__: list[str] = [
     "Direction",
     "EventType",
     "HistoricalFills",
+    "HourlyBars",
     "LobsterData",
+    "VolumeBins",
     "load_events_csv",
     "load_fills",
+    "load_lean_hourly",
     "load_lobster",
+    "load_volume_bins",
     "lobster_session_s",
     "lobster_trades",
     "save_events_csv",

@@ -50,6 +50,18 @@ from wmjax.execution._schedules import (
     vwap,
 )
 from wmjax.execution._train import TrainResult, train
+from wmjax.execution._vwap import (
+    VWAPDays,
+    VWAPPlan,
+    VWAPResult,
+    impact_cost,
+    impact_optimal_trades,
+    replay_vwap_days,
+    tracking_variance,
+    vwap_plan,
+    vwap_plan_policy,
+    vwap_rollout,
+)
 from wmjax.execution._transient import ow_optimal_cost, ow_optimal_trades, transient_cost
 
 __all__: list[str] = [
@@ -67,6 +79,9 @@ __all__: list[str] = [
     "Policy",
     "RolloutConfig",
     "TrainResult",
+    "VWAPDays",
+    "VWAPPlan",
+    "VWAPResult",
     "ac_cost_moments",
     "ac_holdings",
     "ac_kappa",
@@ -85,6 +100,8 @@ __all__: list[str] = [
     "evaluate_strategies",
     "free_schedule_policy",
     "holdings_from_trades",
+    "impact_cost",
+    "impact_optimal_trades",
     "implementation_shortfall_bps",
     "mean_std",
     "mean_variance",
@@ -97,13 +114,18 @@ __all__: list[str] = [
     "pov",
     "pov_policy",
     "quantile",
+    "replay_vwap_days",
     "rollout",
     "schedule",
     "schedule_objective",
     "schedule_policy",
+    "tracking_variance",
     "trades_from_holdings",
     "train",
     "transient_cost",
     "twap",
     "vwap",
+    "vwap_plan",
+    "vwap_plan_policy",
+    "vwap_rollout",
 ]
