@@ -26,6 +26,7 @@ from wmjax.market import ImpactMarket, impact_params, u_shaped_profile
 
 VOLUME = np.array([9.0, 5.0, 3.0, 2.5, 3.0, 4.5, 8.0]) * 1e5
 X, ETA = 2e5, 0.3
+ADAM = optax.adam(optax.exponential_decay(0.1, 300, 0.3))
 
 
 def test_impact_optimum_closed_form_and_optimiser():
@@ -34,9 +35,7 @@ def test_impact_optimum_closed_form_and_optimiser():
     assert cost == pytest.approx(ETA * X**2 / VOLUME.sum())
     v = jnp.asarray(VOLUME, jnp.float32)
     loss = lambda logits, _key: impact_cost(X * jax.nn.softmax(logits), v, ETA) / cost  # noqa: E731
-    result = train(
-        loss, jnp.zeros(7), optax.adam(optax.exponential_decay(0.1, 300, 0.3)), jax.random.key(0), 1500, fresh_keys=False
-    )
+    result = train(loss, jnp.zeros(7), ADAM, jax.random.key(0), 1500, fresh_keys=False)
     found = np.asarray(jax.nn.softmax(result.params))
     np.testing.assert_allclose(found, VOLUME / VOLUME.sum(), atol=1e-4)
     assert float(impact_cost(X * found, VOLUME, ETA)) == pytest.approx(cost, rel=1e-4)
@@ -78,7 +77,7 @@ def _volume_fractions(key, n_samples, n_bins, noise=0.6):
 def test_static_schedule_minimising_slippage_is_expected_volume_curve():
     w = _volume_fractions(jax.random.key(2), 4000, 8)
     loss = lambda logits, _key: tracking_variance(jax.nn.softmax(logits), w, 1.0, 1.0)  # noqa: E731
-    result = train(loss, jnp.zeros(8), optax.adam(optax.exponential_decay(0.1, 300, 0.3)), jax.random.key(0), 1500, fresh_keys=False)
+    result = train(loss, jnp.zeros(8), ADAM, jax.random.key(0), 1500, fresh_keys=False)
     u = np.cumsum(np.asarray(jax.nn.softmax(result.params)))
     np.testing.assert_allclose(u, np.cumsum(np.asarray(w.mean(axis=0))), atol=1e-4)
 
@@ -98,8 +97,11 @@ def test_tracking_variance_formula_matches_monte_carlo():
     w = np.cumsum(volumes / volumes.sum(1, keepdims=True), 1)[:, :-1]
     u = np.cumsum(np.full(n, 1.0 / n))[:-1]
     per_path = sigma**2 * (1.0 / n) * ((w - u) ** 2).sum(1)
-    formula = float(tracking_variance(np.full(n, 1.0 / n), volumes / volumes.sum(1, keepdims=True),
-                                      sigma, 1.0 / n))
+    formula = float(
+        tracking_variance(
+            np.full(n, 1.0 / n), volumes / volumes.sum(1, keepdims=True), sigma, 1.0 / n
+        )
+    )
     assert formula == pytest.approx(per_path.mean(), rel=1e-4)
     diff = slippage**2 - per_path
     se = diff.std(ddof=1) / np.sqrt(diff.size)

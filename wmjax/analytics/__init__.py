@@ -1,5 +1,5 @@
-"""What a desk reads: pre-trade reports, counterfactuals, simulator-backed TCA and drift, and
-the bounded execution advisor."""
+"""What a desk reads: pre-trade reports, counterfactuals, simulator-backed TCA and drift, the
+bounded execution advisor, and VWAP forecasts and schedules scored on real days."""
 
 from wmjax.analytics._advisor import (
     AdvisorMemory,
@@ -63,6 +63,12 @@ from wmjax.analytics._tca import (
     simulator_version,
     tca_divergence,
 )
+from wmjax.analytics._vwap_report import (
+    VWAP_METHODS,
+    VWAPReport,
+    default_test_start,
+    vwap_report,
+)
 
 __all__: list[str] = [
     "ATHL_2005",
@@ -75,6 +81,7 @@ __all__: list[str] = [
     "REGIME_COST_MULTIPLIER",
     "TCA_SCHEMA",
     "TIERS",
+    "VWAP_METHODS",
     "AdvisorConfig",
     "AdvisorMemory",
     "CounterfactualReport",
@@ -87,11 +94,13 @@ __all__: list[str] = [
     "Strategy",
     "StrategyParams",
     "StrategySummary",
+    "VWAPReport",
     "advise",
     "advise_batch",
     "athl_cost_bps",
     "counterfactual",
     "day_market_params",
+    "default_test_start",
     "desk_market_params",
     "drift_alerts",
     "evaluate_candidates",
@@ -116,4 +125,5 @@ __all__: list[str] = [
     "strategy_policy",
     "tca_divergence",
     "validate",
+    "vwap_report",
 ]

@@ -12,6 +12,7 @@ from wmjax.calibrate._volume_kalman import (
 )
 from wmjax.calibrate._volume_profile import (
     bdf_beliefs,
+    check_volume,
     dynamic_beliefs,
     rolling_mean_beliefs,
     static_beliefs,
@@ -22,6 +23,7 @@ __all__ = [
     "FitResult",
     "KalmanVolumeParams",
     "bdf_beliefs",
+    "check_volume",
     "dynamic_beliefs",
     "fit_bayes",
     "fit_kalman_volume",

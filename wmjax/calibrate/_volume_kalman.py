@@ -18,6 +18,7 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
+from wmjax._checks import require
 from wmjax.calibrate._volume_profile import check_volume, dynamic_beliefs, static_beliefs
 
 
@@ -86,12 +87,16 @@ def kalman_filter_volume(params: KalmanVolumeParams, log_volume: jax.Array):
     return predicted.reshape(n_days, n_bins, 2)
 
 
-def kalman_beliefs(volume, test_days, window: int = 21, dynamic: bool = False) -> jax.Array:
+def kalman_beliefs(
+    volume, test_days, window: int = 21, dynamic: bool = False, fit_until: int | None = None
+) -> jax.Array:
     """(c) Beliefs (see `wmjax.calibrate.rolling_mean_beliefs`) from the Kalman filter, its
-    parameters fitted on the days before the first test day."""
+    parameters fitted on the days before `fit_until` (default: the first test day; the filter
+    itself only ever uses bins before the one it forecasts)."""
     vol, idx = check_volume(volume, test_days, window)
     log_v = jnp.log(jnp.maximum(vol, 1.0))
-    first = int(idx.min())
+    first = int(idx.min()) if fit_until is None else int(fit_until)
+    require(first >= window, f"fit_until must leave >= {window} days to fit on, got {first}")
     params = fit_kalman_volume(log_v[:first])
     predicted = kalman_filter_volume(params, log_v)[idx]  # (n_test, n_bins, 2)
     n = vol.shape[1]

@@ -69,7 +69,8 @@ def rolling_mean_beliefs(volume, test_days, window: int = 21) -> jax.Array:
 def _ar1(series: jax.Array) -> tuple[jax.Array, jax.Array]:
     """Least-squares AR(1) with intercept, e_t = c + phi e_{t-1}; returns (c, phi)."""
     x, y = series[:-1], series[1:]
-    phi = jnp.sum((x - x.mean()) * (y - y.mean())) / jnp.maximum(jnp.sum((x - x.mean()) ** 2), 1e-12)
+    dx = x - x.mean()
+    phi = jnp.sum(dx * (y - y.mean())) / jnp.maximum(jnp.sum(dx**2), 1e-12)
     phi = jnp.clip(phi, -0.99, 0.99)
     return y.mean() - phi * x.mean(), phi
 

@@ -153,7 +153,7 @@ def load_volume_bins(path: str | Path) -> VolumeBins:
 
 
 def load_lean_hourly(path: str | Path) -> HourlyBars:
-    """Read Lean hourly bars from a `.zip` (its one CSV) or a plain CSV; see the module docstring."""
+    """Read Lean hourly bars from a `.zip` (its one CSV) or a plain CSV (see the module doc)."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"hourly bars file {path} does not exist")
@@ -178,6 +178,12 @@ def load_lean_hourly(path: str | Path) -> HourlyBars:
     days, grid, out, complete = _grid(stamps, values, 5, str(path))
     prices = out[..., :4] / 1e4
     return HourlyBars(
-        days, grid, prices[..., 0], prices[..., 1], prices[..., 2], prices[..., 3], out[..., 4],
+        days,
+        grid,
+        prices[..., 0],
+        prices[..., 1],
+        prices[..., 2],
+        prices[..., 3],
+        out[..., 4],
         complete,
     )

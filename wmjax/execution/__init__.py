@@ -50,6 +50,7 @@ from wmjax.execution._schedules import (
     vwap,
 )
 from wmjax.execution._train import TrainResult, train
+from wmjax.execution._transient import ow_optimal_cost, ow_optimal_trades, transient_cost
 from wmjax.execution._vwap import (
     VWAPDays,
     VWAPPlan,
@@ -62,7 +63,6 @@ from wmjax.execution._vwap import (
     vwap_plan_policy,
     vwap_rollout,
 )
-from wmjax.execution._transient import ow_optimal_cost, ow_optimal_trades, transient_cost
 
 __all__: list[str] = [
     "BUY",
