@@ -35,6 +35,7 @@ from wmjax.execution._objectives import (
     quantile,
 )
 from wmjax.execution._order import BUY, SELL, Order, RolloutConfig, check_order, order
+from wmjax.execution._pacing import bars_is_bps, paced_fractions
 from wmjax.execution._rollout import PATHS_AXIS, Observation, Paths, Policy, rollout
 from wmjax.execution._schedules import (
     POVParams,
@@ -89,6 +90,7 @@ __all__: list[str] = [
     "ac_optimal_moments",
     "aggressive",
     "almgren_chriss",
+    "bars_is_bps",
     "book_baselines",
     "book_paths",
     "book_schedule",
@@ -110,6 +112,7 @@ __all__: list[str] = [
     "order",
     "ow_optimal_cost",
     "ow_optimal_trades",
+    "paced_fractions",
     "paired_improvement",
     "pov",
     "pov_policy",

@@ -27,6 +27,7 @@ from flax import struct
 
 from wmjax._checks import positive_int, require
 from wmjax.calibrate import check_volume
+from wmjax.models._early_stop import fit_early_stopped
 
 N_OPENING = 9
 
@@ -172,26 +173,15 @@ def fit_vwap_world_model(
     fit = vwap_inputs(volume, days[:-n_val], dates, base[:-n_val])
     val = vwap_inputs(volume, days[-n_val:], dates, base[-n_val:])
     params = model.init(key, fit.opening[0], fit.base_logits[0], fit.printed[0], fit.base_rest[0])
-    opt = optax.adamw(lr, weight_decay=weight_decay)
-
-    @jax.jit
-    def block(params, state):
-        def one(carry, _):
-            p, s = carry
-            grads = jax.grad(world_model_loss, argnums=1)(model, p, fit)
-            updates, s = opt.update(grads, s, p)
-            return (optax.apply_updates(p, updates), s), None
-
-        (params, state), _ = jax.lax.scan(one, (params, state), None, length=check_every)
-        return params, state, world_model_loss(model, params, val)
-
-    best = (float(world_model_loss(model, params, val)), params)
-    state = opt.init(params)
-    for _ in range(positive_int("n_steps", n_steps) // check_every):
-        params, state, val_loss = block(params, state)
-        if float(val_loss) < best[0]:
-            best = (float(val_loss), params)
-    return model, best[1], best[0]
+    params, best = fit_early_stopped(
+        lambda p: world_model_loss(model, p, fit),
+        lambda p: world_model_loss(model, p, val),
+        params,
+        optax.adamw(lr, weight_decay=weight_decay),
+        n_steps,
+        check_every,
+    )
+    return model, params, best
 
 
 def world_model_beliefs(
