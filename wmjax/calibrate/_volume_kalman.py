@@ -6,13 +6,16 @@ log volume of bin i on day t:  y = eta_t + phi_i + mu_{t,i} + v,   v ~ N(0, r)
     seasonal      phi_i: the bin's mean log volume;
     dynamics      mu: AR(1) from bin to bin, mu' = a_mu mu + w_mu.
 
-The paper fits the parameters by EM; here they are moment estimates on the days before the test
-period (phi: bin means; eta: AR(1) of daily mean log volume; mu: AR(1) + noise from the lag-1 and
-lag-2 autocovariances of the residuals), then one `lax.scan` filters every bin of every day in
-order. The forecast of day d uses the filter up to d's open (static) or up to bin k (dynamic).
+The paper fits the parameters by EM; here they are moment estimates on the days before the
+test period: phi the bin means; eta an AR(1) of the daily mean log volume; mu an AR(1) plus noise
+from differences of the within-day lag-1..3 autocovariances of log volume - phi (differences
+cancel the level). One `lax.scan` then filters every bin of every day in order; day d is
+forecast from the filter up to its open (static) or up to bin k (dynamic).
 """
 
 from __future__ import annotations
+
+from functools import partial
 
 import jax
 import jax.numpy as jnp
@@ -41,21 +44,25 @@ def fit_kalman_volume(log_volume: jax.Array) -> KalmanVolumeParams:
     x, y = level[:-1], level[1:]
     a_eta = jnp.clip(jnp.sum(x * y) / jnp.sum(x * x), 0.0, 0.999)
     var_eta = jnp.maximum(jnp.var(y - a_eta * x), 1e-6)
-    resid = log_volume - phi - level[:, None]
+    # within a day eta is constant, so the within-day autocovariances of y - phi are
+    # var(eta) + s a^k (k >= 1) for an AR(1) mu of variance s: differences remove var(eta)
+    resid = log_volume - phi
 
     def autocov(lag):
         return jnp.mean(resid[:, lag:] * resid[:, : resid.shape[1] - lag])
 
-    g0, g1, g2 = autocov(0), autocov(1), autocov(2)
-    a_mu = jnp.clip(g2 / jnp.where(jnp.abs(g1) > 1e-9, g1, 1e-9), 0.0, 0.99)
-    stationary_mu = jnp.clip(g1 / jnp.maximum(a_mu, 1e-3), 1e-6, g0)
+    g0, g1, g2, g3 = (autocov(k) for k in range(4))
+    d1, d2 = g1 - g2, g2 - g3
+    a_mu = jnp.clip(d2 / jnp.where(jnp.abs(d1) > 1e-9, d1, 1e-9), 0.01, 0.99)
+    stationary_mu = jnp.maximum(d1 / (a_mu * (1.0 - a_mu)), 1e-6)
+    level_var = g1 - a_mu * stationary_mu
     return KalmanVolumeParams(
         phi=phi,
         a_eta=a_eta,
         var_eta=var_eta,
         a_mu=a_mu,
         var_mu=jnp.maximum(stationary_mu * (1.0 - a_mu**2), 1e-6),
-        var_obs=jnp.maximum(g0 - stationary_mu, 1e-4),
+        var_obs=jnp.maximum(g0 - level_var - stationary_mu, 1e-4),
     )
 
 
@@ -96,13 +103,18 @@ def kalman_beliefs(
     vol, idx = check_volume(volume, test_days, window)
     log_v = jnp.log(jnp.maximum(vol, 1.0))
     first = int(idx.min()) if fit_until is None else int(fit_until)
-    require(first >= window, f"fit_until must leave >= {window} days to fit on, got {first}")
+    require(3 <= first <= vol.shape[0], f"fit_until must leave >= 3 days to fit on, got {first}")
+    return _kalman_rows(log_v, idx, first, dynamic)
+
+
+@partial(jax.jit, static_argnames=("first", "dynamic"))
+def _kalman_rows(log_v, idx, first: int, dynamic: bool):
     params = fit_kalman_volume(log_v[:first])
     predicted = kalman_filter_volume(params, log_v)[idx]  # (n_test, n_bins, 2)
-    n = vol.shape[1]
+    n = log_v.shape[1]
     steps = jnp.arange(n)[None, :] - jnp.arange(n)[:, None]  # bins ahead of the row's bin
     mu_ahead = predicted[..., 1:2] * params.a_mu ** jnp.maximum(steps, 0).astype(jnp.float32)
     rows = jnp.exp(params.phi + predicted[..., 0:1] + mu_ahead)
     if dynamic:
-        return dynamic_beliefs(rows, vol[idx])
+        return dynamic_beliefs(rows, jnp.exp(log_v[idx]))
     return static_beliefs(rows[:, 0, :])

@@ -11,6 +11,8 @@ realised volume; rows sum to 1. A static forecast has every row equal to row 0 (
 
 from __future__ import annotations
 
+from functools import partial
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -61,9 +63,13 @@ def dynamic_beliefs(forecast_rows: jax.Array, realised: jax.Array) -> jax.Array:
 def rolling_mean_beliefs(volume, test_days, window: int = 21) -> jax.Array:
     """(a) The historical curve: the mean share of each bin over the last `window` days."""
     vol, idx = check_volume(volume, test_days, window)
+    return _rolling_mean(vol, idx, window)
+
+
+@partial(jax.jit, static_argnames=("window",))
+def _rolling_mean(vol, idx, window: int):
     hist = _windows(vol, idx, window)
-    curve = jnp.mean(hist / jnp.sum(hist, axis=-1, keepdims=True), axis=1)
-    return static_beliefs(curve)
+    return static_beliefs(jnp.mean(hist / jnp.sum(hist, axis=-1, keepdims=True), axis=1))
 
 
 def _ar1(series: jax.Array) -> tuple[jax.Array, jax.Array]:
@@ -105,6 +111,11 @@ def bdf_beliefs(
     updated with each printed bin."""
     vol, idx = check_volume(volume, test_days, window)
     positive_int("n_factors", n_factors)
+    return _bdf(vol, idx, window, n_factors, dynamic)
+
+
+@partial(jax.jit, static_argnames=("window", "n_factors", "dynamic"))
+def _bdf(vol, idx, window: int, n_factors: int, dynamic: bool):
     hist = _windows(vol, idx, window)
     today = vol[idx]
     rows = jax.vmap(lambda h, t: _bdf_day(h, t, n_factors))(hist, today)

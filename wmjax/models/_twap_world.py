@@ -11,6 +11,8 @@ bars before k only; it predicts bar k's log Parkinson variance and sets bar k's 
 
 from __future__ import annotations
 
+from functools import partial
+
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
@@ -151,6 +153,7 @@ def paced_is_bps(multipliers, days: BarDays, setup: TWAPSetup) -> jax.Array:
     )
 
 
+@partial(jax.jit, static_argnums=0)
 def twap_model_outputs(model, params, days: BarDays):
     """(predicted log variance (d, n), multipliers (d, n) in [PACE_MIN, PACE_MAX])."""
     apply = jax.vmap(lambda o, f: model.apply(params, o, f))

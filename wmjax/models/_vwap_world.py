@@ -17,6 +17,7 @@ Inputs (all from days before d, or bins of d already printed):
 from __future__ import annotations
 
 from datetime import date
+from functools import partial
 
 import flax.linen as nn
 import jax
@@ -121,6 +122,14 @@ def vwap_inputs(volume, day_index, dates, base_beliefs, window: int = 21) -> VWA
     )
 
 
+@partial(jax.jit, static_argnums=0)
+def _apply_days(model: VWAPWorldModel, params, batch: VWAPInputs):
+    """The model on every day of `batch`: logits (d, n, n), rest logits (d, n)."""
+    return jax.vmap(lambda o, b, p, r: model.apply(params, o, b, p, r))(
+        batch.opening, batch.base_logits, batch.printed, batch.base_rest
+    )
+
+
 def _targets(volume: jax.Array):
     """Realised remaining distribution masks and the realised share still to come."""
     n = volume.shape[-1]
@@ -134,9 +143,7 @@ def world_model_loss(model: VWAPWorldModel, params, batch: VWAPInputs) -> jax.Ar
     """Mean over days and bins k of the cross-entropy of the realised volume of bins >= k
     against the softmax over them, plus the binary cross-entropy of the share still to come
     (bins k >= 1; at the open it is 1 by definition)."""
-    logits, rest_logit = jax.vmap(lambda o, b, p, r: model.apply(params, o, b, p, r))(
-        batch.opening, batch.base_logits, batch.printed, batch.base_rest
-    )
+    logits, rest_logit = _apply_days(model, params, batch)
     future, rest = _targets(batch.volume)
     masked = jnp.where(future, logits, -jnp.inf)
     logp = jax.nn.log_softmax(masked, -1)
@@ -193,9 +200,7 @@ def world_model_beliefs(
     >= k."""
     vol, idx = check_volume(volume, test_days, 5)
     batch = vwap_inputs(np.asarray(vol), np.asarray(idx), dates, base_beliefs)
-    logits, rest_logit = jax.vmap(lambda o, b, p, r: model.apply(params, o, b, p, r))(
-        batch.opening, batch.base_logits, batch.printed, batch.base_rest
-    )
+    logits, rest_logit = _apply_days(model, params, batch)
     n = logits.shape[-1]
     if not dynamic:
         curve = jax.nn.softmax(logits[:, 0, :], -1)
