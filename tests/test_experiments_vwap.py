@@ -19,6 +19,7 @@ def test_vwap_risk_aversion_experiment_runs(tmp_path):
     assert saved == json.loads(json.dumps(result))
     rows = saved["AAPL"]["rows"]
     assert saved["AAPL"]["test_days"] == 4
-    assert set(rows) == {"rolling_mean_static", "kalman_dynamic_lambda_0", "kalman_dynamic_lambda_1e-05"}
+    names = {"rolling_mean_static", "kalman_dynamic_lambda_0", "kalman_dynamic_lambda_1e-05"}
+    assert set(rows) == names
     assert rows["rolling_mean_static"]["te_gain_vs_rolling_mean"] == 0.0
     assert all(np.isfinite(v) for r in rows.values() for v in r.values())
