@@ -54,6 +54,15 @@ def main(argv=None) -> dict:
             rows[f"kalman_dynamic_lambda_{lam:g}"] = replay_vwap_days(
                 key, vol[test], dynamic, adv, risk_aversion=lam, n_paths=args.paths
             )
+        realised = vol[test] / vol[test].sum(1, keepdims=True)
+        diag = np.arange(vol.shape[1])
+        mape = {
+            curve: float(np.mean(np.abs(np.asarray(b)[:, diag, diag] - realised) / realised))
+            for curve, b in (("rolling_mean", rolling_mean_beliefs(vol, test, WINDOW)),
+                             ("kalman_dynamic", dynamic))
+        }  # fmt: skip
+        print(f"{ticker} MAPE rolling mean {mape['rolling_mean']:.4f}, "
+              f"Kalman dynamic {mape['kalman_dynamic']:.4f}")  # fmt: skip
         block = {}
         for name, r in rows.items():
             d_te = np.asarray(ref.abs_tracking_bps) - np.asarray(r.abs_tracking_bps)
@@ -68,7 +77,7 @@ def main(argv=None) -> dict:
                 f"IS {block[name]['is_bps']:7.3f} bps  TE gain vs RM "
                 f"{block[name]['te_gain_vs_rolling_mean']:+.3f} ± {block[name]['te_gain_se']:.3f}"
             )
-        results[ticker] = {"test_days": int(test.size), "rows": block}
+        results[ticker] = {"test_days": int(test.size), "mape": mape, "rows": block}
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "vwap_risk_aversion.json").write_text(json.dumps(results, indent=2))
