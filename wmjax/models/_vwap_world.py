@@ -16,7 +16,6 @@ Inputs (all from days before d, or bins of d already printed):
 
 from __future__ import annotations
 
-from datetime import date
 from functools import partial
 
 import flax.linen as nn
@@ -94,7 +93,8 @@ def vwap_inputs(volume, day_index, dates, base_beliefs, window: int = 21) -> VWA
     adv = _trailing_mean(totals[:, None], idx, window)[:, 0]
     adv5 = _trailing_mean(totals[:, None], idx, 5)[:, 0]
     yesterday = fracs[idx - 1]
-    weekday = np.array([date.fromisoformat(str(dates[i])).weekday() for i in idx])
+    # 1970-01-01 was a Thursday: +3 makes Monday 0
+    weekday = (np.asarray(dates, "datetime64[D]")[idx].astype(np.int64) + 3) % 7
     opening = np.concatenate(
         [
             np.log(totals[idx - 1] / adv)[:, None],
