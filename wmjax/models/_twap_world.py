@@ -17,7 +17,6 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 from flax import struct
 
 from wmjax._checks import positive_int, require
@@ -168,6 +167,11 @@ def twap_loss(model, params, days: BarDays, setup: TWAPSetup) -> jax.Array:
     return mse + mean_variance(paced_is_bps(mult, days, setup), setup.risk_aversion)
 
 
+def _setup_loss(model, params, batch) -> jax.Array:
+    days, setup = batch
+    return twap_loss(model, params, days, setup)
+
+
 def inverse_variance_multipliers(log_var_pred, reference_log_var) -> jax.Array:
     """The volatility-paced rule: pace proportional to the inverse forecast variance,
     m_k = exp(reference - log var_k) clipped to [PACE_MIN, PACE_MAX]."""
@@ -196,11 +200,13 @@ def fit_twap_world_model(
     fit, val = days.take(slice(0, n_days - n_val)), days.take(slice(n_days - n_val, None))
     params = model.init(key, fit.opening[0], fit.bar_features[0])
     params, best = fit_early_stopped(
-        lambda p: twap_loss(model, p, fit, setup),
-        lambda p: twap_loss(model, p, val, setup),
+        _setup_loss,
+        model,
         params,
-        optax.adam(lr),
-        n_steps,
-        check_every,
+        (fit, setup),
+        (val, setup),
+        lr=lr,
+        n_steps=n_steps,
+        check_every=check_every,
     )
     return model, params, best

@@ -181,12 +181,15 @@ def fit_vwap_world_model(
     val = vwap_inputs(volume, days[-n_val:], dates, base[-n_val:])
     params = model.init(key, fit.opening[0], fit.base_logits[0], fit.printed[0], fit.base_rest[0])
     params, best = fit_early_stopped(
-        lambda p: world_model_loss(model, p, fit),
-        lambda p: world_model_loss(model, p, val),
+        world_model_loss,
+        model,
         params,
-        optax.adamw(lr, weight_decay=weight_decay),
-        n_steps,
-        check_every,
+        fit,
+        val,
+        lr=lr,
+        weight_decay=weight_decay,
+        n_steps=n_steps,
+        check_every=check_every,
     )
     return model, params, best
 
