@@ -11,9 +11,8 @@ import numpy as np
 import pytest
 from _shared import shared_file
 
-from wmjax.data import load_lean_hourly
 from wmjax.execution import bars_is_bps, paced_fractions
-from wmjax.models import TWAPWorldModel, bar_days, twap_model_outputs
+from wmjax.models import BarDays, TWAPWorldModel, twap_model_outputs
 
 SCRIPT = Path(__file__).resolve().parents[1] / "experiments" / "twap_world_model.py"
 
@@ -47,14 +46,23 @@ def test_bars_is_is_price_drift_plus_impact():
     assert got == pytest.approx(drift + impact / 100 * 1e4, rel=1e-4)
 
 
-@pytest.fixture(scope="module")
-def ibm_days():
-    days, dates = bar_days(load_lean_hourly(shared_file("volume", "IBM_hour_lean.zip")))
-    return days.take(np.arange(dates.size - 40, dates.size)), dates[-40:]
+def _synthetic_days(n_days=6, n_bars=7):
+    rng = np.random.default_rng(0)
+    f32 = lambda a: jnp.asarray(a, jnp.float32)  # noqa: E731
+    return BarDays(
+        bar_features=f32(rng.normal(size=(n_days, n_bars, 4))),
+        opening=f32(rng.normal(size=(n_days, 4))),
+        log_variance=f32(rng.normal(-10, 1, (n_days, n_bars))),
+        prices=f32(100 + rng.normal(size=(n_days, n_bars))),
+        arrival=f32(np.full(n_days, 100.0)),
+        volume_shares=f32(np.full((n_days, n_bars), 1e5)),
+        adv_shares=f32(np.full(n_days, 7e5)),
+        sigma_daily=f32(np.full(n_days, 0.02)),
+    )
 
 
-def test_world_model_step_k_sees_only_earlier_bars(ibm_days):
-    days, _ = ibm_days
+def test_world_model_step_k_sees_only_earlier_bars():
+    days = _synthetic_days()
     model = TWAPWorldModel(8, float(days.log_variance.mean()))
     params = model.init(jax.random.key(0), days.opening[0], days.bar_features[0])
     leaves, tree = jax.tree.flatten(params)
