@@ -1,5 +1,5 @@
-"""What a desk reads: pre-trade reports, counterfactuals, simulator-backed TCA and drift, and
-the bounded execution advisor."""
+"""What a desk reads: pre-trade reports, counterfactuals, simulator-backed TCA and drift, the
+bounded execution advisor, and VWAP forecasts and schedules scored on real days."""
 
 from wmjax.analytics._advisor import (
     AdvisorMemory,
@@ -86,6 +86,12 @@ from wmjax.analytics._tca import (
     simulator_version,
     tca_divergence,
 )
+from wmjax.analytics._vwap_report import (
+    VWAP_METHODS,
+    VWAPReport,
+    default_test_start,
+    vwap_report,
+)
 
 __all__ = [
     "ATHL_2005",
@@ -98,6 +104,7 @@ __all__ = [
     "REGIME_COST_MULTIPLIER",
     "TCA_SCHEMA",
     "TIERS",
+    "VWAP_METHODS",
     "AdvisorConfig",
     "AdvisorMemory",
     "CounterfactualReport",
@@ -111,6 +118,7 @@ __all__ = [
     "Strategy",
     "StrategyParams",
     "StrategySummary",
+    "VWAPReport",
     "abnormal_flow_score",
     "advise",
     "advise_batch",
@@ -118,6 +126,7 @@ __all__ = [
     "bar_features",
     "counterfactual",
     "day_market_params",
+    "default_test_start",
     "desk_market_params",
     "detection_study",
     "drift_alerts",
@@ -148,6 +157,7 @@ __all__ = [
     "tca_divergence",
     "timeline_summary",
     "validate",
+    "vwap_report",
     "window_compensators",
     "window_counts",
     "window_share",

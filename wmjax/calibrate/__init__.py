@@ -1,7 +1,14 @@
 """Fitting: Hawkes processes (maximum likelihood with optax L-BFGS, Bayesian posteriors with
-numpyro NUTS), Engle-Granger cointegration tests and Avellaneda & Lee OU fits of spreads."""
+numpyro NUTS), Engle-Granger cointegration tests and Avellaneda & Lee OU fits of spreads.
 
-from wmjax.calibrate._bayes import BayesResult, fit_bayes
+Fitting Hawkes processes: maximum likelihood (optax L-BFGS, decays included) and Bayesian
+posteriors (numpyro NUTS on the exact log-likelihood); intraday volume-profile forecasts (historical
+curve, Bialkowski-Darolles-Le Fol, Kalman filter) fitted rolling out of sample."""
+
+from wmjax.calibrate._bayes import (
+    BayesResult,
+    fit_bayes,
+)
 from wmjax.calibrate._cointegration import (
     EG_CRITICAL_SURFACE,
     EngleGranger,
@@ -10,7 +17,10 @@ from wmjax.calibrate._cointegration import (
     engle_granger,
     ols_hedge,
 )
-from wmjax.calibrate._mle import FitResult, fit_mle
+from wmjax.calibrate._mle import (
+    FitResult,
+    fit_mle,
+)
 from wmjax.calibrate._ou_fit import (
     AL_MIN_KAPPA_PER_YEAR,
     AL_WINDOW_DAYS,
@@ -20,6 +30,19 @@ from wmjax.calibrate._ou_fit import (
     ou_from_ar1,
     rolling_ou_fit,
 )
+from wmjax.calibrate._volume_kalman import (
+    KalmanVolumeParams,
+    fit_kalman_volume,
+    kalman_beliefs,
+    kalman_filter_volume,
+)
+from wmjax.calibrate._volume_profile import (
+    bdf_beliefs,
+    check_volume,
+    dynamic_beliefs,
+    rolling_mean_beliefs,
+    static_beliefs,
+)
 
 __all__ = [
     "AL_MIN_KAPPA_PER_YEAR",
@@ -28,15 +51,24 @@ __all__ = [
     "BayesResult",
     "EngleGranger",
     "FitResult",
+    "KalmanVolumeParams",
     "OUFit",
     "adf_stat",
+    "bdf_beliefs",
+    "check_volume",
+    "dynamic_beliefs",
     "eg_critical_value",
     "engle_granger",
     "fit_bayes",
+    "fit_kalman_volume",
     "fit_mle",
     "fit_ou_ar1",
+    "kalman_beliefs",
+    "kalman_filter_volume",
     "mean_reverting",
     "ols_hedge",
     "ou_from_ar1",
+    "rolling_mean_beliefs",
     "rolling_ou_fit",
+    "static_beliefs",
 ]

@@ -16,6 +16,7 @@ from wmjax.cli import (
     _placement,
     _regimes,
     _statarb,
+    _vwap,
 )
 
 # Each module adds its sub-commands with `register(subparsers)`; each sub-command sets `run`.
@@ -29,6 +30,7 @@ COMMAND_MODULES: tuple = (
     _market_make,
     _statarb,
     _regimes,
+    _vwap,
 )
 
 

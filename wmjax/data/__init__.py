@@ -1,5 +1,8 @@
 """The only place that reads files: LOBSTER messages/order books, event and fills CSVs,
-daily closes."""
+daily closes.
+
+The only place that reads files: LOBSTER messages/order books, event and fills CSVs, intraday
+volume bins and hourly bars."""
 
 from wmjax.data._bars import (
     LEAN_FIELDS,
@@ -30,6 +33,12 @@ from wmjax.data._prices import (
     DailyPrices,
     load_prices,
 )
+from wmjax.data._volume import (
+    HourlyBars,
+    VolumeBins,
+    load_lean_hourly,
+    load_volume_bins,
+)
 
 __all__ = [
     "CENT_TICK",
@@ -40,13 +49,17 @@ __all__ = [
     "Direction",
     "EventType",
     "HistoricalFills",
+    "HourlyBars",
     "LobsterData",
+    "VolumeBins",
     "bars_from_trades",
     "load_events_csv",
     "load_fills",
     "load_lean_bars",
+    "load_lean_hourly",
     "load_lobster",
     "load_prices",
+    "load_volume_bins",
     "lobster_session_s",
     "lobster_trades",
     "save_events_csv",

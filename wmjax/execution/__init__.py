@@ -35,6 +35,7 @@ from wmjax.execution._objectives import (
     quantile,
 )
 from wmjax.execution._order import BUY, SELL, Order, RolloutConfig, check_order, order
+from wmjax.execution._pacing import bars_is_bps, paced_fractions
 from wmjax.execution._rollout import PATHS_AXIS, Observation, Paths, Policy, rollout
 from wmjax.execution._schedules import (
     POVParams,
@@ -51,6 +52,18 @@ from wmjax.execution._schedules import (
 )
 from wmjax.execution._train import TrainResult, train
 from wmjax.execution._transient import ow_optimal_cost, ow_optimal_trades, transient_cost
+from wmjax.execution._vwap import (
+    VWAPDays,
+    VWAPPlan,
+    VWAPResult,
+    impact_cost,
+    impact_optimal_trades,
+    replay_vwap_days,
+    tracking_variance,
+    vwap_plan,
+    vwap_plan_policy,
+    vwap_rollout,
+)
 
 __all__: list[str] = [
     "BUY",
@@ -67,6 +80,9 @@ __all__: list[str] = [
     "Policy",
     "RolloutConfig",
     "TrainResult",
+    "VWAPDays",
+    "VWAPPlan",
+    "VWAPResult",
     "ac_cost_moments",
     "ac_holdings",
     "ac_kappa",
@@ -74,6 +90,7 @@ __all__: list[str] = [
     "ac_optimal_moments",
     "aggressive",
     "almgren_chriss",
+    "bars_is_bps",
     "book_baselines",
     "book_paths",
     "book_schedule",
@@ -85,6 +102,8 @@ __all__: list[str] = [
     "evaluate_strategies",
     "free_schedule_policy",
     "holdings_from_trades",
+    "impact_cost",
+    "impact_optimal_trades",
     "implementation_shortfall_bps",
     "mean_std",
     "mean_variance",
@@ -93,17 +112,23 @@ __all__: list[str] = [
     "order",
     "ow_optimal_cost",
     "ow_optimal_trades",
+    "paced_fractions",
     "paired_improvement",
     "pov",
     "pov_policy",
     "quantile",
+    "replay_vwap_days",
     "rollout",
     "schedule",
     "schedule_objective",
     "schedule_policy",
+    "tracking_variance",
     "trades_from_holdings",
     "train",
     "transient_cost",
     "twap",
     "vwap",
+    "vwap_plan",
+    "vwap_plan_policy",
+    "vwap_rollout",
 ]

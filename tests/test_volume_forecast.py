@@ -1,0 +1,204 @@
+"""Volume files and volume-profile forecasts: readers, leakage, the Kalman filter against a
+plain reference, parameter recovery, and closed-form cases of each forecaster."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from wmjax import InputError
+from wmjax.calibrate import (
+    KalmanVolumeParams,
+    bdf_beliefs,
+    fit_kalman_volume,
+    kalman_beliefs,
+    kalman_filter_volume,
+    rolling_mean_beliefs,
+)
+from wmjax.data import load_lean_hourly, load_volume_bins
+from wmjax.models import VWAPWorldModel, vwap_inputs, world_model_beliefs
+
+N_DAYS, N_BINS, DAY = 30, 6, 25
+
+
+@pytest.fixture(scope="module")
+def volume():
+    rng = np.random.default_rng(0)
+    curve = np.array([3.0, 1.5, 1.0, 1.0, 1.5, 3.0])
+    level = np.exp(rng.normal(0, 0.3, (N_DAYS, 1)))
+    return 1e5 * curve * level * np.exp(rng.normal(0, 0.3, (N_DAYS, N_BINS)))
+
+
+def _dates(n):
+    return np.array([str(np.datetime64("2019-01-01") + i) for i in range(n)])
+
+
+def _world_model_beliefs(vol, dynamic):
+    """World model with random (non-zero) heads on its Kalman prior, for the leakage test."""
+    days = np.array([DAY])
+    prior = kalman_beliefs(vol, days, 5, True, fit_until=20)
+    batch = vwap_inputs(vol, days, _dates(N_DAYS), prior)
+    model = VWAPWorldModel(4)
+    params = model.init(
+        jax.random.key(0),
+        batch.opening[0],
+        batch.base_logits[0],
+        batch.printed[0],
+        batch.base_rest[0],
+    )
+    leaves, tree = jax.tree.flatten(params)
+    keys = jax.random.split(jax.random.key(1), len(leaves))
+    params = jax.tree.unflatten(
+        tree, [x + 0.3 * jax.random.normal(k, x.shape) for x, k in zip(leaves, keys, strict=True)]
+    )
+    return world_model_beliefs(model, params, vol, days, _dates(N_DAYS), prior, dynamic)
+
+
+METHODS = {
+    "rolling_mean": lambda v: rolling_mean_beliefs(v, [DAY], 21),
+    "bdf": lambda v: bdf_beliefs(v, [DAY], 21),
+    "bdf_dynamic": lambda v: bdf_beliefs(v, [DAY], 21, dynamic=True),
+    "kalman": lambda v: kalman_beliefs(v, [DAY], 21, fit_until=20),
+    "kalman_dynamic": lambda v: kalman_beliefs(v, [DAY], 21, True, fit_until=20),
+    "world_model": lambda v: _world_model_beliefs(v, False),
+    "world_model_dynamic": lambda v: _world_model_beliefs(v, True),
+}
+
+
+@pytest.mark.parametrize("name", sorted(METHODS))
+def test_no_leakage_of_the_days_own_volume(volume, name):
+    """Row k of day d's belief uses bins < k of day d only: changing bins >= k of day d (and
+    every later day) leaves rows 0..k unchanged; static rows never see day d."""
+    f = METHODS[name]
+    base = np.asarray(f(volume))[0]
+    rng = np.random.default_rng(5)
+    for k in (0, 1, 3):
+        changed = volume.copy()
+        changed[DAY, k:] *= rng.uniform(0.2, 5.0, N_BINS - k)
+        changed[DAY + 1 :] *= rng.uniform(0.2, 5.0, changed[DAY + 1 :].shape)
+        again = np.asarray(f(changed))[0]
+        np.testing.assert_allclose(again[: k + 1], base[: k + 1], rtol=1e-5, atol=1e-7)
+        if k == 3 and "dynamic" in name:  # the dynamic ones do use the printed bins
+            assert not np.allclose(again[k + 1 :], base[k + 1 :], rtol=1e-4)
+    np.testing.assert_allclose(base.sum(-1), 1.0, rtol=1e-5)
+
+
+def test_rolling_mean_is_the_mean_share_of_the_last_21_days(volume):
+    shares = volume / volume.sum(1, keepdims=True)
+    expected = np.mean([shares[d] for d in range(DAY - 21, DAY)], axis=0)
+    np.testing.assert_allclose(rolling_mean_beliefs(volume, [DAY])[0, 0], expected, rtol=1e-5)
+
+
+def test_bdf_forecasts_a_pure_common_component_exactly():
+    curve = np.array([3.0, 1.5, 1.0, 1.0, 1.5, 3.0])
+    level = np.exp(np.random.default_rng(1).normal(0, 0.3, (N_DAYS, 1)))
+    vol = 1e5 * curve * level
+    b = np.asarray(bdf_beliefs(vol, [DAY], 21))[0, 0]
+    np.testing.assert_allclose(b, curve / curve.sum(), atol=2e-3)
+
+
+def _kalman_reference(params, y):
+    """Textbook predict/update loop in float64, one bin at a time."""
+    p = jax.tree.map(lambda a: np.asarray(a, np.float64), params)
+    mean, cov = np.zeros(2), np.diag([p.var_eta, p.var_mu])
+    out = []
+    for t in range(y.shape[0]):
+        for i in range(y.shape[1]):
+            a = np.diag([p.a_eta if i == 0 else 1.0, p.a_mu])
+            q = np.diag([p.var_eta if i == 0 else 0.0, p.var_mu])
+            mean, cov = a @ mean, a @ cov @ a.T + q
+            out.append(mean.copy())
+            h = np.ones(2)
+            s = h @ cov @ h + p.var_obs
+            gain = cov @ h / s
+            mean = mean + gain * (y[t, i] - p.phi[i] - h @ mean)
+            cov = cov - np.outer(gain, h @ cov)
+    return np.array(out).reshape(*y.shape, 2)
+
+
+def test_kalman_filter_matches_a_plain_reference(volume):
+    y = np.log(volume[:8])
+    params = KalmanVolumeParams(
+        phi=jnp.asarray(y.mean(0), jnp.float32),
+        a_eta=jnp.float32(0.7),
+        var_eta=jnp.float32(0.08),
+        a_mu=jnp.float32(0.5),
+        var_mu=jnp.float32(0.05),
+        var_obs=jnp.float32(0.04),
+    )
+    got = kalman_filter_volume(params, jnp.asarray(y, jnp.float32))
+    np.testing.assert_allclose(got, _kalman_reference(params, y), atol=2e-4)
+
+
+def test_kalman_moments_recover_simulated_parameters():
+    rng = np.random.default_rng(0)
+    n_days, n_bins = 2000, 26
+    a_eta, var_eta, a_mu, var_mu, var_obs = 0.7, 0.1, 0.5, 0.05, 0.03
+    phi = np.linspace(-1, 1, n_bins) ** 2 + 14.0
+    eta_shocks = rng.normal(0, np.sqrt(var_eta), n_days)
+    mu_shocks = rng.normal(0, np.sqrt(var_mu), n_days * n_bins)
+    eta = np.asarray(jax.lax.scan(lambda e, w: (a_eta * e + w,) * 2, 0.0, eta_shocks)[1])
+    mu = np.asarray(jax.lax.scan(lambda m, w: (a_mu * m + w,) * 2, 0.0, mu_shocks)[1])
+    y = eta[:, None] + phi + mu.reshape(n_days, n_bins)
+    y = y + rng.normal(0, np.sqrt(var_obs), y.shape)
+    fit = fit_kalman_volume(jnp.asarray(y, jnp.float32))
+    assert float(fit.a_eta) == pytest.approx(a_eta, abs=0.06)
+    assert float(fit.var_eta) == pytest.approx(var_eta, rel=0.2)
+    assert float(fit.a_mu) == pytest.approx(a_mu, abs=0.08)
+    assert float(fit.var_mu) == pytest.approx(var_mu, rel=0.25)
+    assert float(fit.var_obs) == pytest.approx(var_obs, rel=0.35)
+    np.testing.assert_allclose(fit.phi, phi, atol=0.1)
+
+
+def test_bins_reader_grid_half_days_and_any_width(tmp_path):
+    rows = ["bar_start_ET,volume"]
+    for day in ("2019-01-02", "2019-01-03", "2019-01-04"):
+        for m in range(0, 390, 30):  # 30-minute bins, 13 a day
+            if day == "2019-01-03" and m >= 210:  # a half day
+                continue
+            if day == "2019-01-04" and m == 60:  # a missing bin
+                continue
+            hh, mm = divmod(570 + m, 60)
+            rows.append(f"{day} {hh:02d}:{mm:02d}:00,{1000 + m}")
+    rows.append("2019-01-07 09:30:00,5")  # a fourth day with one bin
+    for m in range(30, 390, 30):
+        hh, mm = divmod(570 + m, 60)
+        rows.append(f"2019-01-07 {hh:02d}:{mm:02d}:00,{7 + m}")
+    path = tmp_path / "v.csv"
+    path.write_text("\n".join(rows) + "\n")
+    bins = load_volume_bins(path)
+    assert bins.n_bins == 13 and bins.bin_start_s[0] == 9.5 * 3600
+    np.testing.assert_array_equal(bins.complete, [True, False, False, True])
+    assert np.isnan(bins.volume_shares[1, 7:]).all() and np.isnan(bins.volume_shares[2, 2])
+    assert bins.volume_shares[3, 0] == 5
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("time,volume\n", "line 1: expected the header"),
+        ("bar_start,volume\n2019-01-02 09:30:00,abc\n", "line 2: field volume"),
+        ("bar_start,volume\n2019-01-02 09:30:00,5\n2019-01-02 9h45,5\n", "line 3: field bar_start"),
+        ("bar_start,volume\n2019-01-02 09:45:00,5\n2019-01-02 09:30:00,5\n", "not after"),
+        ("bar_start,volume\n2019-01-02 09:30:00,-5\n", "line 2: field volume must be"),
+    ],
+)
+def test_bins_reader_names_file_line_and_field(tmp_path, text, match):
+    path = tmp_path / "bad.csv"
+    path.write_text(text)
+    with pytest.raises(InputError, match=match) as info:
+        load_volume_bins(path)
+    assert "bad.csv" in str(info.value)
+
+
+def test_lean_reader_scales_prices_and_flags_half_days(tmp_path):
+    lines = [f"20200102 {h:02d}:00,3000000,3010000,2990000,3005000,{100 * h}" for h in range(9, 16)]
+    lines += [f"20200103 {h:02d}:00,3000000,3010000,2990000,3005000,7" for h in range(9, 13)]
+    path = tmp_path / "x.csv"
+    path.write_text("\n".join(lines) + "\n")
+    bars = load_lean_hourly(path)
+    assert bars.close[0, 0] == pytest.approx(300.5)
+    np.testing.assert_array_equal(bars.complete, [True, False])
+    path.write_text("20200102 09:00,1,2,3\n")
+    with pytest.raises(InputError, match="line 1: expected 6 fields"):
+        load_lean_hourly(path)
