@@ -34,6 +34,7 @@ from wmjax.analytics._industry import (
     ISTAR_KISSELL_2013,
     athl_cost_bps,
     istar_cost_bps,
+    volume_time_days,
 )
 from wmjax.analytics._pretrade import (
     REGIME_COST_MULTIPLIER,
@@ -116,4 +117,5 @@ __all__: list[str] = [
     "strategy_policy",
     "tca_divergence",
     "validate",
+    "volume_time_days",
 ]
