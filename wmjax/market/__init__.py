@@ -74,6 +74,15 @@ from wmjax.market._latency import (
 )
 from wmjax.market._latency_mc import FillModel, LatencyReport, fill_model, latency_monte_carlo
 from wmjax.market._protocol import Fills, Market
+from wmjax.market._recording import RecordingMarket, RecordingState
+from wmjax.market._regime_market import (
+    RegimeImpactMarket,
+    RegimeObservation,
+    RegimeParams,
+    RegimeState,
+    expected_paths,
+    regime_params,
+)
 from wmjax.market._replay import (
     Messages,
     ReplayResult,
@@ -123,6 +132,12 @@ __all__: list[str] = [
     "Messages",
     "OrderStatus",
     "OwnOrders",
+    "RecordingMarket",
+    "RecordingState",
+    "RegimeImpactMarket",
+    "RegimeObservation",
+    "RegimeParams",
+    "RegimeState",
     "ReplayResult",
     "Side",
     "advance_orders",
@@ -140,6 +155,7 @@ __all__: list[str] = [
     "default_flow",
     "empty_book",
     "event_count_profile",
+    "expected_paths",
     "fill_model",
     "flow",
     "impact_params",
@@ -154,6 +170,7 @@ __all__: list[str] = [
     "no_orders",
     "power_law_temporary_impact",
     "propagator",
+    "regime_params",
     "replay",
     "replay_final",
     "replay_free_running",
