@@ -37,12 +37,20 @@ from wmjax.analytics._evaluation import (
     prediction_metrics,
     reliability,
 )
+from wmjax.analytics._evaluation_report import evaluation_report
 from wmjax.analytics._industry import (
     ATHL_2005,
     ISTAR_KISSELL_2013,
     athl_cost_bps,
     istar_cost_bps,
     volume_time_days,
+)
+from wmjax.analytics._market_context import (
+    REGIME_LABELS,
+    ac_world_strategy,
+    context_line,
+    market_context,
+    pretrade_extras,
 )
 from wmjax.analytics._pretrade import (
     REGIME_COST_MULTIPLIER,
@@ -82,6 +90,7 @@ __all__: list[str] = [
     "ORDER_TYPES",
     "REGIMES",
     "REGIME_COST_MULTIPLIER",
+    "REGIME_LABELS",
     "TCA_SCHEMA",
     "TIERS",
     "AdvisorConfig",
@@ -96,14 +105,17 @@ __all__: list[str] = [
     "Strategy",
     "StrategyParams",
     "StrategySummary",
+    "ac_world_strategy",
     "advise",
     "advise_batch",
     "athl_cost_bps",
+    "context_line",
     "counterfactual",
     "day_market_params",
     "desk_market_params",
     "drift_alerts",
     "evaluate_candidates",
+    "evaluation_report",
     "execution_metrics",
     "fill_rate_accuracy",
     "horizon_profile",
@@ -113,6 +125,7 @@ __all__: list[str] = [
     "istar_cost_bps",
     "limit_arrays",
     "load_schema",
+    "market_context",
     "mean_se",
     "named_strategy_params",
     "order_from_fills",
@@ -120,6 +133,7 @@ __all__: list[str] = [
     "pov_strategy",
     "prediction_metrics",
     "pretrade",
+    "pretrade_extras",
     "realised_is_bps",
     "regime_budget",
     "reliability",

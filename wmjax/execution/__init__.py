@@ -49,6 +49,7 @@ from wmjax.execution._schedules import (
     twap,
     vwap,
 )
+from wmjax.execution._time_varying_ac import time_varying_ac_trades
 from wmjax.execution._train import TrainResult, train
 from wmjax.execution._transient import ow_optimal_cost, ow_optimal_trades, transient_cost
 
@@ -101,6 +102,7 @@ __all__: list[str] = [
     "schedule",
     "schedule_objective",
     "schedule_policy",
+    "time_varying_ac_trades",
     "trades_from_holdings",
     "train",
     "transient_cost",
