@@ -55,7 +55,8 @@ def lam_currency(p, i):
 
 @pytest.fixture(scope="module")
 def held_out():
-    return jax.tree.map(np.asarray, PathDistribution().sample(jax.random.key(424242), 200))
+    sample = jax.jit(PathDistribution().sample, static_argnums=1)
+    return jax.tree.map(np.asarray, sample(jax.random.key(424242), 200))
 
 
 def test_oracle_is_the_closed_form_on_flat_paths_and_optimal_otherwise():
@@ -105,8 +106,9 @@ def pretrained():
 
 def test_world_model_is_the_closed_form_on_flat_paths(pretrained):
     model, params = pretrained
+    schedule = jax.jit(model.schedule)
     for lam_bps, q, t in ((1e-3, 3e5, 0.5), (2e-2, 8e5, 1.5)):
-        f = model.schedule(params, jnp.full(10, 0.8), jnp.full(10, 2e-7), lam_bps, q, t)
+        f = schedule(params, jnp.full(10, 0.8), jnp.full(10, 2e-7), lam_bps, q, t)
         lam = lam_bps * 1e4 / (q * S0)
         ref = almgren_chriss(1.0, t, 10, 0.8, 2e-7, 0.0, 0.0, lam).trades
         np.testing.assert_allclose(np.asarray(f), ref, atol=2e-5)
@@ -117,16 +119,17 @@ def test_pretrained_world_model_tracks_the_oracle_on_held_out_problems(pretraine
     constant-parameter closed form by a wide margin; the figures of the benchmark's 1000-problem
     set are in the README."""
     model, params = pretrained
-    learned = _holdings_error(np.asarray(batch_schedules(model, params, held_out), float), held_out)
+    run = jax.jit(lambda p, problems: batch_schedules(model, p, problems))
+    learned = _holdings_error(np.asarray(run(params, held_out), float), held_out)
     closed = _holdings_error(
-        np.asarray(batch_schedules(model, model.init(jax.random.key(0)), held_out), float),
-        held_out,
+        np.asarray(run(model.init(jax.random.key(0)), held_out), float), held_out
     )
     assert np.median(learned) < 0.01
     assert np.quantile(learned, 0.9) < 0.025
     assert np.median(learned) < 0.25 * np.median(closed)
 
 
+@pytest.mark.slow
 def test_training_and_heads_run_small():
     model = AlmgrenChrissWorldModel(n_steps=6, hidden=16)
     result = train_ac_world_model(

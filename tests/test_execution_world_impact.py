@@ -23,6 +23,7 @@ def test_labels_are_the_markets_closed_forms():
     """For a TWAP at participation rho = X / (V T) the temporary impact is
     Y sigma rho^delta and the permanent g sigma X / V (bps of the arrival price)."""
     draws = DIST.sample(jax.random.key(0), 64)
+    # float32 IS sums lose about 0.01 bps to cancellation (notional vs filled * arrival)
     for law, delta in (("sqrt", 0.5), ("athl", 0.6), ("linear", 1.0)):
         d = {
             k: np.asarray(v, float)
@@ -31,12 +32,13 @@ def test_labels_are_the_markets_closed_forms():
         y = DIST.temporary_coefficient / d["depth"]
         rho = d["size_adv"] / d["horizon_days"]
         np.testing.assert_allclose(
-            d["temporary_bps"], y * d["daily_volatility"] * rho**delta * 1e4, rtol=2e-3
+            d["temporary_bps"], y * d["daily_volatility"] * rho**delta * 1e4, rtol=2e-3, atol=0.02
         )
         np.testing.assert_allclose(
             d["permanent_bps"],
             DIST.permanent_coefficient * d["daily_volatility"] * d["size_adv"] * 1e4,
             rtol=2e-3,
+            atol=0.02,
         )
     with pytest.raises(wm.InputError, match="law"):
         simulate_metaorders(jax.random.key(1), draws, "cubic")

@@ -14,6 +14,7 @@ simulator as the environment.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import flax.linen as nn
 import jax
@@ -193,10 +194,9 @@ def sample_problems(key, n: int, n_steps: int = 10) -> tuple[ImpactParams, Order
     return params, orders, plans
 
 
-def simulate_plans(key, params, orders, plans, n_paths: int = 32) -> dict:
-    """Simulator labels per problem: mean and std of IS (bps), on-time completion rate, and
-    each interval's mean temporary impact (bps; fill price minus the mid, where we traded)."""
-    n_steps = params.volume_frac.shape[-1]
+@partial(jax.jit, static_argnames=("n_paths", "n_steps"))
+def _label_plans(keys, params, orders, plans, n_paths: int, n_steps: int):
+    # compiled once per (n_paths, n_steps)
     config = RolloutConfig(n_paths=n_paths, n_steps=n_steps, antithetic=True, shard=False)
     market = RecordingMarket(ImpactMarket())
 
@@ -213,8 +213,15 @@ def simulate_plans(key, params, orders, plans, n_paths: int = 32) -> dict:
             "impact_bps": jnp.mean(impact, axis=0) * 1e4,
         }
 
+    return jax.vmap(one)(params, orders, plans, keys)
+
+
+def simulate_plans(key, params, orders, plans, n_paths: int = 32) -> dict:
+    """Simulator labels per problem: mean and std of IS (bps), on-time completion rate, and
+    each interval's mean temporary impact (bps; fill price minus the mid, where we traded)."""
+    n_steps = params.volume_frac.shape[-1]
     keys = jax.random.split(key, params.sigma.shape[0])
-    return jax.jit(jax.vmap(one))(params, orders, plans, keys)
+    return _label_plans(keys, params, orders, plans, n_paths, n_steps)
 
 
 def train_execution_world_model(
