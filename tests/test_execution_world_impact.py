@@ -47,10 +47,10 @@ def test_labels_are_the_markets_closed_forms():
 @pytest.mark.slow
 @pytest.mark.parametrize(("law", "slope"), [("sqrt", 0.5), ("athl", 0.6)])
 def test_impact_law_recovery_and_held_out_rmse(law, slope):
-    train_set = simulate_metaorders(jax.random.key(1), DIST.sample(jax.random.key(2), 1500), law)
+    train_set = simulate_metaorders(jax.random.key(1), DIST.sample(jax.random.key(2), 2000), law)
     test_set = simulate_metaorders(jax.random.key(3), DIST.sample(jax.random.key(4), 300), law)
-    model = MarketImpactModel(hidden=32)
-    result = train_impact_model(jax.random.key(5), train_set, model, n_updates=1500)
+    model = MarketImpactModel()
+    result = train_impact_model(jax.random.key(5), train_set, model, n_updates=3000)
     assert abs(size_slope(model, result.params) - slope) < 0.05
     perm, temp = model(result.params, test_set["features"])
     t = {k: np.asarray(v, float) for k, v in test_set.items()}

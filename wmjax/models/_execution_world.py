@@ -42,7 +42,7 @@ from wmjax.market import (
 )
 from wmjax.models._weights import WEIGHTS, load_params, save_params
 
-N_MARKET_FEATURES = 11
+N_MARKET_FEATURES = 12
 N_STEP_FEATURES = 7
 
 
@@ -63,7 +63,8 @@ def plan_policy(plan: Plan, obs) -> jax.Array:
 
 
 def execution_features(params: ImpactParams, order: Order) -> jax.Array:
-    """(11,) encoder inputs, each of order one: log volatility, log size / ADV, log horizon,
+    """(12,) encoder inputs, each of order one: log volatility, log size / ADV, log horizon,
+    log volume time / horizon (share of a day's volume per day of horizon),
     power-law Y and delta, log1p of the linear temporary, permanent, half-spread and transient
     costs at the TWAP rate (bps), volume noise, transient resilience * horizon."""
     s0, q, t = params.arrival_price, order.quantity_shares, order.horizon_days
@@ -73,6 +74,7 @@ def execution_features(params: ImpactParams, order: Order) -> jax.Array:
             jnp.log(params.sigma / s0 / 0.02),
             jnp.log(q / params.daily_volume_shares / 0.05),
             jnp.log(t),
+            jnp.log(jnp.sum(params.volume_frac) / t),
             params.sqrt_coefficient,
             params.sqrt_exponent,
             jnp.log1p(params.eta * q / t * to_bps),
@@ -153,8 +155,20 @@ class ExecutionWorldModel:
         }
 
 
+def _profile_bank(n_steps: int) -> np.ndarray:
+    # volume shapes (each sums to 1): flat, and the U-shaped day seen through windows of it
+    # (the whole day, its first or last part, as a desk's horizon covers them)
+    windows = [(0.0, 1.0), (0.0, 0.5), (0.0, 0.25), (0.5, 1.0), (0.75, 1.0), (0.25, 0.75)]
+    shapes = [np.full(n_steps, 1.0 / n_steps)]
+    for start, end in windows:
+        p = u_shaped_profile(n_steps, start, end)
+        shapes.append(p / p.sum())
+    return np.stack(shapes)
+
+
 def sample_problems(key, n: int, n_steps: int = 10) -> tuple[ImpactParams, Order, Plan]:
-    """n random (market, order, plan) triples: U-shaped or flat volume, square-root or 3/5
+    """n random (market, order, plan) triples: flat volume or windows of the U-shaped day, volume
+    time 0.7-1.5 x the horizon, square-root or 3/5
     power temporary impact, linear impact, permanent impact, spread, volume noise, transient
     impact; plans are random trade lists, front-loaded lists, or POV with and without the
     completion rule."""
@@ -163,10 +177,10 @@ def sample_problems(key, n: int, n_steps: int = 10) -> tuple[ImpactParams, Order
     logu = lambda lo, hi: jnp.exp(u(np.log(lo), np.log(hi)))  # noqa: E731
     s0, adv = 50.0, logu(1e6, 2e7)
     sigma = logu(0.01, 0.04) * s0
-    shaped = jnp.asarray(u_shaped_profile(n_steps), jnp.float32)
+    shapes = jnp.asarray(_profile_bank(n_steps), jnp.float32)
     horizon = logu(0.2, 1.0)
-    use_u = u(0, 1) < 0.5
-    frac = jnp.where(use_u[:, None], shaped, 1.0 / n_steps) * horizon[:, None]
+    pick = jax.random.randint(next(ks), (n,), 0, shapes.shape[0])
+    frac = shapes[pick] * (horizon * u(0.7, 1.5))[:, None]
     on = lambda p: (u(0, 1) < p).astype(jnp.float32)  # noqa: E731
     base = impact_params(n_steps, arrival_price=s0)
     params = jax.tree.map(lambda x: jnp.broadcast_to(x, (n, *jnp.shape(x))), base).replace(
