@@ -76,7 +76,10 @@ def test_surrogate_pretrade_ranks_the_standard_strategies_like_the_simulator(par
         se = diff.std(ddof=1) / np.sqrt(diff.size)
         if abs(diff.mean()) > 3 * se + 0.5:
             assert np.sign(sur[i] - sur[j]) == np.sign(diff.mean()), (names[i], names[j])
-    assert np.argmin(sur) == np.argmin(samples.mean(-1))
+    # the surrogate's pick is the simulator's best or statistically tied with it
+    best, pick = np.argmin(samples.mean(-1)), np.argmin(sur)
+    diff = samples[pick] - samples[best]
+    assert diff.mean() <= 3 * diff.std(ddof=1) / np.sqrt(diff.size)
 
 
 @pytest.mark.slow

@@ -267,20 +267,8 @@ def train_ac_world_model(
         markets, orders = problem_markets(problems, model.n_steps)
         params = ACWorldParams(policy=policy_params, heads={})
         fractions = batch_schedules(model, params, problems)
-        flat = batch_schedules(
-            model,
-            params,
-            {
-                **problems,
-                "sigma_path": jnp.broadcast_to(
-                    jnp.sqrt(jnp.mean(problems["sigma_path"] ** 2, -1, keepdims=True)),
-                    problems["sigma_path"].shape,
-                ),
-                "eta_path": jnp.broadcast_to(
-                    jnp.mean(problems["eta_path"], -1, keepdims=True), problems["eta_path"].shape
-                ),
-            },
-        )
+        # the closed form at the mean parameters (the correction is 0 on flat paths)
+        closed = batch_schedules(model, model.init(jax.random.key(0)), problems)
 
         def one(mp, o, f, f0, kk):
             run = lambda fr: mean_variance(  # noqa: E731
@@ -289,7 +277,7 @@ def train_ac_world_model(
             return run(f) / jax.lax.stop_gradient(run(f0))
 
         keys = jax.random.split(k_paths, n_orders)
-        return jnp.mean(jax.vmap(one)(markets, orders, fractions, flat, keys))
+        return jnp.mean(jax.vmap(one)(markets, orders, fractions, closed, keys))
 
     k_init, k_train = jax.random.split(key)
     init = model.init(k_init)
