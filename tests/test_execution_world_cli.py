@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from wmjax.cli._main import main
 
 
@@ -25,6 +27,7 @@ def test_evaluate_bad_input_is_one_line(capsys):
     assert len(err) == 1 and "quantity_shares" in err[0]
 
 
+@pytest.mark.slow
 def test_pretrade_adds_market_context_and_the_ac_world_schedule(capsys):
     args = ["pretrade", "--side", "buy", "--shares", "2e5", "--adv", "5e6", "--horizon", "0.5"]
     opts = ["--periods", "10", "--paths", "200", "--sensitivity-paths", "20", "--no-plots"]

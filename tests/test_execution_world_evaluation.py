@@ -73,6 +73,7 @@ def test_reversion_capture_is_one_for_temporary_and_zero_for_permanent_impact(ki
         assert abs(capture) < 1e-4
 
 
+@pytest.mark.slow
 def test_is_vs_vwap_of_vwap_schedule_without_impact_is_zero_within_se():
     profile = u_shaped_profile(N)
     params = impact_params(N, sigma=1.0, volume_frac=profile, volume_noise=0.4)
@@ -100,6 +101,7 @@ def test_prediction_metrics_and_reliability_against_hand_values():
         prediction_metrics([np.nan], [0.0])
 
 
+@pytest.mark.slow
 def test_regime_market_matches_ac_moments_of_its_expected_paths():
     """Deterministic sigma_k, eta_k: E[IS] = sum eta_k n_k^2 / tau and
     Var[IS] = tau sum sigma_k^2 x_k^2 (AC 2000 eq. 16-17, period by period)."""

@@ -40,6 +40,7 @@ def imagine():
     return jax.jit(jax.vmap(MODEL.imagine, in_axes=(None, 0, 0, 0)))
 
 
+@pytest.mark.slow
 def test_held_out_shortfall_bias_and_completion_calibration(params, imagine):
     # a key never used in training (the benchmark trains on sample_problems(key(1), ...))
     data = sample_problems(jax.random.key(2024), 400)

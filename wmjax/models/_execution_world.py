@@ -43,7 +43,7 @@ from wmjax.market import (
 from wmjax.models._weights import WEIGHTS, load_params, save_params
 
 N_MARKET_FEATURES = 12
-N_STEP_FEATURES = 7
+N_STEP_FEATURES = 8
 
 
 @struct.dataclass
@@ -88,8 +88,9 @@ def execution_features(params: ImpactParams, order: Order) -> jax.Array:
 
 
 def step_features(plan: Plan, params: ImpactParams, order: Order) -> jax.Array:
-    """(n_steps, 7): planned fraction of the order (POV: rate * expected volume / Q), POV flag,
-    rate, completion rule, clock, relative expected volume, planned fraction done before."""
+    """(n_steps, 8): planned fraction of the order (POV: rate * expected volume / Q), POV flag,
+    rate, completion rule, clock, relative expected volume, volatility multiplier, planned
+    fraction done before."""
     n = params.volume_frac.shape[-1]
     expected_volume = params.daily_volume_shares * params.volume_frac
     is_pov = (plan.pov_rate > 0).astype(jnp.float32)
@@ -104,6 +105,7 @@ def step_features(plan: Plan, params: ImpactParams, order: Order) -> jax.Array:
             plan.finish * ones,
             jnp.arange(n) / n,
             params.volume_frac / jnp.mean(params.volume_frac),
+            params.vol_mult,
             jnp.cumsum(frac) - frac,
         ],
         axis=-1,
@@ -181,12 +183,16 @@ def sample_problems(key, n: int, n_steps: int = 10) -> tuple[ImpactParams, Order
     horizon = logu(0.2, 1.0)
     pick = jax.random.randint(next(ks), (n,), 0, shapes.shape[0])
     frac = shapes[pick] * (horizon * u(0.7, 1.5))[:, None]
+    # volatility follows activity in half the markets (`volatility_multipliers`), flat otherwise
+    follows = (u(0, 1) < 0.5)[:, None]
+    vol_mult = jnp.where(follows, jnp.sqrt(shapes[pick] * n_steps), 1.0)
     on = lambda p: (u(0, 1) < p).astype(jnp.float32)  # noqa: E731
     base = impact_params(n_steps, arrival_price=s0)
     params = jax.tree.map(lambda x: jnp.broadcast_to(x, (n, *jnp.shape(x))), base).replace(
         sigma=sigma,
         daily_volume_shares=adv,
         volume_frac=frac,
+        vol_mult=vol_mult,
         volume_noise=u(0.0, 0.5),
         gamma=on(0.7) * u(0.1, 0.6) * sigma / adv,
         epsilon=on(0.5) * u(0.0, 5e-4) * s0,
