@@ -1,12 +1,16 @@
 """The industry's standard pre-trade cost models, for comparison beside the simulator.
 
 Almgren, Thum, Hauptmann & Li (2005), "Direct estimation of equity market impact", Risk 18(7),
-fit on Citigroup US equity desk orders: permanent impact I = gamma * sigma * (X / V) *
-(Theta / V)^(1/4) and temporary impact J = eta * sigma * |X / (V T)|^beta, with gamma = 0.314,
-eta = 0.142, beta = 3/5 (their fit with alpha = 1 imposed; section 4.3). The expected cost of a
-constant-rate trade against the pre-trade price is I / 2 + J (their eq. for the realised impact).
-sigma is the daily volatility (a fraction), V the average daily volume and X the order (shares),
-T the duration in trading days, Theta the shares outstanding (Theta / V is the inverse turnover).
+fit on Citigroup US equity desk orders. In the paper's names: permanent impact
+I = gamma * sigma * (X / V) * (Theta / V)^(1/4), temporary impact K = eta * sigma * |X / (V T)|^beta
+and the realised cost of a constant-rate trade against the pre-trade price J = I / 2 + K, with
+gamma = 0.314, eta = 0.142, beta = 3/5 (their fit with alpha = 1 imposed; section 4.3). sigma is
+the daily volatility (a fraction), V the average daily volume and X the order (shares), Theta
+the shares outstanding (Theta / V is the inverse turnover), and T the duration in *volume time*:
+the fraction of a day's volume the order spans (clock time only when volume is flat; see
+`volume_time_days`). These constants reproduce the paper's worked examples (section 5: DRI and
+IBM, X = 10% of ADV, J = 43 / 32 / 23 and 32 / 25 / 18 bps at T = 0.1 / 0.2 / 0.5 days), which
+tests/test_execution_world_industry.py pins.
 
 Kissell's I-Star (Kissell & Glantz 2003; Kissell, Glantz & Malamut 2004; constants from Kissell
 2013, "The Science of Algorithmic Trading and Portfolio Management", ch. 5, US equities): the
@@ -21,11 +25,19 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from wmjax._checks import positive
 
 ATHL_2005 = {"gamma": 0.314, "eta": 0.142, "beta": 0.6, "turnover_exponent": 0.25}
 ISTAR_KISSELL_2013 = {"a1": 708.0, "a2": 0.55, "a3": 0.71, "a4": 0.50, "b1": 0.98}
 TRADING_DAYS_PER_YEAR = 252.0
+
+
+def volume_time_days(volume_frac) -> float:
+    """ATHL's T in volume time (days): the expected fraction of a day's volume traded over the
+    order's intervals, `volume_frac` (shares of daily volume per interval, as `ImpactParams`)."""
+    return float(np.sum(positive("volume_frac", volume_frac)))
 
 
 def athl_cost_bps(
@@ -38,9 +50,12 @@ def athl_cost_bps(
 ) -> dict:
     """Almgren-Thum-Hauptmann-Li (2005) expected cost (bps) of a constant-rate trade.
 
-    `daily_volatility` is a fraction (0.02 = 2 %). Without `shares_outstanding` the turnover
-    factor (Theta / V)^(1/4) is set to 1 and the returned dict says so.
-    Returns {"permanent_bps", "temporary_bps", "total_bps", "turnover_factor"}.
+    `daily_volatility` is a fraction (0.02 = 2 %); `horizon_days` is T in volume time (the
+    fraction of a day's volume the order spans; `volume_time_days`). Without
+    `shares_outstanding` the turnover factor (Theta / V)^(1/4) is set to 1 and the returned dict
+    says so. Returns the paper's terms {"I_bps" (permanent), "K_bps" (temporary), "J_bps"
+    (I / 2 + K)}, the same as {"permanent_bps", "temporary_bps"} and "total_bps" = J plus the
+    half spread, and "turnover_factor".
     """
     x = float(positive("quantity_shares", quantity_shares))
     v = float(positive("daily_volume_shares", daily_volume_shares))
@@ -55,11 +70,14 @@ def athl_cost_bps(
         ]
     permanent = c["gamma"] * sigma * (x / v) * turnover * 1e4
     temporary = c["eta"] * sigma * (x / (v * t)) ** c["beta"] * 1e4
-    total = permanent / 2.0 + temporary + float(half_spread_bps)
+    realised = permanent / 2.0 + temporary
     return {
+        "I_bps": permanent,
+        "K_bps": temporary,
+        "J_bps": realised,
         "permanent_bps": permanent,
         "temporary_bps": temporary,
-        "total_bps": total,
+        "total_bps": realised + float(half_spread_bps),
         "turnover_factor": turnover,
     }
 

@@ -175,9 +175,8 @@ def industry_estimates(order, market_params: ImpactParams, shares_outstanding=No
     adv = float(market_params.daily_volume_shares)
     horizon_volume = adv * float(np.sum(market_params.volume_frac))
     q = float(order.quantity_shares)
-    athl = athl_cost_bps(
-        q, adv, sigma_frac, float(order.horizon_days), shares_outstanding, half_spread
-    )
+    # ATHL's T is volume time: the share of a day's volume the order spans, not clock time
+    athl = athl_cost_bps(q, adv, sigma_frac, horizon_volume / adv, shares_outstanding, half_spread)
     istar = istar_cost_bps(q, adv, sigma_frac, horizon_volume, half_spread)
     return {
         "athl_2005": {**athl, "constants": ATHL_2005},

@@ -46,6 +46,7 @@ def _register_pretrade(subparsers) -> None:
     p.add_argument("--volume-noise", type=float, default=0.25, help="volume noise std (0.25)")
     p.add_argument("--sensitivity-paths", type=int, default=1000, help="paths per scenario")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--regime", default=None, help="calm or stressed (market-context line)")
     p.add_argument("--out", default="wmjax_pretrade", help="folder for the PNGs")
     p.add_argument("--no-plots", action="store_true", help="write no PNGs")
     add_json_flag(p)
@@ -55,7 +56,13 @@ def _register_pretrade(subparsers) -> None:
 def run_pretrade(args) -> int:
     import jax
 
-    from wmjax.analytics import desk_market_params, pretrade
+    from wmjax.analytics import (
+        context_line,
+        desk_market_params,
+        pretrade,
+        pretrade_extras,
+        standard_strategies,
+    )
     from wmjax.execution import order
     from wmjax.market import ImpactMarket
 
@@ -71,12 +78,14 @@ def run_pretrade(args) -> int:
         shares_outstanding=args.shares_outstanding,
     )
     rates = np.atleast_1d(parse_numbers("--pov", args.pov)).tolist()
+    extra, context = pretrade_extras(o, params, args.risk_aversion, args.regime)
     with progress(not args.json) as bar:
         task = bar.add_task("simulating strategies and scenarios", total=1)
         report = pretrade(
             o,
             ImpactMarket(),
             params,
+            standard_strategies(o, params, pov_rates=rates) + extra,
             n_paths=args.paths,
             key=jax.random.key(args.seed),
             pov_rates=rates,
@@ -85,6 +94,7 @@ def run_pretrade(args) -> int:
         )
         bar.advance(task)
     out = report.to_dict()
+    out["market_context"] = context
     if not args.no_plots:
         out["figures"] = [str(p) for p in _pretrade_figures(report, Path(args.out))]
     if args.json:
@@ -137,6 +147,7 @@ def run_pretrade(args) -> int:
         ["scenario", *axes["regime"]],
         rows,
     )
+    print(context_line(context))
     print(f"recommended: {rec} (lowest mean + {out['risk_aversion']:g} * std)")
     for f in out.get("figures", []):
         print(f"wrote {f}")

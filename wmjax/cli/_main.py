@@ -10,6 +10,7 @@ from wmjax.cli import (
     _analytics,
     _book,
     _demo,
+    _evaluate,
     _execution,
     _hawkes,
     _market_make,
@@ -31,6 +32,7 @@ COMMAND_MODULES: tuple = (
     _statarb,
     _regimes,
     _vwap,
+    _evaluate,
 )
 
 

@@ -34,9 +34,25 @@ from wmjax.execution._objectives import (
     mean_variance,
     quantile,
 )
-from wmjax.execution._order import BUY, SELL, Order, RolloutConfig, check_order, order
-from wmjax.execution._pacing import bars_is_bps, paced_fractions
-from wmjax.execution._rollout import PATHS_AXIS, Observation, Paths, Policy, rollout
+from wmjax.execution._order import (
+    BUY,
+    SELL,
+    Order,
+    RolloutConfig,
+    check_order,
+    order,
+)
+from wmjax.execution._pacing import (
+    bars_is_bps,
+    paced_fractions,
+)
+from wmjax.execution._rollout import (
+    PATHS_AXIS,
+    Observation,
+    Paths,
+    Policy,
+    rollout,
+)
 from wmjax.execution._schedules import (
     POVParams,
     ac_optimal,
@@ -50,8 +66,16 @@ from wmjax.execution._schedules import (
     twap,
     vwap,
 )
-from wmjax.execution._train import TrainResult, train
-from wmjax.execution._transient import ow_optimal_cost, ow_optimal_trades, transient_cost
+from wmjax.execution._time_varying_ac import time_varying_ac_trades
+from wmjax.execution._train import (
+    TrainResult,
+    train,
+)
+from wmjax.execution._transient import (
+    ow_optimal_cost,
+    ow_optimal_trades,
+    transient_cost,
+)
 from wmjax.execution._vwap import (
     VWAPDays,
     VWAPPlan,
@@ -65,7 +89,7 @@ from wmjax.execution._vwap import (
     vwap_rollout,
 )
 
-__all__: list[str] = [
+__all__ = [
     "BUY",
     "OBJECTIVES",
     "PATHS_AXIS",
@@ -122,6 +146,7 @@ __all__: list[str] = [
     "schedule",
     "schedule_objective",
     "schedule_policy",
+    "time_varying_ac_trades",
     "tracking_variance",
     "trades_from_holdings",
     "train",

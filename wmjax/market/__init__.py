@@ -108,6 +108,10 @@ from wmjax.market._quote_market import (
     risk_limits,
     simulate_quotes,
 )
+from wmjax.market._recording import (
+    RecordingMarket,
+    RecordingState,
+)
 from wmjax.market._regime_input import (
     RegimeEstimate,
     RegimeScaling,
@@ -117,6 +121,14 @@ from wmjax.market._regime_input import (
     regime_estimate,
     regime_multipliers,
     regime_scaling,
+)
+from wmjax.market._regime_market import (
+    RegimeImpactMarket,
+    RegimeObservation,
+    RegimeParams,
+    RegimeState,
+    expected_paths,
+    regime_params,
 )
 from wmjax.market._regimes import (
     N_REGIMES,
@@ -192,13 +204,19 @@ __all__ = [
     "QuoteObservation",
     "QuotePaths",
     "Quotes",
+    "RecordingMarket",
+    "RecordingState",
     "Regime",
     "RegimeEstimate",
     "RegimeFeatures",
+    "RegimeImpactMarket",
     "RegimeMarketConfig",
     "RegimeMarketParams",
+    "RegimeObservation",
+    "RegimeParams",
     "RegimePath",
     "RegimeScaling",
+    "RegimeState",
     "ReplayResult",
     "RiskLimits",
     "Side",
@@ -221,6 +239,7 @@ __all__ = [
     "default_flow",
     "empty_book",
     "event_count_profile",
+    "expected_paths",
     "fill_model",
     "flow",
     "impact_params",
@@ -246,6 +265,7 @@ __all__ = [
     "regime_features",
     "regime_market_params",
     "regime_multipliers",
+    "regime_params",
     "regime_scaling",
     "replay",
     "replay_final",

@@ -1,0 +1,258 @@
+"""Execution world models: training time of each model, the surrogate pre-trade against the
+simulator, AC world model inference per order, and the accuracy figures of issue 11.
+
+    python benchmarks/execution_world.py [--only ac,impact,world] [--save-weights]
+        [--ac-updates 2500] [--impact-updates 4000] [--world-updates 1500] [--json out.json]
+
+`--save-weights` writes the AC world model to wmjax/models/weights/ac_world_v1.msgpack (the
+pre-trained model the tests check against the tridiagonal oracle on held-out problems).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from wmjax.analytics import (
+    athl_cost_bps,
+    istar_cost_bps,
+    named_strategy_params,
+    prediction_metrics,
+    pretrade,
+    reliability,
+    standard_strategies,
+)
+from wmjax.analytics._desk import desk_market_params
+from wmjax.execution import order, time_varying_ac_trades
+from wmjax.market import ImpactMarket, expected_paths
+from wmjax.models import (
+    AlmgrenChrissWorldModel,
+    ExecutionWorldModel,
+    MarketImpactModel,
+    MetaorderDistribution,
+    PathDistribution,
+    Plan,
+    batch_schedules,
+    intraday_markets,
+    sample_problems,
+    save_ac_world,
+    save_execution_world,
+    simulate_metaorders,
+    simulate_plans,
+    size_slope,
+    train_ac_heads,
+    train_ac_world_model,
+    train_execution_world_model,
+    train_impact_model,
+)
+from wmjax.models._ac_world import PRETRAINED, ac_market_features
+from wmjax.models._execution_world import PRETRAINED as EW_PRETRAINED
+
+
+def _timed(fn, *args, **kw):
+    start = time.perf_counter()
+    out = jax.block_until_ready(fn(*args, **kw))
+    return out, time.perf_counter() - start
+
+
+def oracle_errors(model, params, problems) -> dict:
+    """Max |holdings difference| / X per problem against the tridiagonal optimum."""
+    lam = problems["risk_aversion_bps"] * 1e4 / (problems["quantity_shares"] * 50.0)
+    with jax.enable_x64(True):
+        f64 = {k: jnp.asarray(v, jnp.float64) for k, v in problems.items()}
+        oracle = jax.vmap(time_varying_ac_trades)(
+            f64["sigma_path"], f64["eta_path"], lam.astype(jnp.float64), f64["horizon_days"]
+        )
+        oracle = np.asarray(oracle)
+    out = {}
+    for name, p in (("world_model", params), ("closed_form", model.init(jax.random.key(0)))):
+        f = np.asarray(batch_schedules(model, p, problems), float)
+        err = np.abs(np.cumsum(f - oracle, axis=-1)).max(-1)
+        out[name] = {
+            q: float(np.quantile(err, v))
+            for q, v in (("median", 0.5), ("p90", 0.9), ("p99", 0.99), ("max", 1.0))
+        }
+    return out
+
+
+def bench_ac(args) -> dict:
+    model = AlmgrenChrissWorldModel()
+    result = train_ac_world_model(
+        jax.random.key(1), model, n_updates=args.ac_updates, n_orders=16, n_paths=128
+    )
+    markets = intraday_markets(jax.random.key(2), 512, model.n_steps)
+    params, heads_s = _timed(train_ac_heads, jax.random.key(3), model, result.params, markets)
+    held_out = PathDistribution().sample(jax.random.key(12345), 1000)
+    errors = oracle_errors(model, params, held_out)
+    test_markets = intraday_markets(jax.random.key(7), 256, model.n_steps)
+    sig, eta, _ = jax.vmap(expected_paths)(test_markets)
+    fs, fe = model.fit_paths(params, jax.vmap(ac_market_features)(test_markets))
+    heads_err = float(jnp.sqrt(jnp.mean(jnp.log(fs / sig) ** 2 + jnp.log(fe / eta) ** 2)))
+    one = {k: v[:1] for k, v in held_out.items()}
+    run = jax.jit(lambda p, pr: batch_schedules(model, p, pr))
+    _, compile_s = _timed(run, params, one)
+    _, per_order_s = _timed(run, params, one)
+    _timed(run, params, held_out)  # compile for the batch shape
+    _, batch_s = _timed(run, params, held_out)
+    if args.save_weights:
+        save_ac_world(PRETRAINED, params)
+    return {
+        "train_s": result.seconds,
+        "updates": result.n_done,
+        "final_loss_ratio_vs_closed_form": float(np.mean(result.losses[-50:])),
+        "heads_train_s": heads_s,
+        "heads_log_rmse": heads_err,
+        "holdings_error_vs_oracle_frac_of_X": errors,
+        "inference_compile_s": compile_s,
+        "inference_per_order_s": per_order_s,
+        "inference_per_order_in_batch_of_1000_s": batch_s / 1000,
+    }
+
+
+def bench_impact(args) -> dict:
+    out = {}
+    dist = MetaorderDistribution()
+    for law in ("sqrt", "athl"):
+        train_set = simulate_metaorders(
+            jax.random.key(1), dist.sample(jax.random.key(2), 4000), law
+        )
+        test_set = simulate_metaorders(jax.random.key(3), dist.sample(jax.random.key(4), 1000), law)
+        model = MarketImpactModel()
+        result = train_impact_model(
+            jax.random.key(5), train_set, model, n_updates=args.impact_updates
+        )
+        perm, temp = model(result.params, test_set["features"])
+        realised = perm / 2 * (1 - 1 / 20) + temp
+        t = {k: np.asarray(v, float) for k, v in test_set.items()}
+        athl = [
+            athl_cost_bps(s * v, v, sd, h)["J_bps"]
+            for s, v, sd, h in zip(
+                t["size_adv"],
+                t["adv_shares"],
+                t["daily_volatility"],
+                t["horizon_days"],
+                strict=True,
+            )
+        ]
+        istar = [
+            istar_cost_bps(s * v, v, sd, v * h)["total_bps"]
+            for s, v, sd, h in zip(
+                t["size_adv"],
+                t["adv_shares"],
+                t["daily_volatility"],
+                t["horizon_days"],
+                strict=True,
+            )
+        ]
+        out[law] = {
+            "train_s": result.seconds,
+            "slope_temporary_in_size": size_slope(model, result.params),
+            "rmse_temporary_bps": prediction_metrics(temp, t["temporary_bps"])["rmse"],
+            "rmse_permanent_bps": prediction_metrics(perm, t["permanent_bps"])["rmse"],
+            "rmse_realised_bps": prediction_metrics(realised, t["realised_bps"])["rmse"],
+            "athl_formula_rmse_realised_bps": prediction_metrics(athl, t["realised_bps"])["rmse"],
+            "istar_formula_rmse_realised_bps": prediction_metrics(istar, t["realised_bps"])["rmse"],
+        }
+    return out
+
+
+def bench_world(args) -> dict:
+    train_data = sample_problems(jax.random.key(1), 4000)
+    labels, sim_s = _timed(simulate_plans, jax.random.key(2), *train_data)
+    test_data = sample_problems(jax.random.key(3), 1000)
+    test_labels = simulate_plans(jax.random.key(4), *test_data, n_paths=256)
+    model = ExecutionWorldModel()
+    result = train_execution_world_model(
+        jax.random.key(5), train_data, labels, model, n_updates=args.world_updates
+    )
+    if args.save_weights:
+        save_execution_world(EW_PRETRAINED, result.params)
+    imagine = jax.jit(jax.vmap(model.imagine, in_axes=(None, 0, 0, 0)))
+    out = imagine(result.params, test_data[2], test_data[0], test_data[1])
+    shortfall = prediction_metrics(out["is_mean_bps"], test_labels["is_mean_bps"])
+    rel = reliability(np.asarray(out["completion_prob"]), np.asarray(test_labels["completion"]))
+    # surrogate pre-trade vs the simulator on a desk market: 5 standard strategies
+    o = order(2e5, 0.5, "buy", risk_aversion=0.5)
+    mp = desk_market_params(10, 0.5)
+    strategies = standard_strategies(o, mp)
+    names = tuple(s.name for s in strategies)
+    sp = named_strategy_params(names, o, mp)
+    plans = Plan(sp.fractions, sp.pov_rate, jnp.ones(len(names)))
+    stack = lambda x: jnp.broadcast_to(x, (len(names), *jnp.shape(x)))  # noqa: E731
+
+    def surrogate():
+        return imagine(result.params, plans, jax.tree.map(stack, mp), jax.tree.map(stack, o))
+
+    _, surrogate_compile_s = _timed(surrogate)
+    pred, surrogate_s = _timed(surrogate)
+    sim_kwargs = dict(sensitivity=None)
+    _, sim_first_s = _timed(
+        lambda: (
+            pretrade(
+                o, ImpactMarket(), mp, strategies, 10000, jax.random.key(9), **sim_kwargs
+            ).mean_bps
+        )
+    )
+    start = time.perf_counter()
+    report = pretrade(o, ImpactMarket(), mp, strategies, 10000, jax.random.key(10), **sim_kwargs)
+    sim_warm_s = time.perf_counter() - start
+    lam = float(o.risk_aversion)
+    sur_obj = np.asarray(pred["is_mean_bps"] + lam * pred["is_std_bps"])
+    sim_obj = np.asarray(report.mean_bps) + lam * np.asarray(report.std_bps)
+    return {
+        "train_s": result.seconds,
+        "label_simulation_s": sim_s,
+        "shortfall_bias_bps": shortfall["bias"],
+        "shortfall_rmse_bps": shortfall["rmse"],
+        "risk_rmse_bps": prediction_metrics(out["is_std_bps"], test_labels["is_std_bps"])["rmse"],
+        "impact_rmse_bps": prediction_metrics(out["impact_bps"], test_labels["impact_bps"])["rmse"],
+        "completion_reliability_max_gap": rel["max_gap"],
+        "completion_reliability": rel,
+        "pretrade": {
+            "strategies": names,
+            "surrogate_mean_bps": pred["is_mean_bps"],
+            "simulator_mean_bps": report.mean_bps,
+            "surrogate_objective": sur_obj,
+            "simulator_objective": sim_obj,
+            "same_ranking": bool(np.all(np.argsort(sur_obj) == np.argsort(sim_obj))),
+            "same_best": bool(np.argmin(sur_obj) == np.argmin(sim_obj)),
+            "surrogate_s": surrogate_s,
+            "surrogate_compile_s": surrogate_compile_s,
+            "simulator_warm_s": sim_warm_s,
+            "simulator_first_call_s": sim_first_s,
+            "speed_up": sim_warm_s / surrogate_s,
+        },
+    }
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", default="ac,impact,world")
+    parser.add_argument("--ac-updates", type=int, default=2500)
+    parser.add_argument("--impact-updates", type=int, default=4000)
+    parser.add_argument("--world-updates", type=int, default=1500)
+    parser.add_argument("--save-weights", action="store_true")
+    parser.add_argument("--json", default=None)
+    args = parser.parse_args(argv)
+    out = {"load_average": os.getloadavg(), "cpus": os.cpu_count(), "devices": str(jax.devices())}
+    for part, fn in (("ac", bench_ac), ("impact", bench_impact), ("world", bench_world)):
+        if part in args.only.split(","):
+            out[part] = fn(args)
+            print(
+                json.dumps({part: out[part]}, default=lambda x: np.asarray(x).tolist(), indent=1),
+                flush=True,
+            )
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(out, f, default=lambda x: np.asarray(x).tolist(), indent=1)
+    return out
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,353 @@
+"""The Almgren-Chriss world model: time-varying sigma_k and eta_k and a schedule policy.
+
+Two parts over one parameter PyTree:
+- heads: per-interval market features (log relative volume, time of day, P(stressed), the day's
+  volatility and liquidity levels) -> log sigma_k, log eta_k; fitted by regression on markets
+  whose true expected paths are known (`expected_paths`). No gamma_k head: the impact market's
+  permanent impact does not vary within the day.
+- trajectory policy: [sigma path, eta path, lambda, Q, T] -> a static schedule softmax(.) * Q.
+  Its logits are the constant-parameter closed form of Almgren & Chriss (2000, eq. 18) at the
+  paths' rms sigma and mean eta, plus a learned correction c(d, u) - c(0, u) of the paths' log
+  deviations d from flat, given the urgency u = log(lambda sigma^2 T^2 / eta): on flat paths the
+  policy *is* the closed form; elsewhere the correction is trained by differentiating
+  E[IS] + lambda Var[IS] (bps; lambda in 1 / bps) through `RegimeImpactMarket` with
+  `wmjax.execution.rollout` and `train`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from flax import struct
+
+from wmjax._checks import positive, positive_int, require
+from wmjax.execution import (
+    Order,
+    RolloutConfig,
+    TrainResult,
+    ac_holdings,
+    ac_kappa,
+    mean_variance,
+    rollout,
+    schedule_policy,
+    trades_from_holdings,
+    train,
+)
+from wmjax.market import (
+    RegimeImpactMarket,
+    RegimeParams,
+    expected_paths,
+    impact_params,
+    u_shaped_profile,
+)
+from wmjax.models._weights import WEIGHTS, load_params, save_params
+
+ARRIVAL_PRICE = 50.0
+
+
+class _Correction(nn.Module):
+    n_out: int
+    hidden: int
+
+    @nn.compact
+    def __call__(self, x):
+        x = nn.tanh(nn.Dense(self.hidden)(x))
+        x = nn.tanh(nn.Dense(self.hidden)(x))
+        return nn.Dense(self.n_out, kernel_init=nn.initializers.zeros)(x)
+
+
+class _Heads(nn.Module):
+    hidden: int
+
+    @nn.compact
+    def __call__(self, x):
+        x = nn.tanh(nn.Dense(self.hidden)(x))
+        return nn.Dense(2)(nn.tanh(nn.Dense(self.hidden)(x)))
+
+
+@struct.dataclass
+class ACWorldParams:
+    policy: dict
+    heads: dict
+
+
+def _lambda_currency(risk_aversion_bps, quantity_shares, arrival_price):
+    # E_bps + lam Var_bps = c (E + lam c Var) with c = 1e4 / (Q S0): lambda per currency unit
+    return risk_aversion_bps * 1e4 / (quantity_shares * arrival_price)
+
+
+@dataclass(frozen=True)
+class AlmgrenChrissWorldModel:
+    """Heads for sigma_k, eta_k, gamma_k and the schedule policy for `n_steps` intervals."""
+
+    n_steps: int = 10
+    hidden: int = 64
+
+    def init(self, key: jax.Array) -> ACWorldParams:
+        k_policy, k_heads = jax.random.split(key)
+        n = self.n_steps
+        return ACWorldParams(
+            policy=_Correction(n, self.hidden).init(k_policy, jnp.zeros(2 * n + 1)),
+            heads=_Heads(self.hidden).init(k_heads, jnp.zeros(5)),
+        )
+
+    def schedule(
+        self,
+        params,
+        sigma_path,
+        eta_path,
+        risk_aversion_bps,
+        quantity_shares,
+        horizon_days,
+        arrival_price=ARRIVAL_PRICE,
+    ) -> jax.Array:
+        """Trade fractions (n_steps,) summing to 1 for one order; paths in price units."""
+        n = self.n_steps
+        tau = horizon_days / n
+        sigma_bar = jnp.sqrt(jnp.mean(sigma_path**2))
+        eta_bar = jnp.mean(eta_path)
+        lam = _lambda_currency(risk_aversion_bps, quantity_shares, arrival_price)
+        kappa = ac_kappa(tau, sigma_bar, eta_bar, lam)
+        closed = trades_from_holdings(ac_holdings(kappa, 1.0, horizon_days, n))
+        urgency = jnp.log(jnp.maximum(lam * sigma_bar**2 * horizon_days**2 / eta_bar, 1e-8))
+        dev = jnp.concatenate([jnp.log(sigma_path / sigma_bar), jnp.log(eta_path / eta_bar)])
+        net = _Correction(n, self.hidden)
+        ctx = urgency[None] / 4.0
+        corr = net.apply(params.policy, jnp.concatenate([dev, ctx])) - net.apply(
+            params.policy, jnp.concatenate([jnp.zeros_like(dev), ctx])
+        )
+        return jax.nn.softmax(jnp.log(jnp.maximum(closed, 1e-12)) + corr)
+
+    def fit_paths(self, params, features: jax.Array) -> tuple[jax.Array, jax.Array]:
+        """Heads: (n_steps, 5) `ac_market_features` -> sigma_k, eta_k (price units)."""
+        out = _Heads(self.hidden).apply(params.heads, features)
+        return jnp.exp(out[..., 0] + features[..., 3]), 1e-7 * jnp.exp(
+            out[..., 1] + features[..., 4]
+        )
+
+
+def ac_market_features(params: RegimeParams) -> jax.Array:
+    """What a desk knows before trading, per interval (n_steps, 5): log(volume share * n),
+    time (fraction of the horizon), P(stressed) under the regime chain, log sigma, log eta."""
+    n = params.n_steps
+    *_, p_stressed = expected_paths(params)
+    base = params.base
+    t = (jnp.arange(n) + 0.5) / n
+    rel_volume = jnp.log(base.volume_frac * n / jnp.sum(base.volume_frac))
+    ones = jnp.ones(n)
+    return jnp.stack(
+        [rel_volume, t, p_stressed, ones * jnp.log(base.sigma), ones * jnp.log(base.eta * 1e7)],
+        axis=-1,
+    )
+
+
+@dataclass(frozen=True)
+class PathDistribution:
+    """Training and test problems: U-shaped sigma_k and eta_k paths with a stressed block.
+
+    sigma_k = sigma exp(a (4 (t_k - c)^2 - 1/3) + s 1[k in block]), eta_k likewise with its own
+    amplitude (of either sign) and the block's liquidity shock; lambda (1 / bps), Q (shares),
+    T (days) log-uniform.
+    """
+
+    n_steps: int = 10
+    sigma: tuple[float, float] = (0.5, 1.5)
+    eta: tuple[float, float] = (1e-7, 5e-7)
+    risk_aversion_bps: tuple[float, float] = (3e-5, 3e-2)
+    quantity_shares: tuple[float, float] = (1e5, 1e6)
+    horizon_days: tuple[float, float] = (0.25, 2.0)
+    sigma_amplitude: float = 1.0
+    eta_amplitude: float = 0.8
+    stress: float = 0.5
+
+    def sample(self, key: jax.Array, n: int) -> dict:
+        """n problems: {"sigma_path", "eta_path" (n, n_steps), "risk_aversion_bps",
+        "quantity_shares", "horizon_days" (n,)}."""
+        ks = jax.random.split(key, 10)
+
+        def logu(k, lo_hi):
+            lo, hi = np.log(lo_hi[0]), np.log(lo_hi[1])
+            return jnp.exp(lo + jax.random.uniform(k, (n,)) * (hi - lo))
+
+        t = (jnp.arange(self.n_steps) + 0.5) / self.n_steps
+        centre = jax.random.uniform(ks[0], (n, 1), minval=0.3, maxval=0.7)
+        shape = 4.0 * (t - centre) ** 2 - 1.0 / 3.0
+        amp_s = jax.random.uniform(ks[1], (n, 1), maxval=self.sigma_amplitude)
+        amp_e = jax.random.uniform(
+            ks[2], (n, 1), minval=-self.eta_amplitude, maxval=self.eta_amplitude
+        )
+        start = jax.random.randint(ks[3], (n, 1), 0, self.n_steps)
+        length = jax.random.randint(ks[4], (n, 1), 0, self.n_steps // 2 + 1)
+        k = jnp.arange(self.n_steps)
+        block = ((k >= start) & (k < start + length)).astype(jnp.float32)
+        shock = jax.random.uniform(ks[5], (n, 2, 1), maxval=self.stress)
+        return {
+            "sigma_path": logu(ks[6], self.sigma)[:, None]
+            * jnp.exp(amp_s * shape + shock[:, 0] * block),
+            "eta_path": logu(ks[7], self.eta)[:, None]
+            * jnp.exp(amp_e * shape + shock[:, 1] * block),
+            "risk_aversion_bps": logu(ks[8], self.risk_aversion_bps),
+            "quantity_shares": logu(ks[9], self.quantity_shares),
+            "horizon_days": logu(jax.random.fold_in(key, 11), self.horizon_days),
+        }
+
+
+def problem_markets(problems: dict, n_steps: int) -> tuple[RegimeParams, Order]:
+    """Batched deterministic-path markets (linear impact, no regime switches) and buy orders."""
+    n = problems["sigma_path"].shape[0]
+    base = impact_params(n_steps, arrival_price=ARRIVAL_PRICE)
+    sigma_bar = jnp.sqrt(jnp.mean(problems["sigma_path"] ** 2, axis=-1))
+    eta_bar = jnp.mean(problems["eta_path"], axis=-1)
+    bases = jax.tree.map(lambda x: jnp.broadcast_to(x, (n, *jnp.shape(x))), base).replace(
+        sigma=sigma_bar,
+        vol_mult=problems["sigma_path"] / sigma_bar[:, None],
+        eta=eta_bar,
+    )
+    ones2 = jnp.ones((n, 2), jnp.float32)
+    markets = RegimeParams(
+        base=bases,
+        eta_mult=problems["eta_path"] / eta_bar[:, None],
+        regime_sigma_mult=ones2,
+        regime_eta_mult=ones2,
+        switch_prob=jnp.zeros((n, 2), jnp.float32),
+        initial_regime=jnp.zeros(n, jnp.float32),
+    )
+    orders = Order(
+        quantity_shares=problems["quantity_shares"],
+        horizon_days=problems["horizon_days"],
+        side=jnp.ones(n, jnp.float32),
+        risk_aversion=problems["risk_aversion_bps"],
+    )
+    return markets, orders
+
+
+def batch_schedules(model: AlmgrenChrissWorldModel, params, problems: dict) -> jax.Array:
+    """Fractions (n, n_steps) for a batch of problems (vmapped `schedule`)."""
+    return jax.vmap(model.schedule, in_axes=(None, 0, 0, 0, 0, 0))(
+        params,
+        problems["sigma_path"],
+        problems["eta_path"],
+        problems["risk_aversion_bps"],
+        problems["quantity_shares"],
+        problems["horizon_days"],
+    )
+
+
+def train_ac_world_model(
+    key: jax.Array,
+    model: AlmgrenChrissWorldModel = AlmgrenChrissWorldModel(),
+    distribution: PathDistribution | None = None,
+    *,
+    n_orders: int = 32,
+    n_paths: int = 64,
+    n_updates: int = 400,
+    learning_rate: float = 3e-3,
+    callback=None,
+) -> TrainResult:
+    """Train the policy on E[IS_bps] + lambda Var[IS_bps] through `RegimeImpactMarket`: each
+    update draws `n_orders` problems, runs `n_paths` antithetic paths of each through
+    `rollout` and minimises the mean objective over orders relative to the constant-parameter
+    closed form's (a scale only). The heads are left as initialised (`train_ac_heads`)."""
+    distribution = distribution or PathDistribution(n_steps=model.n_steps)
+    require(distribution.n_steps == model.n_steps, "distribution.n_steps must equal model.n_steps")
+    positive_int("n_orders", n_orders)
+    positive("learning_rate", learning_rate)
+    require(n_paths % 2 == 0, f"n_paths must be even (antithetic), got {n_paths}")
+    config = RolloutConfig(n_paths=n_paths, n_steps=model.n_steps, antithetic=True, shard=False)
+    market = RegimeImpactMarket()
+
+    def loss(policy_params, k):
+        k_draw, k_paths = jax.random.split(k)
+        problems = distribution.sample(k_draw, n_orders)
+        markets, orders = problem_markets(problems, model.n_steps)
+        params = ACWorldParams(policy=policy_params, heads={})
+        fractions = batch_schedules(model, params, problems)
+        # the closed form at the mean parameters (the correction is 0 on flat paths)
+        closed = batch_schedules(model, model.init(jax.random.key(0)), problems)
+
+        def one(mp, o, f, f0, kk):
+            run = lambda fr: mean_variance(  # noqa: E731
+                rollout(kk, market, mp, schedule_policy, fr, o, config).is_bps, o.risk_aversion
+            )
+            return run(f) / jax.lax.stop_gradient(run(f0))
+
+        keys = jax.random.split(k_paths, n_orders)
+        return jnp.mean(jax.vmap(one)(markets, orders, fractions, closed, keys))
+
+    k_init, k_train = jax.random.split(key)
+    init = model.init(k_init)
+    sched = optax.cosine_decay_schedule(learning_rate, n_updates, alpha=0.05)
+    result = train(loss, init.policy, optax.adam(sched), k_train, n_updates, callback=callback)
+    return TrainResult(
+        params=ACWorldParams(policy=result.params, heads=init.heads),
+        losses=result.losses,
+        n_done=result.n_done,
+        stopped_early=result.stopped_early,
+        seconds=result.seconds,
+    )
+
+
+def intraday_markets(key, n: int, n_steps: int) -> RegimeParams:
+    """n markets for the heads: U-shaped volume of random curvature, volatility multipliers
+    sqrt(share / mean) (`volatility_multipliers`), liquidity cost (share / mean)^(-1/2), and a
+    random regime chain (stress x1-2 volatility, x1-3 liquidity cost)."""
+    rng = np.random.default_rng(np.asarray(jax.random.key_data(key)).ravel()[-1])
+    shares = np.stack([u_shaped_profile(n_steps, 0.0, 1.0, c) for c in rng.uniform(0, 4, n)])
+    rel = shares / shares.mean(-1, keepdims=True)
+    base = impact_params(n_steps, arrival_price=ARRIVAL_PRICE)
+    f32 = lambda x: jnp.asarray(x, jnp.float32)  # noqa: E731
+    bases = jax.tree.map(lambda x: jnp.broadcast_to(x, (n, *jnp.shape(x))), base).replace(
+        sigma=f32(np.exp(rng.uniform(np.log(0.5), np.log(1.5), n))),
+        eta=f32(np.exp(rng.uniform(np.log(1e-7), np.log(5e-7), n))),
+        volume_frac=f32(shares),
+        vol_mult=f32(np.sqrt(rel)),
+    )
+    return RegimeParams(
+        base=bases,
+        eta_mult=f32(rel**-0.5),
+        regime_sigma_mult=f32(np.stack([np.ones(n), rng.uniform(1, 2, n)], -1)),
+        regime_eta_mult=f32(np.stack([np.ones(n), rng.uniform(1, 3, n)], -1)),
+        switch_prob=f32(rng.uniform(0, 0.3, (n, 2))),
+        initial_regime=f32(rng.integers(0, 2, n)),
+    )
+
+
+def train_ac_heads(
+    key,
+    model: AlmgrenChrissWorldModel,
+    params: ACWorldParams,
+    markets: RegimeParams,
+    *,
+    n_updates: int = 800,
+    learning_rate: float = 3e-3,
+) -> ACWorldParams:
+    """Fit the heads by least squares in logs on `markets`' exact `expected_paths`."""
+    x = jax.vmap(ac_market_features)(markets)
+    sigma, eta, _ = jax.vmap(expected_paths)(markets)
+
+    def loss(heads, _key):
+        s, e = model.fit_paths(ACWorldParams(policy=params.policy, heads=heads), x)
+        return jnp.mean((jnp.log(s / sigma)) ** 2 + (jnp.log(e / eta)) ** 2)
+
+    sched = optax.cosine_decay_schedule(learning_rate, n_updates, alpha=0.05)
+    fit = train(loss, params.heads, optax.adam(sched), key, n_updates, fresh_keys=False)
+    return params.replace(heads=fit.params)
+
+
+PRETRAINED = WEIGHTS / "ac_world_v1.msgpack"
+
+
+def save_ac_world(path, params: ACWorldParams) -> None:
+    """Write the model's params (flax msgpack)."""
+    save_params(path, params)
+
+
+def load_ac_world(path=None, model: AlmgrenChrissWorldModel = AlmgrenChrissWorldModel()):
+    """Read params written by `save_ac_world` (default: the packaged pre-trained
+    `ac_world_v1.msgpack`, trained by benchmarks/execution_world.py)."""
+    return load_params(PRETRAINED if path is None else path, model.init(jax.random.key(0)))
