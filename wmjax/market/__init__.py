@@ -1,4 +1,5 @@
-"""Market models a policy trades against: prices, impact, latency, volume, the order book."""
+"""Market models a policy trades against: prices, impact, latency, volume, the order book, and
+venues (a lit market plus dark pools)."""
 
 from wmjax.market import _flow as flow
 from wmjax.market._book import (
@@ -85,6 +86,18 @@ from wmjax.market._replay import (
     replay_free_running,
     replay_one_step,
 )
+from wmjax.market._venues import (
+    TAIL_KINDS,
+    VenueAction,
+    VenueParams,
+    VenuesMarket,
+    VenuesObservation,
+    VenuesState,
+    liquidity_tails,
+    sample_liquidity,
+    sample_venues,
+    venue_params,
+)
 from wmjax.market._volume import (
     event_count_profile,
     u_shaped_profile,
@@ -99,6 +112,7 @@ __all__: list[str] = [
     "PRICE_MODELS",
     "PROXIMITY",
     "RETAIL",
+    "TAIL_KINDS",
     "TRANSIENT_KERNELS",
     "BookAction",
     "BookEvent",
@@ -125,6 +139,11 @@ __all__: list[str] = [
     "OwnOrders",
     "ReplayResult",
     "Side",
+    "VenueAction",
+    "VenueParams",
+    "VenuesMarket",
+    "VenuesObservation",
+    "VenuesState",
     "advance_orders",
     "apply_delta",
     "apply_message",
@@ -149,6 +168,7 @@ __all__: list[str] = [
     "limit_order",
     "linear_permanent_impact",
     "linear_temporary_impact",
+    "liquidity_tails",
     "market_order",
     "messages_from_lobster",
     "no_orders",
@@ -161,11 +181,14 @@ __all__: list[str] = [
     "sample_empirical_latency_us",
     "sample_flow",
     "sample_latency_us",
+    "sample_liquidity",
+    "sample_venues",
     "simulate_flow",
     "step_with_orders",
     "submit_order",
     "transient_execution_offset",
     "u_shaped_profile",
+    "venue_params",
     "volatility_multipliers",
     "walk_book",
 ]
