@@ -36,6 +36,7 @@ from wmjax.market._protocol import Fills
 TAIL_KINDS = ("poisson", "power_law")
 POISSON_MAX_LOTS = 127
 POISSON_MAX_MEAN_LOTS = 50.0
+_DARK_STREAM = 1
 
 
 @struct.dataclass
@@ -177,28 +178,35 @@ def liquidity_tails(params: VenueParams, max_lots: int) -> jax.Array:
 @struct.dataclass
 class VenueAction:
     """One interval's routing: `shares` of the child order in all, `dark_shares` (K,) of them
-    sent to the pools first (scaled down if they exceed `shares`); the rest goes lit."""
+    sent to the pools first (scaled down if they exceed `shares`); the rest goes lit.
+    `expected_fill_shares` (K,) is the router's own forecast of the dark fills (zeros if it
+    makes none): the market only records it beside the realised fills, for checking routers'
+    predictions; it changes nothing."""
 
     shares: jax.Array
     dark_shares: jax.Array
+    expected_fill_shares: jax.Array
 
 
 @struct.dataclass
 class VenuesState:
-    """The lit market's state and, per pool, the shares sent and filled so far on this path."""
+    """The lit market's state and, per pool, the shares sent and filled so far on this path,
+    and the fills the router expected (the sum of its `expected_fill_shares`)."""
 
     lit: ImpactState
     sent_shares: jax.Array
     filled_shares: jax.Array
+    expected_shares: jax.Array
 
 
 @struct.dataclass
 class VenuesObservation:
-    """What a router sees: the lit observation, its own censored record per pool so far
-    (shares sent, shares filled), and the lot size."""
+    """What a router sees: the lit observation and half spread (price units), its own censored
+    record per pool so far (shares sent, shares filled), and the lot size."""
 
     mid: jax.Array
     lit: ImpactObservation
+    lit_half_spread: jax.Array
     sent_shares: jax.Array
     filled_shares: jax.Array
     lot_shares: jax.Array
@@ -221,15 +229,23 @@ class VenuesMarket:
 
     def init(self, key, params: VenueParams, order, n_steps: int) -> VenuesState:
         zeros = jnp.zeros(self.n_venues, jnp.float32)
-        return VenuesState(self.lit.init(key, params.lit, order, n_steps), zeros, zeros)
+        return VenuesState(self.lit.init(key, params.lit, order, n_steps), zeros, zeros, zeros)
 
     def observe(self, state: VenuesState, params: VenueParams) -> VenuesObservation:
         lit = self.lit.observe(state.lit, params.lit)
-        return VenuesObservation(lit.mid, lit, state.sent_shares, state.filled_shares,
-                                 params.lot_shares)  # fmt: skip
+        return VenuesObservation(
+            mid=lit.mid,
+            lit=lit,
+            lit_half_spread=params.lit.epsilon,
+            sent_shares=state.sent_shares,
+            filled_shares=state.filled_shares,
+            lot_shares=params.lot_shares,
+        )
 
     def step(self, key, state: VenuesState, action: VenueAction, params: VenueParams):
-        k_lit, k_dark = jax.random.split(key)
+        # the lit market gets the step key itself, so routing nothing dark reproduces the lit
+        # market alone path by path; the pools draw from a stream folded off it
+        k_dark = jax.random.fold_in(key, _DARK_STREAM)
         available = sample_liquidity(k_dark, params) * params.lot_shares
         shares = jnp.asarray(action.shares, jnp.float32)
         dark = jnp.maximum(jnp.asarray(action.dark_shares, jnp.float32), 0.0)
@@ -241,8 +257,13 @@ class VenuesMarket:
         dark_price = mid + side * (1.0 - params.improvement_frac) * params.lit.epsilon
         move = side * mid * 1e-4 * jnp.sum(params.adverse_bps_per_lot * filled / params.lot_shares)
         lit_state = state.lit.replace(price=state.lit.price + move)
-        lit_state, lit_fills = self.lit.step(k_lit, lit_state, shares - jnp.sum(filled), params.lit)
-        next_state = VenuesState(lit_state, state.sent_shares + dark, state.filled_shares + filled)
+        lit_state, lit_fills = self.lit.step(key, lit_state, shares - jnp.sum(filled), params.lit)
+        next_state = VenuesState(
+            lit_state,
+            state.sent_shares + dark,
+            state.filled_shares + filled,
+            state.expected_shares + action.expected_fill_shares,
+        )
         return next_state, Fills(
             shares=lit_fills.shares + jnp.sum(filled),
             notional=lit_fills.notional + jnp.sum(filled * dark_price),

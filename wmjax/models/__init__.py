@@ -6,6 +6,17 @@ from wmjax.models._ac_policy import (
     schedule_net_trades,
     train_schedule_net,
 )
+from wmjax.models._dark_pool_router import (
+    DarkPoolRouter,
+    DarkPoolRoutingModel,
+    RouterParams,
+    RoutingOutput,
+    explore_venues,
+    order_features,
+    random_venue_sets,
+    train_router,
+    venue_features,
+)
 from wmjax.models._placement import (
     PlacementNet,
     PlacementPolicy,
@@ -20,18 +31,27 @@ from wmjax.models._placement import (
 )
 
 __all__ = [
+    "DarkPoolRouter",
+    "DarkPoolRoutingModel",
     "OrderDistribution",
     "PlacementNet",
     "PlacementPolicy",
+    "RouterParams",
+    "RoutingOutput",
     "ScheduleNet",
     "best_baseline",
     "book_ac_eta",
     "evaluate_placement",
+    "explore_venues",
     "load_placement",
+    "order_features",
     "placement_features",
+    "random_venue_sets",
     "relaxed_objective",
     "save_placement",
     "schedule_net_trades",
     "train_placement",
+    "train_router",
     "train_schedule_net",
+    "venue_features",
 ]

@@ -22,10 +22,10 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
-from wmjax._checks import finite_array, positive, positive_int, require
+from wmjax._checks import finite_array, is_concrete, positive, positive_int, require
 from wmjax.execution import Observation, Order, RolloutConfig, rollout, schedule_policy
 from wmjax.market._venues import VenueAction
-from wmjax.strategies._censored import greedy_allocation
+from wmjax.strategies._censored import expected_fill_lots, greedy_allocation
 
 
 def project_simplex(v: jax.Array) -> jax.Array:
@@ -78,17 +78,21 @@ def llp_split(
     common random numbers), rebates theta (K,) (default ones), step gamma_n = step0 /
     (1 + n)^power (1/2 < power <= 1), averaging after `burn_in` iterations (default n_iter / 10).
     """
-    d = jnp.asarray(finite_array("capacities", capacities), jnp.float32)
+    d = jnp.asarray(capacities, jnp.float32)
     if d.ndim == 2:
         d = d[:, None, :]
     require(d.ndim == 3, f"capacities must be (n_iter, K) or (n_iter, batch, K), got {d.shape}")
-    theta = np.ones(d.shape[-1]) if rebates is None else positive("rebates", rebates)
+    theta = jnp.ones(d.shape[-1]) if rebates is None else jnp.asarray(rebates, jnp.float32)
     require(theta.shape == (d.shape[-1],), f"rebates must have one entry per pool ({d.shape[-1]})")
+    if is_concrete(capacities, volume, theta):  # checked here; under vmap, the caller's job
+        finite_array("capacities", capacities)
+        positive("rebates", theta)
+        positive("volume", volume)
     p = float(positive("power", power))
     require(0.5 < p <= 1.0, f"power must be in (1/2, 1] for convergence, got {p}")
     burn = d.shape[0] // 10 if burn_in is None else positive_int("burn_in", burn_in, minimum=0)
-    return _llp(d, jnp.float32(positive("volume", volume)), jnp.asarray(theta, jnp.float32),
-                jnp.float32(positive("step0", step0)), jnp.float32(p), burn)  # fmt: skip
+    return _llp(d, jnp.asarray(volume, jnp.float32), theta, jnp.float32(positive("step0", step0)),
+                jnp.float32(p), burn)  # fmt: skip
 
 
 @struct.dataclass
@@ -102,7 +106,8 @@ class SplitRoute:
 
 def split_route_policy(params: SplitRoute, obs: Observation) -> VenueAction:
     child = schedule_policy(params.fractions, obs)
-    return VenueAction(shares=child, dark_shares=params.dark_split * child)
+    dark = params.dark_split * child
+    return VenueAction(shares=child, dark_shares=dark, expected_fill_shares=jnp.zeros_like(dark))
 
 
 def uniform_route(fractions, n_venues: int) -> SplitRoute:
@@ -120,7 +125,8 @@ def lit_only_route(fractions, n_venues: int) -> SplitRoute:
 @struct.dataclass
 class GreedyRoute:
     """A schedule whose child orders are allocated in whole lots by `greedy_allocation` on
-    `tails` (K, S + 1); the part of a lot left over and what the pools do not fill go lit."""
+    `tails` (K, S + 1); the part of a lot left over and what the pools do not fill go lit.
+    The expected fills it reports are the plug-in sum_{s <= v_i} T_i(s) of its tails."""
 
     fractions: jax.Array
     tails: jax.Array
@@ -129,8 +135,9 @@ class GreedyRoute:
 def greedy_route_policy(params: GreedyRoute, obs: Observation) -> VenueAction:
     child = schedule_policy(params.fractions, obs)
     lots = jnp.floor(jnp.maximum(child, 0.0) / obs.market.lot_shares)
-    dark = greedy_allocation(params.tails, lots) * obs.market.lot_shares
-    return VenueAction(shares=child, dark_shares=dark)
+    alloc = greedy_allocation(params.tails, lots)
+    expected = expected_fill_lots(params.tails, alloc) * obs.market.lot_shares
+    return VenueAction(child, alloc * obs.market.lot_shares, expected)
 
 
 @partial(jax.jit, static_argnames=("market", "policy", "config"))
