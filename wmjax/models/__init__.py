@@ -13,6 +13,7 @@ from wmjax.models._dark_pool_router import (
     RoutingOutput,
     explore_venues,
     order_features,
+    plug_in_fill_rate,
     random_venue_sets,
     train_router,
     venue_features,
@@ -29,6 +30,7 @@ from wmjax.models._placement import (
     save_placement,
     train_placement,
 )
+from wmjax.models._route_compare import RouteScenario, fill_prediction, route_comparison
 
 __all__ = [
     "DarkPoolRouter",
@@ -36,6 +38,7 @@ __all__ = [
     "OrderDistribution",
     "PlacementNet",
     "PlacementPolicy",
+    "RouteScenario",
     "RouterParams",
     "RoutingOutput",
     "ScheduleNet",
@@ -43,11 +46,14 @@ __all__ = [
     "book_ac_eta",
     "evaluate_placement",
     "explore_venues",
+    "fill_prediction",
     "load_placement",
     "order_features",
     "placement_features",
+    "plug_in_fill_rate",
     "random_venue_sets",
     "relaxed_objective",
+    "route_comparison",
     "save_placement",
     "schedule_net_trades",
     "train_placement",

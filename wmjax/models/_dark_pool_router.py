@@ -30,10 +30,16 @@ from flax import struct
 from wmjax._checks import positive, positive_int, require
 from wmjax.execution import Observation, Order, RolloutConfig, TrainResult, schedule_policy, train
 from wmjax.market import VenueAction, VenueParams, VenuesMarket, sample_liquidity, sample_venues
-from wmjax.strategies import FillHistory, kaplan_meier_tails, learn_greedy, venue_set_rollouts
+from wmjax.strategies import (
+    FillHistory,
+    at_risk_counts,
+    kaplan_meier_tails,
+    learn_greedy,
+    venue_set_rollouts,
+)
 
 FEATURE_LOTS = 12
-N_VENUE_FEATURES = FEATURE_LOTS + 2
+N_VENUE_FEATURES = 2 * FEATURE_LOTS + 2
 N_ORDER_FEATURES = 6
 ADVERSE_SCALE = 10.0  # bps per lot -> O(1) network units
 OPTIMISM = 20.0  # min_at_risk of the optimistic Kaplan-Meier tails (exploration, features)
@@ -41,13 +47,15 @@ OPTIMISM = 20.0  # min_at_risk of the optimistic Kaplan-Meier tails (exploration
 
 def venue_features(history: FillHistory, params: VenueParams) -> jax.Array:
     """(K, N_VENUE_FEATURES) what the desk knows of each pool: optimistic Kaplan-Meier tails
-    T(1 .. FEATURE_LOTS) from its censored fills, the mean markout per lot filled (x10, bps)
+    T(1 .. FEATURE_LOTS) from its censored fills, the evidence behind them (log1p of the risk
+    sets n_0 .. n_{FEATURE_LOTS - 1}, / 6), the mean markout per lot filled (x10, bps)
     and the published price improvement (bps / 2). Needs history capacity >= FEATURE_LOTS."""
     tails = kaplan_meier_tails(history, OPTIMISM)[:, 1 : FEATURE_LOTS + 1]
+    evidence = jnp.log1p(at_risk_counts(history)[:, :FEATURE_LOTS]) / 6.0
     markout = history.markout_bps / jnp.maximum(history.filled_lots, 1.0)
     improvement = _improvement_bps(params)
     return jnp.concatenate(
-        [tails, ADVERSE_SCALE * markout[:, None], 0.5 * improvement[:, None]], axis=1
+        [tails, evidence, ADVERSE_SCALE * markout[:, None], 0.5 * improvement[:, None]], axis=1
     )
 
 

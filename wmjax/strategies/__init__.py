@@ -2,6 +2,7 @@
 
 from wmjax.strategies._censored import (
     FillHistory,
+    at_risk_counts,
     empty_history,
     expected_fill_lots,
     greedy_allocation,
@@ -27,6 +28,7 @@ __all__ = [
     "GreedyRoute",
     "SplitResult",
     "SplitRoute",
+    "at_risk_counts",
     "empty_history",
     "expected_fill_lots",
     "greedy_allocation",

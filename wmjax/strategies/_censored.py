@@ -73,6 +73,15 @@ def record_fills(history: FillHistory, sent_lots, filled_lots, markout_bps=None)
     )
 
 
+def at_risk_counts(history: FillHistory) -> jax.Array:
+    """(K, S + 1) n_j: observations known to reach j lots and not known to stop above it (L >= j
+    seen exactly, or censored at v > j): the Kaplan-Meier risk set."""
+    exact_ge = jnp.cumsum(history.exact[:, ::-1], axis=1)[:, ::-1]
+    cens_ge = jnp.cumsum(history.censored[:, ::-1], axis=1)[:, ::-1]
+    cens_gt = jnp.concatenate([cens_ge[:, 1:], jnp.zeros_like(cens_ge[:, :1])], axis=1)
+    return exact_ge + cens_gt
+
+
 def kaplan_meier_tails(history: FillHistory, min_at_risk: float | None = None) -> jax.Array:
     """(K, S + 1) Kaplan-Meier estimates of T_i(s) = P(L_i >= s), s = 0 .. S lots.
 
@@ -83,10 +92,7 @@ def kaplan_meier_tails(history: FillHistory, min_at_risk: float | None = None) -
     flat (hazard 0).
     """
     d = history.exact
-    exact_ge = jnp.cumsum(d[:, ::-1], axis=1)[:, ::-1]
-    cens_ge = jnp.cumsum(history.censored[:, ::-1], axis=1)[:, ::-1]
-    cens_gt = jnp.concatenate([cens_ge[:, 1:], jnp.zeros_like(cens_ge[:, :1])], axis=1)
-    at_risk = exact_ge + cens_gt
+    at_risk = at_risk_counts(history)
     hazard = jnp.where(at_risk > 0, d / jnp.maximum(at_risk, 1.0), 1.0)
     if min_at_risk is not None:
         hazard = jnp.where(at_risk >= min_at_risk, hazard, 0.0)
