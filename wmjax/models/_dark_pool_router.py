@@ -115,7 +115,8 @@ class DarkPoolRoutingModel(nn.Module):
         self.joint = nn.Dense(h)
         self.allocation_head = nn.Dense(1)
         self.lit_head = nn.Dense(1)
-        self.fill_net = [nn.Dense(h), nn.Dense(1)]
+        # zero-initialised: the fill head starts at the plug-in rate and learns corrections
+        self.fill_net = [nn.Dense(h), nn.Dense(1, kernel_init=nn.initializers.zeros)]
         self.improvement_head = nn.Dense(1)
         self.adverse_head = nn.Dense(1)
 

@@ -88,9 +88,12 @@ def route_comparison(key, scenario: RouteScenario, callback=None) -> dict[str, A
     units = int(sc.quantity_shares / sc.n_steps / sc.lot_shares)
     train_sets = random_venue_sets(k_train_sets, sc.train_sets, lit, sc.n_venues)
     eval_sets = random_venue_sets(k_eval_sets, sc.eval_sets, lit, sc.n_venues)
-    explore = lambda k, v: explore_venues(k, v, units, sc.explore_rounds, sc.capacity_lots)  # noqa: E731
-    _, train_feats = explore(jax.random.fold_in(k_explore, 0), train_sets)
-    eval_hist, eval_feats = explore(jax.random.fold_in(k_explore, 1), eval_sets)
+    # one exploration call for both (one compilation), split afterwards
+    both = jax.tree.map(lambda a, b: jnp.concatenate([a, b]), train_sets, eval_sets)
+    hist, feats = explore_venues(k_explore, both, units, sc.explore_rounds, sc.capacity_lots)
+    n = sc.train_sets
+    train_feats, eval_feats = feats[:n], feats[n:]
+    eval_hist = jax.tree.map(lambda a: a[n:], hist)
 
     router, result = train_router(
         k_fit, market, train_sets, train_feats, fractions, parent,
@@ -103,7 +106,7 @@ def route_comparison(key, scenario: RouteScenario, callback=None) -> dict[str, A
     k = sc.n_venues
     # the SA split sees the liquidity of the same exploration rounds (one draw per round)
     caps = jax.vmap(lambda kk, v: sample_liquidity(kk, v, (sc.explore_rounds,)))(
-        jax.random.split(jax.random.fold_in(k_explore, 2), b), eval_sets
+        jax.random.split(jax.random.fold_in(k_explore, 1), b), eval_sets
     )
     child = sc.quantity_shares / sc.n_steps
     llp = jax.vmap(lambda c: llp_split(c * sc.lot_shares, child).split)(caps)
