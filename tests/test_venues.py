@@ -81,7 +81,7 @@ def test_one_routed_child_order_costs_what_the_hand_computation_says():
 def test_pools_draw_the_same_liquidity_whatever_the_allocation():
     o = order(3_000, 0.01, "buy")
     run = lambda split: rollout(  # noqa: E731
-        jax.random.key(3), MARKET, impact_params_1(VENUES), split_route_policy,
+        jax.random.key(3), MARKET, _one_step(VENUES), split_route_policy,
         SplitRoute(jnp.ones(1), jnp.asarray(split)), o, ONE_STEP,
     ).final_state  # fmt: skip
     a, b = run(np.full(3, 1 / 3)), run([0.6, 0.3, 0.1])
@@ -91,7 +91,7 @@ def test_pools_draw_the_same_liquidity_whatever_the_allocation():
     np.testing.assert_array_equal(a.filled_shares[seen], b.filled_shares[seen])
 
 
-def impact_params_1(venues):
+def _one_step(venues):
     return venues.replace(lit=impact_params(1, sigma=0.5, epsilon=0.01, eta=1e-7))
 
 

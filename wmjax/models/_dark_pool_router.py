@@ -19,6 +19,7 @@ simulator's values.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import flax.linen as nn
@@ -196,18 +197,23 @@ class DarkPoolRouter:
 def explore_venues(key, venues: VenueParams, units: int, n_rounds: int, capacity: int = 16):
     """Fill records of B venue sets (leading axis of `venues`) from `n_rounds` rounds of the
     optimistic greedy learner (`learn_greedy`, `units` lots a round), markouts seen through
-    1 bps of price noise: (histories, features (B, K, N_VENUE_FEATURES))."""
+    1 bps of price noise: (histories, features (B, K, N_VENUE_FEATURES)). Jitted once per
+    (units, n_rounds, capacity)."""
     require(capacity >= FEATURE_LOTS, f"capacity must be >= {FEATURE_LOTS} lots (features)")
-    n_sets = venues.zero_prob.shape[0]
-    keys = jax.random.split(key, n_sets)
+    keys = jax.random.split(key, venues.zero_prob.shape[0])
+    return _explore(keys, venues, positive_int("units", units),
+                    positive_int("n_rounds", n_rounds), capacity)  # fmt: skip
 
+
+@partial(jax.jit, static_argnames=("units", "n_rounds", "capacity"))
+def _explore(keys, venues, units, n_rounds, capacity):
     def one(k, v):
         history, _ = learn_greedy(
             k, v, units, n_rounds, capacity, min_at_risk=OPTIMISM, markout_noise_bps=1.0
         )
         return history, venue_features(history, v)
 
-    return jax.jit(jax.vmap(one))(keys, venues)
+    return jax.vmap(one)(keys, venues)
 
 
 def train_router(
