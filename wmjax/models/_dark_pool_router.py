@@ -5,8 +5,9 @@ knows of each pool from its censored fill records (`venue_features`: optimistic 
 tails at 1 .. FEATURE_LOTS lots and their risk sets, the mean markout per lot filled, the
 pool's published price improvement); an order encoder reads the child order and the parent's
 progress (`order_features`). Per pool it predicts the fill rate E[min(a, L)] / a of an
-allocation of a lots (a learned correction to the Kaplan-Meier plug-in rate), the price improvement (bps) and the adverse selection (bps per lot filled), and it
-outputs the allocation: a softmax over the K pools and the lit market.
+allocation of a lots (a learned correction to the Kaplan-Meier plug-in rate), the price
+improvement (bps) and the adverse selection (bps per lot filled), and it outputs the
+allocation: a softmax over the K pools and the lit market.
 
 Training (`train_router`): Adam on the mean IS (bps) of TWAP executions routed by the model
 on `wmjax.market.VenuesMarket`s drawn from `sample_venues` (pathwise gradient: a dark fill
