@@ -16,6 +16,7 @@ from wmjax.cli import (
     _market_make,
     _placement,
     _regimes,
+    _route,
     _statarb,
     _vwap,
 )
@@ -33,6 +34,7 @@ COMMAND_MODULES: tuple = (
     _regimes,
     _vwap,
     _evaluate,
+    _route,
 )
 
 

@@ -1,5 +1,8 @@
 """Market models a policy trades against: prices, impact, latency, volume, the order book,
-cointegrated baskets."""
+cointegrated baskets.
+
+Market models a policy trades against: prices, impact, latency, volume, the order book, and
+venues (a lit market plus dark pools)."""
 
 from wmjax.market import _flow as flow
 from wmjax.market._basket import (
@@ -155,6 +158,18 @@ from wmjax.market._replay import (
     replay_free_running,
     replay_one_step,
 )
+from wmjax.market._venues import (
+    TAIL_KINDS,
+    VenueAction,
+    VenueParams,
+    VenuesMarket,
+    VenuesObservation,
+    VenuesState,
+    liquidity_tails,
+    sample_liquidity,
+    sample_venues,
+    venue_params,
+)
 from wmjax.market._volume import (
     event_count_profile,
     u_shaped_profile,
@@ -171,6 +186,7 @@ __all__ = [
     "PROXIMITY",
     "REGIME_NAMES",
     "RETAIL",
+    "TAIL_KINDS",
     "TRANSIENT_KERNELS",
     "BasketConfig",
     "BasketParams",
@@ -220,6 +236,11 @@ __all__ = [
     "ReplayResult",
     "RiskLimits",
     "Side",
+    "VenueAction",
+    "VenueParams",
+    "VenuesMarket",
+    "VenuesObservation",
+    "VenuesState",
     "advance_orders",
     "apply_delta",
     "apply_message",
@@ -250,6 +271,7 @@ __all__ = [
     "linear_permanent_impact",
     "linear_temporary_impact",
     "liquidity_regime",
+    "liquidity_tails",
     "market_order",
     "max_drawdown",
     "messages_from_lobster",
@@ -275,6 +297,8 @@ __all__ = [
     "sample_empirical_latency_us",
     "sample_flow",
     "sample_latency_us",
+    "sample_liquidity",
+    "sample_venues",
     "simulate_basket",
     "simulate_baskets",
     "simulate_flow",
@@ -285,6 +309,7 @@ __all__ = [
     "submit_order",
     "transient_execution_offset",
     "u_shaped_profile",
+    "venue_params",
     "volatility_multipliers",
     "walk_book",
 ]

@@ -1,8 +1,20 @@
 """Trading strategies that are not the execution of a parent order: market makers
 (Avellaneda-Stoikov, GLFT, CJP) and statistical-arbitrage rules on OU spreads (Avellaneda & Lee
 2010, Bertram 2010, first passage after Elliott, van der Hoek & Malcolm 2005) with the
-walk-forward pairs backtest."""
+walk-forward pairs backtest.
 
+Trading strategies that are not execution schedules: dark-pool allocation and routing."""
+
+from wmjax.strategies._censored import (
+    FillHistory,
+    at_risk_counts,
+    empty_history,
+    expected_fill_lots,
+    greedy_allocation,
+    kaplan_meier_tails,
+    learn_greedy,
+    record_fills,
+)
 from wmjax.strategies._market_makers import (
     AvellanedaStoikov,
     DepthTable,
@@ -36,6 +48,18 @@ from wmjax.strategies._performance import (
     performance,
     sharpe_difference,
 )
+from wmjax.strategies._routing import (
+    GreedyRoute,
+    SplitResult,
+    SplitRoute,
+    greedy_route_policy,
+    lit_only_route,
+    llp_split,
+    project_simplex,
+    split_route_policy,
+    uniform_route,
+    venue_set_rollouts,
+)
 from wmjax.strategies._walk_forward import (
     RULES,
     Layout,
@@ -62,15 +86,20 @@ __all__ = [
     "AvellanedaStoikov",
     "Bands",
     "DepthTable",
+    "FillHistory",
+    "GreedyRoute",
     "Layout",
     "PairBlocks",
     "RuleResult",
+    "SplitResult",
+    "SplitRoute",
     "WalkForwardConfig",
     "al_bands",
     "all_pairs",
     "as_inventory_quotes",
     "as_spread",
     "as_symmetric_quotes",
+    "at_risk_counts",
     "avellaneda_stoikov",
     "band_positions",
     "band_step",
@@ -81,6 +110,8 @@ __all__ = [
     "calendar_layout",
     "cjp_table",
     "classic_rules",
+    "empty_history",
+    "expected_fill_lots",
     "first_passage_cdf",
     "first_passage_density",
     "first_passage_mean",
@@ -88,13 +119,24 @@ __all__ = [
     "first_passage_quantile",
     "glft_asymptotic_depths",
     "glft_table",
+    "greedy_allocation",
+    "greedy_route_policy",
+    "kaplan_meier_tails",
+    "learn_greedy",
+    "lit_only_route",
+    "llp_split",
     "pair_blocks",
     "performance",
+    "project_simplex",
+    "record_fills",
     "rule_result",
     "select_blocks",
     "sharpe_difference",
     "signal_rule_result",
+    "split_route_policy",
     "symmetric_bands",
     "table_quotes",
+    "uniform_route",
+    "venue_set_rollouts",
     "walk_forward",
 ]
