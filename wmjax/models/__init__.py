@@ -1,4 +1,5 @@
-"""Learned components in flax: policies that map what they observe to child orders."""
+"""Learned components in flax: policies that map what they observe to child orders, and world
+models of the order book (encoder, tick dynamics, order-flow model, placement policy)."""
 
 from wmjax.models._ac_policy import (
     OrderDistribution,
@@ -18,20 +19,92 @@ from wmjax.models._placement import (
     save_placement,
     train_placement,
 )
+from wmjax.models._world import (
+    Action,
+    MicrostructureEncoder,
+    Observed,
+    OrderBookWorldModel,
+    OrderFlowWorldModel,
+    OrderPlacementPolicy,
+    TickDynamicsModel,
+    TickPrediction,
+    WorldModelConfig,
+)
+from wmjax.models._world_baselines import (
+    ewma_variance,
+    gaussian_nll,
+    macro_f1,
+    price_baselines,
+    softmax_regression,
+    windowed_r2,
+)
+from wmjax.models._world_data import (
+    Normalizer,
+    WorldData,
+    WorldDataConfig,
+    label_horizon,
+    world_data,
+)
+from wmjax.models._world_eval import (
+    PreparedData,
+    evaluate_world_model,
+    ofi_nowcast_r2,
+    prepare_world_data,
+)
+from wmjax.models._world_train import (
+    TrainConfig,
+    WorldModelFit,
+    fit_world_model,
+    load_world_model,
+    model_config_for,
+    predict_world_model,
+    save_world_model,
+)
 
 __all__ = [
+    "Action",
+    "MicrostructureEncoder",
+    "Normalizer",
+    "Observed",
+    "OrderBookWorldModel",
     "OrderDistribution",
+    "OrderFlowWorldModel",
+    "OrderPlacementPolicy",
     "PlacementNet",
     "PlacementPolicy",
+    "PreparedData",
     "ScheduleNet",
+    "TickDynamicsModel",
+    "TickPrediction",
+    "TrainConfig",
+    "WorldData",
+    "WorldDataConfig",
+    "WorldModelConfig",
+    "WorldModelFit",
     "best_baseline",
     "book_ac_eta",
     "evaluate_placement",
+    "evaluate_world_model",
+    "ewma_variance",
+    "fit_world_model",
+    "gaussian_nll",
+    "label_horizon",
     "load_placement",
+    "load_world_model",
+    "macro_f1",
+    "model_config_for",
+    "ofi_nowcast_r2",
     "placement_features",
+    "predict_world_model",
+    "prepare_world_data",
+    "price_baselines",
     "relaxed_objective",
     "save_placement",
+    "save_world_model",
     "schedule_net_trades",
+    "softmax_regression",
     "train_placement",
     "train_schedule_net",
+    "windowed_r2",
+    "world_data",
 ]
