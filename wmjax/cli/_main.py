@@ -6,10 +6,10 @@ import argparse
 import sys
 
 from wmjax._checks import InputError
-from wmjax.cli import _analytics, _book, _demo, _execution, _hawkes, _placement
+from wmjax.cli import _analytics, _book, _demo, _execution, _hawkes, _placement, _worldmodel
 
 # Each module adds its sub-commands with `register(subparsers)`; each sub-command sets `run`.
-COMMAND_MODULES: tuple = (_book, _analytics, _execution, _demo, _hawkes, _placement)
+COMMAND_MODULES: tuple = (_book, _analytics, _execution, _demo, _hawkes, _placement, _worldmodel)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -20,8 +20,10 @@ from wmjax.features import Move
 
 
 def gaussian_nll(y, mean, var) -> float:
-    """Mean Gaussian negative log-likelihood, nats (float64 on the host)."""
+    """Mean Gaussian negative log-likelihood, nats (float64 on the host); NaN for no points."""
     y, mean, var = (np.asarray(x, np.float64) for x in (y, mean, var))
+    if y.size == 0:
+        return float("nan")
     return float(np.mean(0.5 * np.log(2 * np.pi * var) + 0.5 * (y - mean) ** 2 / var))
 
 
@@ -80,7 +82,7 @@ def macro_f1(y_true, y_pred, n_classes: int = len(Move)) -> float:
         tp = np.sum((y_pred == c) & (y_true == c))
         denom = np.sum(y_pred == c) + np.sum(y_true == c)
         scores.append(2.0 * tp / denom if denom else 0.0)
-    return float(np.mean(scores))
+    return float(np.mean(scores)) if scores else float("nan")
 
 
 @lru_cache(maxsize=4)

@@ -203,7 +203,13 @@ def predict_world_model(fit: WorldModelFit, data: WorldData, rows, chunk: int = 
     """(price mean bps, price log-variance, direction classes (R, H)) at `rows` (R,), in fixed
     chunks so one compiled program serves any R."""
     _, _, _, predict = _compiled(fit.model_config, fit.data_config, fit.train_config)
-    rows = np.asarray(rows)
+    rows = np.asarray(rows, np.int64)
+    if rows.size == 0:
+        return (
+            np.zeros(0, np.float32),
+            np.zeros(0, np.float32),
+            np.zeros((0, len(fit.data_config.horizons)), np.int32),
+        )
     pad = (-rows.size) % chunk
     padded = np.concatenate([rows, np.zeros(pad, rows.dtype)]).reshape(-1, chunk)
     outs = [predict(fit.variables, data, jnp.asarray(r)) for r in padded]
