@@ -56,9 +56,10 @@ def test_imagine_is_the_dynamics_fed_its_own_latents():
     z0 = jax.random.normal(jax.random.key(2), (3, cfg.d_latent))
     actions = jnp.array([[0, 1, 4], [2, 2, 3], [4, 0, 1], [1, 1, 1]])  # (T=4, B=3)
     rolled = model.apply(v, h, z0, actions, method=model.imagine)
+    step = jax.jit(lambda *a: model.apply(v, *a, method=lambda m, *b: m.dynamics.step(*b)))
     z, hh = z0, h
     for t in range(4):
-        hh, pred = model.apply(v, hh, z, actions[t], method=lambda m, *a: m.dynamics.step(*a))
+        hh, pred = step(hh, z, actions[t])
         np.testing.assert_allclose(rolled.next_latent[t], pred.next_latent, rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(rolled.direction_logits[t], pred.direction_logits, 1e-5, 1e-6)
         z = pred.next_latent
@@ -69,7 +70,7 @@ def test_imagine_is_the_dynamics_fed_its_own_latents():
 
 def test_training_compiles_once_and_the_loss_falls(fitted):
     _, fit = fitted
-    _, _, step, _ = _compiled(fit.model_config, DCFG, TCFG)
+    _, _, step, _, _ = _compiled(fit.model_config, DCFG, TCFG)
     assert step._cache_size() == 1
     assert fit.losses.shape == (2,) and fit.losses[1] < fit.losses[0]
     assert fit.samples_per_s > 0 and fit.compile_seconds > 0

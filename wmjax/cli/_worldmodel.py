@@ -95,8 +95,9 @@ def run_fit(args) -> int:
         prep = prepare_world_data(stream, config, test_start)
         task = bar.add_task("training", total=epochs)
         fit = fit_world_model(
-            jax.random.key(args.seed), prep.data, prep.normalizer, prep.train_rows, config,
-            epochs=epochs, callback=lambda e, s, loss: bar.update(task, completed=e + 1),
+            jax.random.key(args.seed), prep.data, prep.normalizer, prep.fit_rows, config,
+            epochs=epochs, val_rows=prep.val_rows,
+            callback=lambda e, s, loss: bar.update(task, completed=e + 1),
         )  # fmt: skip
         bar.add_task("evaluating", total=None)
         start = time.perf_counter()
@@ -115,7 +116,7 @@ def run_fit(args) -> int:
         eval_s = time.perf_counter() - start
     out = Path(args.out)
     ckpt = save_world_model(out / "world_model.msgpack", fit)
-    png = _learning_curve(fit.losses, out / "world_model_learning.png")
+    png = _learning_curve(fit.losses, fit.val_losses, out / "world_model_learning.png")
     summary = {
         "test": test,
         "train_seconds": fit.seconds,
@@ -123,11 +124,14 @@ def run_fit(args) -> int:
         "train_samples_per_s": fit.samples_per_s,
         "eval_seconds": eval_s,
         "epochs": epochs,
-        "n_train_rows": int(prep.train_rows.size),
+        "n_train_rows": int(prep.fit_rows.size),
         "test_start_s": float(test_start),
         "split_gap_s": float(prep.split.gap_s),
         "ofi_nowcast_r2_mean": r2,
         "losses": fit.losses,
+        "val_losses": fit.val_losses,
+        "best_epoch": fit.best_epoch,
+        "n_validation_rows": int(prep.val_rows.size),
         "checkpoint": str(ckpt),
         "learning_curve_png": str(png),
     }
@@ -140,7 +144,8 @@ def run_fit(args) -> int:
     if transfer is not None:
         _print_report(f"transfer to {Path(args.transfer[0]).name}", transfer, None)
     print(
-        f"trained {epochs} epochs on {prep.train_rows.size} rows in {fit.seconds:.1f} s "
+        f"trained {epochs} epochs on {prep.fit_rows.size} rows in {fit.seconds:.1f} s "
+        f"(kept epoch {fit.best_epoch + 1}, lowest loss on {prep.val_rows.size} validation rows) "
         f"(compile {fit.compile_seconds:.1f} s, {fit.samples_per_s:.0f} sequences/s); "
         f"OFI nowcast mean R^2 per half hour {r2:.3f}; checkpoint {ckpt}; learning curve {png}"
     )
@@ -183,7 +188,7 @@ def _print_report(name: str, r: dict, test_start) -> None:
     )  # fmt: skip
 
 
-def _learning_curve(losses, path: Path) -> Path:
+def _learning_curve(losses, val_losses, path: Path) -> Path:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -191,7 +196,10 @@ def _learning_curve(losses, path: Path) -> Path:
 
     fig, ax = plt.subplots(figsize=(6, 3.5))
     losses = np.asarray(losses)
-    ax.plot(np.arange(1, losses.size + 1), losses, marker="o")
+    ax.plot(np.arange(1, losses.size + 1), losses, marker="o", label="training (epoch mean)")
+    if len(val_losses):
+        ax.plot(np.arange(1, len(val_losses) + 1), val_losses, marker="s", label="validation")
+    ax.legend()
     ax.set_xlabel("epoch")
     ax.set_ylabel("joint training loss (mean over the epoch)")
     ax.set_title("world model learning curve")

@@ -151,8 +151,8 @@ class Observed:
 
     latent: jax.Array
     prediction: TickPrediction
-    price_mean_bps: jax.Array
-    price_log_var: jax.Array
+    price_mean_bps: jax.Array  # raw head outputs; the trainer centres them on the training
+    price_log_var: jax.Array  #   moments and bounds the log variance (see _world_train)
     policy_logits: jax.Array
     value: jax.Array
 

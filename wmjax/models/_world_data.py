@@ -57,6 +57,8 @@ class Normalizer:
     flow_std: jax.Array
     hist_mean: jax.Array
     hist_std: jax.Array
+    price_mean_bps: jax.Array  # () training mean of the clock-horizon mid change
+    price_log_var: jax.Array  # () log of its training variance
 
 
 @struct.dataclass
@@ -72,6 +74,8 @@ class WorldData:
     price_bps: jax.Array  # (N,) mid change over the clock horizon
     policy_target: jax.Array  # (N,) int32 hindsight action of a buyer
     class_weight: jax.Array  # (H, 3) balanced class weights of the training rows
+    price_mean_bps: jax.Array  # () the normaliser's, for the price head
+    price_log_var: jax.Array  # ()
 
 
 def _stats(x: np.ndarray) -> tuple[jax.Array, jax.Array]:
@@ -101,10 +105,14 @@ def world_data(
     train_mask = np.asarray(train_mask, bool)
     require(train_mask.any() or normalizer is not None, "no training rows: move the split")
     s = microstructure_state(stream, config.features)
+    price = mid_change_bps(s.mid_ticks, clock_horizon(stream.times_s, config.clock_horizon_s))
     lob, flow, hist = (np.asarray(x) for x in (s.lob_vector(), s.flow_vector(), s.event_flow))
     if normalizer is None:
         (lm, ls), (fm, fs), (hm, hs) = (_stats(x[train_mask]) for x in (lob, flow, hist))
-        normalizer = Normalizer(lm, ls, fm, fs, hm, hs)
+        y = np.asarray(price, np.float64)[train_mask]
+        normalizer = Normalizer(
+            lm, ls, fm, fs, hm, hs, jnp.float32(y.mean()), jnp.float32(np.log(y.var()))
+        )
     n = normalizer
     dirs = jnp.stack(
         [
@@ -113,7 +121,6 @@ def world_data(
         ],
         axis=1,
     )
-    price = mid_change_bps(s.mid_ticks, clock_horizon(stream.times_s, config.clock_horizon_s))
     # a buyer's best action in hindsight of the shortest horizon: take now if the mid rises,
     # rest at the touch if it stays, rest behind if it falls
     first = dirs[:, 0]
@@ -133,6 +140,8 @@ def world_data(
         price_bps=price,
         policy_target=policy_target.astype(jnp.int32),
         class_weight=jnp.asarray(weight, jnp.float32),
+        price_mean_bps=n.price_mean_bps,
+        price_log_var=n.price_log_var,
     )
     return data, normalizer
 

@@ -43,6 +43,7 @@ from wmjax.models._world_data import (
 from wmjax.models._world_train import WorldModelFit, predict_world_model
 
 SMOOTHED_THRESHOLD_BPS = 0.2
+VALIDATION_FRACTION = 0.2
 R2_WINDOW_S = 1800.0
 
 
@@ -56,6 +57,8 @@ class PreparedData:
     split: Split
     train_rows: np.ndarray
     test_rows: np.ndarray
+    fit_rows: np.ndarray  # training rows for the optimiser (labels end before validation)
+    val_rows: np.ndarray  # the last VALIDATION_FRACTION of the training period
     grid_rows: np.ndarray  # (G,) rows at the clock grid's interval starts, in time order
     grid_y_bps: np.ndarray  # (G,) mid change over each grid interval
     grid_ofi_shares: np.ndarray  # (G,) level-1 OFI over each grid interval (the nowcast's x)
@@ -72,7 +75,12 @@ def prepare_world_data(
 ) -> PreparedData:
     """Features, targets and split of `stream`; with `normalizer` (a fit on another stream) every
     row can be a test row and nothing is re-estimated."""
-    split = chronological_split(stream.times_s, label_horizon(stream, config), test_start_s)
+    horizon = label_horizon(stream, config)
+    split = chronological_split(stream.times_s, horizon, test_start_s)
+    times = np.asarray(stream.times_s, np.float64)
+    train_t = times[split.train]
+    val_start = float(np.quantile(train_t, 1 - VALIDATION_FRACTION)) if train_t.size else 0.0
+    inner = chronological_split(stream.times_s, horizon, val_start)
     data, normalizer = world_data(stream, config, split.train, normalizer)
     h = config.clock_horizon_s
     rows, grid_s = clock_grid_rows(stream.times_s, h)
@@ -85,6 +93,8 @@ def prepare_world_data(
         split=split,
         train_rows=np.flatnonzero(split.train),
         test_rows=np.flatnonzero(split.test),
+        fit_rows=np.flatnonzero(split.train & inner.train),
+        val_rows=np.flatnonzero(split.train & inner.test),
         grid_rows=rows[:-1],
         grid_y_bps=np.diff(mid[rows]) / mid[rows[:-1]] * 1e4,
         grid_ofi_shares=np.diff(cum[rows + 1]).astype(np.float64),

@@ -43,6 +43,17 @@ class TrainConfig:
     clip_norm: float = 1.0
 
 
+#: the price head's log variance stays within this many nats of the training log variance: a
+#: bounded, shrunk variance (heteroscedastic heads overfit overlapping 10 s labels otherwise)
+LOG_VAR_RANGE = 1.5
+
+
+def _price_head(mean_raw, log_var_raw, data: WorldData):
+    """(mean bps, log variance) around the training moments (`LOG_VAR_RANGE`)."""
+    log_var = data.price_log_var + LOG_VAR_RANGE * jnp.tanh(log_var_raw / LOG_VAR_RANGE)
+    return data.price_mean_bps + mean_raw, log_var
+
+
 def _loss(model: OrderBookWorldModel, dcfg: WorldDataConfig, variables, data: WorldData, rows):
     b = gather(data, rows, dcfg)
     h0 = jnp.zeros((rows.shape[0], model.config.gru_hidden))
@@ -54,11 +65,8 @@ def _loss(model: OrderBookWorldModel, dcfg: WorldDataConfig, variables, data: Wo
     rep = jnp.mean((jax.lax.stop_gradient(pred.next_latent) - z_next) ** 2)
     latent = jnp.maximum(dyn, FREE_LATENT_MSE) + 0.1 * jnp.maximum(rep, FREE_LATENT_MSE)
     y = data.price_bps[b.rows]
-    nll = jnp.mean(
-        0.5 * out.price_log_var
-        + 0.5 * (y - out.price_mean_bps) ** 2 * jnp.exp(-out.price_log_var)
-        + _HALF_LOG_2PI
-    )
+    mean, log_var = _price_head(out.price_mean_bps, out.price_log_var, data)
+    nll = jnp.mean(0.5 * log_var + 0.5 * (y - mean) ** 2 * jnp.exp(-log_var) + _HALF_LOG_2PI)
     labels = data.direction[b.rows]  # (B, T, H)
     logp = jax.nn.log_softmax(pred.direction_logits)
     picked = jnp.take_along_axis(logp, labels[..., None], axis=-1)[..., 0]
@@ -92,19 +100,19 @@ def _compiled(mcfg: WorldModelConfig, dcfg: WorldDataConfig, tcfg: TrainConfig):
         return optax.apply_updates(variables, updates), opt_state, loss, parts
 
     @jax.jit
+    def eval_loss(variables, data, rows):
+        return _loss(model, dcfg, variables, data, rows)[0]
+
+    @jax.jit
     def predict(variables, data, rows):
         b = gather(data, rows, dcfg)
         h0 = jnp.zeros((rows.shape[0], mcfg.gru_hidden))
         actions = jnp.full(b.rows.shape, Action.WAIT, jnp.int32)
         _, out = model.apply(variables, h0, b.lob, b.flow, b.history, actions)
-        last = lambda x: x[:, -1]  # noqa: E731 - the prediction at the sequence's last row
-        return (
-            last(out.price_mean_bps),
-            last(out.price_log_var),
-            jnp.argmax(last(out.prediction.direction_logits), axis=-1),
-        )
+        mean, log_var = _price_head(out.price_mean_bps[:, -1], out.price_log_var[:, -1], data)
+        return mean, log_var, jnp.argmax(out.prediction.direction_logits[:, -1], axis=-1)
 
-    return model, opt, train_step, predict
+    return model, opt, train_step, predict, eval_loss
 
 
 @dataclass
@@ -117,6 +125,8 @@ class WorldModelFit:
     variables: dict
     normalizer: Normalizer
     losses: np.ndarray  # (epochs,) mean training loss per epoch
+    val_losses: np.ndarray  # (epochs,) joint loss on the validation rows (empty without them)
+    best_epoch: int  # the epoch whose variables are kept (lowest validation loss, else the last)
     seconds: float  # training wall time, compilation included
     compile_seconds: float
     samples_per_s: float  # sequences per second after compilation
@@ -143,11 +153,13 @@ def fit_world_model(
     epochs: int = 3,
     train_config: TrainConfig = TrainConfig(),
     model_config: WorldModelConfig | None = None,
+    val_rows=None,
     callback: Callable[[int, int, float], None] | None = None,
 ) -> WorldModelFit:
     """Train on the rows `train_rows` (sequence ends) for `epochs` passes in shuffled batches
-    (the last partial batch of an epoch is dropped). `callback(epoch, step, loss)` after each
-    epoch's steps are dispatched (one host sync per epoch)."""
+    (the last partial batch of an epoch is dropped). With `val_rows` (later rows of the training
+    period, split off with a gap) the variables of the epoch with the lowest validation loss are
+    kept (early stopping). `callback(epoch, step, loss)` after each epoch (one host sync)."""
     epochs = positive_int("epochs", epochs)
     train_rows = np.asarray(train_rows)
     bs = train_config.batch_size
@@ -157,7 +169,7 @@ def fit_world_model(
             "later --test-start"
         )
     mcfg = model_config or model_config_for(data)
-    model, opt, train_step, _ = _compiled(mcfg, data_config, train_config)
+    model, opt, train_step, _, eval_loss = _compiled(mcfg, data_config, train_config)
     k_init, k_shuffle = jax.random.split(key)
     b0 = gather(data, jnp.asarray(train_rows[:2]), data_config)
     variables = model.init(
@@ -170,7 +182,12 @@ def fit_world_model(
     first = jnp.asarray(train_rows[:bs])
     jax.block_until_ready(train_step(variables, opt_state, data, first))  # compile, discarded
     compile_s = time.perf_counter() - start
-    losses = []
+    losses, val_losses = [], []
+    best = (np.inf, epochs - 1, variables)
+    val_batches = None
+    if val_rows is not None and np.size(val_rows) >= bs:
+        v = np.asarray(val_rows)
+        val_batches = jnp.asarray(v[: v.size // bs * bs].reshape(-1, bs))
     run_start = time.perf_counter()
     for epoch in range(epochs):
         perm = np.asarray(jax.random.permutation(jax.random.fold_in(k_shuffle, epoch), train_rows))
@@ -183,16 +200,25 @@ def fit_world_model(
         if not np.isfinite(mean_loss):
             raise InputError(f"training loss is {mean_loss} in epoch {epoch}: lower the rate")
         losses.append(mean_loss)
+        if val_batches is not None:
+            val = float(jnp.mean(jnp.stack([eval_loss(variables, data, r) for r in val_batches])))
+            val_losses.append(val)
+            if val < best[0]:
+                best = (val, epoch, variables)
         if callback is not None:
             callback(epoch, (epoch + 1) * steps, mean_loss)
     run_s = time.perf_counter() - run_start
+    if val_batches is None:
+        best = (np.nan, epochs - 1, variables)
     return WorldModelFit(
         model_config=mcfg,
         data_config=data_config,
         train_config=train_config,
-        variables=variables,
+        variables=best[2],
         normalizer=normalizer,
         losses=np.asarray(losses),
+        val_losses=np.asarray(val_losses),
+        best_epoch=best[1],
         seconds=compile_s + run_s,
         compile_seconds=compile_s,
         samples_per_s=epochs * steps * bs / max(run_s, 1e-9),
@@ -202,7 +228,7 @@ def fit_world_model(
 def predict_world_model(fit: WorldModelFit, data: WorldData, rows, chunk: int = 2048):
     """(price mean bps, price log-variance, direction classes (R, H)) at `rows` (R,), in fixed
     chunks so one compiled program serves any R."""
-    _, _, _, predict = _compiled(fit.model_config, fit.data_config, fit.train_config)
+    _, _, _, predict, _ = _compiled(fit.model_config, fit.data_config, fit.train_config)
     rows = np.asarray(rows, np.int64)
     if rows.size == 0:
         return (
@@ -255,6 +281,8 @@ def load_world_model(path) -> WorldModelFit:
         jnp.zeros((1, s, dcfg.history, mcfg.history_channels)), jnp.zeros((1, s), jnp.int32),
     )  # fmt: skip
     zeros = (jnp.zeros(mcfg.lob_dim), jnp.zeros(mcfg.flow_dim), jnp.zeros(mcfg.history_channels))
-    template = {"v": variables, "n": Normalizer(*(z for z in zeros for _ in range(2)))}
+    blocks = [z for z in zeros for _ in range(2)]
+    template = {"v": variables, "n": Normalizer(*blocks, jnp.float32(0), jnp.float32(0))}
     state = serialization.from_bytes(template, path.read_bytes())
-    return WorldModelFit(mcfg, dcfg, tcfg, state["v"], state["n"], np.zeros(0), 0.0, 0.0, 0.0)
+    none = np.zeros(0)
+    return WorldModelFit(mcfg, dcfg, tcfg, state["v"], state["n"], none, none, -1, 0.0, 0.0, 0.0)
