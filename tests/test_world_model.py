@@ -145,7 +145,7 @@ def test_baseline_helpers_against_closed_forms():
 
 
 def test_single_state_inference_step_runs_jitted():
-    cfg = M.WorldModelConfig()
+    cfg = M.WorldModelConfig(**SMALL)
     model = M.OrderBookWorldModel(cfg)
     v = model.init(jax.random.key(0), jnp.zeros(cfg.gru_hidden), jnp.zeros(4), jnp.zeros(16),
                    method=model.infer)  # fmt: skip
