@@ -153,3 +153,20 @@ def test_single_state_inference_step_runs_jitted():
     action, h, pred = step(v, jnp.zeros(cfg.gru_hidden), jnp.ones(4), jnp.ones(16))
     assert 0 <= int(action) < len(M.Action) and h.shape == (cfg.gru_hidden,)
     assert pred.direction_logits.shape == (cfg.n_horizons, 3)
+
+
+def test_price_calibration_lowers_the_validation_nll_and_reloads(fitted, tmp_path):
+    prep, fit = fitted
+    cal = M.calibrate_price_head(fit, prep)
+    assert cal.price_calibration != (1.0, 1.0) and 0.0 <= cal.price_calibration[0] <= 1.0
+    t0 = float(np.asarray(prep.stream.times_s)[prep.val_rows.min()])
+    sel = prep.grid_train & (prep.grid_s >= t0)
+    y = prep.grid_y_bps[sel]
+
+    def nll(f):
+        m, lv, _ = M.predict_world_model(f, prep.data, prep.grid_rows[sel])
+        return M.gaussian_nll(y, m, np.exp(np.asarray(lv, np.float64)))
+
+    assert nll(cal) <= nll(fit) + 1e-9
+    back = M.load_world_model(M.save_world_model(tmp_path / "c.msgpack", cal))
+    assert back.price_calibration == pytest.approx(cal.price_calibration)

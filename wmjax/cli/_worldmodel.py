@@ -65,6 +65,7 @@ def run_fit(args) -> int:
     from wmjax.features import stream_from_lobster
     from wmjax.models import (
         WorldDataConfig,
+        calibrate_price_head,
         evaluate_world_model,
         fit_world_model,
         ofi_nowcast_r2,
@@ -101,6 +102,7 @@ def run_fit(args) -> int:
         )  # fmt: skip
         bar.add_task("evaluating", total=None)
         start = time.perf_counter()
+        fit = calibrate_price_head(fit, prep)
         test = evaluate_world_model(fit, prep)
         _, r2 = ofi_nowcast_r2(prep)
         transfer = None
@@ -131,6 +133,10 @@ def run_fit(args) -> int:
         "losses": fit.losses,
         "val_losses": fit.val_losses,
         "best_epoch": fit.best_epoch,
+        "price_calibration": {
+            "mean_shrink": fit.price_calibration[0],
+            "variance_scale": fit.price_calibration[1],
+        },
         "n_validation_rows": int(prep.val_rows.size),
         "checkpoint": str(ckpt),
         "learning_curve_png": str(png),

@@ -47,6 +47,7 @@ from wmjax.models._world_data import (
 )
 from wmjax.models._world_eval import (
     PreparedData,
+    calibrate_price_head,
     evaluate_world_model,
     ofi_nowcast_r2,
     prepare_world_data,
@@ -83,6 +84,7 @@ __all__ = [
     "WorldModelFit",
     "best_baseline",
     "book_ac_eta",
+    "calibrate_price_head",
     "evaluate_placement",
     "evaluate_world_model",
     "ewma_variance",

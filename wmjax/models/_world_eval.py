@@ -10,7 +10,7 @@ mean of the past window), class balance, and the OFI nowcast's R^2 per half hour
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -102,6 +102,31 @@ def prepare_world_data(
         grid_train=grid_s[:-1] + h <= test_start_s,
         grid_test=grid_s[:-1] >= test_start_s,
     )
+
+
+def calibrate_price_head(fit: WorldModelFit, prep: PreparedData) -> WorldModelFit:
+    """`fit` with its price head recalibrated on the validation intervals (clock-grid intervals
+    that start at or after the first validation row and end before the test period): the mean
+    shrink s in [0, 1] (grid of 21) and, given s, the variance scale c = mean(r^2 / var) that
+    minimises the Gaussian NLL (post-hoc variance scaling, as temperature scaling for
+    classifiers, Guo et al. 2017). Uses no test data."""
+    if prep.val_rows.size == 0:
+        return fit
+    t0 = float(np.asarray(prep.stream.times_s, np.float64)[prep.val_rows.min()])
+    sel = prep.grid_train & (prep.grid_s >= t0)
+    if sel.sum() < 10:
+        return fit
+    raw = replace(fit, price_calibration=(1.0, 1.0))
+    mean, log_var, _ = predict_world_model(raw, prep.data, prep.grid_rows[sel])
+    y, var = prep.grid_y_bps[sel], np.exp(np.asarray(log_var, np.float64))
+    m0 = float(prep.data.price_mean_bps)
+    best = (np.inf, 1.0, 1.0)
+    for s in np.linspace(0.0, 1.0, 21):
+        mu = m0 + s * (np.asarray(mean, np.float64) - m0)
+        c = float(np.mean((y - mu) ** 2 / var))
+        nll = gaussian_nll(y, mu, c * var)
+        best = min(best, (nll, float(s), c))
+    return replace(fit, price_calibration=(best[1], best[2]))
 
 
 def evaluate_world_model(

@@ -130,6 +130,9 @@ class WorldModelFit:
     seconds: float  # training wall time, compilation included
     compile_seconds: float
     samples_per_s: float  # sequences per second after compilation
+    #: (mean shrink s, variance scale c) fitted on validation intervals by `calibrate_price_head`:
+    #: mean = m0 + s (mean - m0), variance = c variance; (1, 1) = uncalibrated
+    price_calibration: tuple[float, float] = (1.0, 1.0)
 
 
 def model_config_for(data: WorldData, **overrides) -> WorldModelConfig:
@@ -227,7 +230,7 @@ def fit_world_model(
 
 def predict_world_model(fit: WorldModelFit, data: WorldData, rows, chunk: int = 2048):
     """(price mean bps, price log-variance, direction classes (R, H)) at `rows` (R,), in fixed
-    chunks so one compiled program serves any R."""
+    chunks so one compiled program serves any R; the price head's calibration applied."""
     _, _, _, predict, _ = _compiled(fit.model_config, fit.data_config, fit.train_config)
     rows = np.asarray(rows, np.int64)
     if rows.size == 0:
@@ -239,7 +242,12 @@ def predict_world_model(fit: WorldModelFit, data: WorldData, rows, chunk: int = 
     pad = (-rows.size) % chunk
     padded = np.concatenate([rows, np.zeros(pad, rows.dtype)]).reshape(-1, chunk)
     outs = [predict(fit.variables, data, jnp.asarray(r)) for r in padded]
-    return tuple(np.concatenate([np.asarray(o[j]) for o in outs])[: rows.size] for j in range(3))
+    mean, log_var, classes = (
+        np.concatenate([np.asarray(o[j]) for o in outs])[: rows.size] for j in range(3)
+    )
+    shrink, scale = fit.price_calibration
+    m0 = float(data.price_mean_bps)
+    return m0 + shrink * (mean - m0), log_var + np.float32(np.log(scale)), classes
 
 
 def save_world_model(path, fit: WorldModelFit) -> Path:
@@ -251,6 +259,7 @@ def save_world_model(path, fit: WorldModelFit) -> Path:
         "model": asdict(fit.model_config),
         "data": asdict(fit.data_config),
         "train": asdict(fit.train_config),
+        "price_calibration": list(fit.price_calibration),
     }
     path.with_suffix(".json").write_text(json.dumps(meta))
     return path
@@ -285,4 +294,7 @@ def load_world_model(path) -> WorldModelFit:
     template = {"v": variables, "n": Normalizer(*blocks, jnp.float32(0), jnp.float32(0))}
     state = serialization.from_bytes(template, path.read_bytes())
     none = np.zeros(0)
-    return WorldModelFit(mcfg, dcfg, tcfg, state["v"], state["n"], none, none, -1, 0.0, 0.0, 0.0)
+    cal = tuple(meta.get("price_calibration", (1.0, 1.0)))
+    return WorldModelFit(
+        mcfg, dcfg, tcfg, state["v"], state["n"], none, none, -1, 0.0, 0.0, 0.0, cal
+    )
