@@ -6,6 +6,8 @@ change over the clock horizon on the clock grid (beside the unconditional, EWMA 
 baselines), macro-F1 of raw-sign directions at each event horizon (beside a softmax regression on
 the six hand features), smoothed-label scores only beside the one-feature baseline (mid minus the
 mean of the past window), class balance, and the OFI nowcast's R^2 per half hour.
+`calibrate_price_head` refits the price head's mean shrink and variance scale on the validation
+slice at the end of the training period.
 """
 
 from __future__ import annotations
