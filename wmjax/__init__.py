@@ -2,14 +2,15 @@
 
 A market is a pure function of (key, params); an execution policy is a pure function of what it
 observes. Layers, lowest first: `hawkes` (order-flow point processes), `calibrate` (fitting them),
-`data` (reading files), `market` (prices, impact, latency, the order book), `execution`
-(schedules, rollouts, objectives, training), `models` (flax modules), `analytics` (what a desk
+`data` (reading files), `market` (prices, impact, latency, the order book), `features`
+(microstructure state, labels, splits), `execution` (schedules, rollouts, objectives, training),
+`models` (flax modules), `analytics` (what a desk
 reads), `cli` (the `wmjax` command).
 
     import wmjax as wm
 """
 
-from wmjax import analytics, calibrate, hawkes
+from wmjax import analytics, calibrate, features, hawkes
 from wmjax._checks import InputError
 from wmjax.hawkes import HawkesEvents, HawkesParams
 
@@ -22,5 +23,6 @@ __all__ = [
     "__version__",
     "analytics",
     "calibrate",
+    "features",
     "hawkes",
 ]

@@ -19,6 +19,7 @@ from wmjax.cli import (
     _route,
     _statarb,
     _vwap,
+    _worldmodel,
 )
 
 # Each module adds its sub-commands with `register(subparsers)`; each sub-command sets `run`.
@@ -35,6 +36,7 @@ COMMAND_MODULES: tuple = (
     _vwap,
     _evaluate,
     _route,
+    _worldmodel,
 )
 
 

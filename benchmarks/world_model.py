@@ -1,0 +1,145 @@
+"""World model of the order book: training samples/s and time per epoch on a LOBSTER day,
+single-state inference latency (one jitted encoder + policy + dynamics step; median and p99),
+and batched inference states/s.
+
+    python benchmarks/world_model.py [--epochs 1] [--latency-repeats 2000]
+        [--batch 4096] [--messages M --orderbook B] [--out benchmarks/world_model_out]
+
+Default data: AMZN 2012-06-21 level 1 from the shared data folder beside the repository.
+Writes results.json to --out and prints a markdown table for benchmarks/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from wmjax.data import load_lobster
+from wmjax.features import stream_from_lobster
+from wmjax.models import (
+    OrderBookWorldModel,
+    WorldDataConfig,
+    WorldModelConfig,
+    fit_world_model,
+    prepare_world_data,
+)
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "lobster"
+AMZN = "AMZN_2012-06-21_34200000_57600000_{}_1.csv"
+
+
+def training(messages, orderbook, epochs: int) -> dict:
+    stream = stream_from_lobster(load_lobster(messages, orderbook))
+    config = WorldDataConfig()
+    t = time.perf_counter()
+    prep = prepare_world_data(stream, config, float(stream.times_s[-1]) - 7200.0)
+    prep_s = time.perf_counter() - t
+    fit = fit_world_model(
+        jax.random.key(0), prep.data, prep.normalizer, prep.train_rows, config, epochs=epochs
+    )
+    run_s = fit.seconds - fit.compile_seconds
+    return {
+        "rows": stream.rows,
+        "train_rows": int(prep.train_rows.size),
+        "features_and_labels_s": prep_s,
+        "compile_s": fit.compile_seconds,
+        "train_samples_per_s": fit.samples_per_s,
+        "seconds_per_epoch": run_s / epochs,
+    }
+
+
+def inference(repeats: int, batch: int) -> dict:
+    cfg = WorldModelConfig()
+    model = OrderBookWorldModel(cfg)
+    h, lob, flow = jnp.zeros(cfg.gru_hidden), jnp.ones(cfg.lob_dim), jnp.ones(cfg.flow_dim)
+    v = model.init(jax.random.key(0), h, lob, flow, method=model.infer)
+
+    def infer(v, h, lob, flow):
+        return model.apply(v, h, lob, flow, method=model.infer)
+
+    def timed(fn, *args):
+        jax.block_until_ready(fn(*args))
+        lat = np.empty(repeats)
+        for i in range(repeats):
+            t = time.perf_counter()
+            jax.block_until_ready(fn(*args))
+            lat[i] = time.perf_counter() - t
+        return lat
+
+    one = jax.jit(infer)
+    t = time.perf_counter()
+    jax.block_until_ready(one(v, h, lob, flow))
+    compile_s = time.perf_counter() - t
+    lat_args = timed(one, v, h, lob, flow)
+    # deployment form: the weights baked into the compiled step (3 array arguments, not ~40)
+    baked = jax.jit(lambda h, lob, flow: infer(v, h, lob, flow))
+    lat = timed(baked, h, lob, flow)
+    many = jax.jit(jax.vmap(infer, in_axes=(None, 0, 0, 0)))
+    hb = jnp.zeros((batch, cfg.gru_hidden))
+    lb = jax.random.normal(jax.random.key(1), (batch, cfg.lob_dim))
+    fb = jax.random.normal(jax.random.key(2), (batch, cfg.flow_dim))
+    jax.block_until_ready(many(v, hb, lb, fb))
+    best = np.inf
+    for _ in range(5):
+        t = time.perf_counter()
+        jax.block_until_ready(many(v, hb, lb, fb))
+        best = min(best, time.perf_counter() - t)
+    return {
+        "compile_s": compile_s,
+        "latency_median_us": float(np.median(lat) * 1e6),
+        "latency_params_as_args_median_us": float(np.median(lat_args) * 1e6),
+        "latency_params_as_args_p99_us": float(np.quantile(lat_args, 0.99) * 1e6),
+        "latency_p99_us": float(np.quantile(lat, 0.99) * 1e6),
+        "batch": batch,
+        "batched_states_per_s": batch / best,
+        "batched_speedup_vs_single": (batch / best) * float(np.median(lat)),
+    }
+
+
+def main(argv=None) -> dict:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--messages", default=str(SHARED / AMZN.format("message")))
+    p.add_argument("--orderbook", default=str(SHARED / AMZN.format("orderbook")))
+    p.add_argument("--epochs", type=int, default=1)
+    p.add_argument("--latency-repeats", type=int, default=2000)
+    p.add_argument("--batch", type=int, default=4096)
+    p.add_argument("--skip-training", action="store_true", help="inference figures only")
+    p.add_argument("--out", default="benchmarks/world_model_out")
+    args = p.parse_args(argv)
+    res = {
+        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs",
+        "load_average": os.getloadavg(),
+        "inference": inference(args.latency_repeats, args.batch),
+    }
+    if not args.skip_training:
+        res["training"] = training(args.messages, args.orderbook, args.epochs)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps(res, indent=1))
+    inf = res["inference"]
+    print("| figure | value |\n|---|---|")
+    print(f"| single-state step latency, median / p99 (us) | {inf['latency_median_us']:.0f} / "
+          f"{inf['latency_p99_us']:.0f} |")  # fmt: skip
+    med, p99 = inf["latency_params_as_args_median_us"], inf["latency_params_as_args_p99_us"]
+    print(f"| same, weights passed as arguments, median / p99 (us) | {med:.0f} / {p99:.0f} |")
+    print(f"| batched states/s (batch {inf['batch']}) | {inf['batched_states_per_s']:,.0f} |")
+    print(f"| batched / single-state throughput | {inf['batched_speedup_vs_single']:.0f}x |")
+    if "training" in res:
+        tr = res["training"]
+        print(f"| training sequences/s | {tr['train_samples_per_s']:,.0f} |")
+        print(f"| seconds per epoch ({tr['train_rows']} rows) | {tr['seconds_per_epoch']:.1f} |")
+        print(f"| compile (s) | {tr['compile_s']:.1f} |")
+    print(f"load average {res['load_average']}")
+    return res
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,189 @@
+"""wmjax.models world model: scanned rollout = repeated steps, one compiled training step,
+checkpoints that reload, the baselines against closed forms, and leakage through training
+(shuffling the test period or moving the split changes nothing the training rows determine)."""
+
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import wmjax.models as M
+from wmjax import features as F
+from wmjax.data import load_lobster
+from wmjax.models._world_train import _compiled
+
+DATA = Path(__file__).resolve().parent / "data"
+AMZN = (DATA / "AMZN_2012-06-21_message_1_first800rows.csv",
+        DATA / "AMZN_2012-06-21_orderbook_1_first800rows.csv")  # fmt: skip
+AAPL = (DATA / "AAPL_2012-06-21_message_10_first300rows.csv",
+        DATA / "AAPL_2012-06-21_orderbook_10_first300rows.csv")  # fmt: skip
+DCFG = M.WorldDataConfig(horizons=(10, 20), clock_horizon_s=2.0, seq_len=2, stride=5, history=8)
+TCFG = M.TrainConfig(batch_size=32, learning_rate=3e-3)
+SMALL = dict(lob_hidden=16, lob_out=8, flow_hidden=8, flow_out=8, d_latent=8, gru_hidden=8,
+             flow_gru_hidden=8, policy_hidden=8)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def stream():
+    return F.stream_from_lobster(load_lobster(*AMZN))
+
+
+@pytest.fixture(scope="module")
+def test_start(stream):
+    return float(np.asarray(stream.times_s)[560])
+
+
+def _fit(prep, epochs=2, seed=0):
+    mcfg = M.model_config_for(prep.data, **SMALL)
+    return M.fit_world_model(
+        jax.random.key(seed), prep.data, prep.normalizer, prep.train_rows, DCFG,
+        epochs=epochs, train_config=TCFG, model_config=mcfg,
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def fitted(stream, test_start):
+    prep = M.prepare_world_data(stream, DCFG, test_start)
+    return prep, _fit(prep)
+
+
+def test_imagine_is_the_dynamics_fed_its_own_latents():
+    cfg = M.WorldModelConfig(**SMALL)
+    model = M.OrderBookWorldModel(cfg)
+    h = jnp.zeros((3, cfg.gru_hidden))
+    v = model.init(jax.random.key(1), h, jnp.zeros((3, 2, 4)), jnp.zeros((3, 2, 16)),
+                   jnp.zeros((3, 2, 8, 5)), jnp.zeros((3, 2), jnp.int32))  # fmt: skip
+    z0 = jax.random.normal(jax.random.key(2), (3, cfg.d_latent))
+    actions = jnp.array([[0, 1, 4], [2, 2, 3], [4, 0, 1], [1, 1, 1]])  # (T=4, B=3)
+    rolled = model.apply(v, h, z0, actions, method=model.imagine)
+    step = jax.jit(lambda *a: model.apply(v, *a, method=lambda m, *b: m.dynamics.step(*b)))
+    z, hh = z0, h
+    for t in range(4):
+        hh, pred = step(hh, z, actions[t])
+        np.testing.assert_allclose(rolled.next_latent[t], pred.next_latent, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(rolled.direction_logits[t], pred.direction_logits, 1e-5, 1e-6)
+        z = pred.next_latent
+    # the action changes the prediction (the dynamics is action-conditioned)
+    other = model.apply(v, h, z0, (actions + 1) % 5, method=model.imagine)
+    assert not np.allclose(other.next_latent, rolled.next_latent)
+
+
+def test_training_compiles_once_and_the_loss_falls(fitted):
+    _, fit = fitted
+    _, _, step, _, _ = _compiled(fit.model_config, DCFG, TCFG)
+    assert step._cache_size() == 1
+    assert fit.losses.shape == (2,) and fit.losses[1] < fit.losses[0]
+    assert fit.samples_per_s > 0 and fit.compile_seconds > 0
+
+
+def test_checkpoint_reloads_to_identical_predictions(fitted, tmp_path):
+    prep, fit = fitted
+    path = M.save_world_model(tmp_path / "wm.msgpack", fit)
+    back = M.load_world_model(path)
+    rows = prep.test_rows[:50]
+    for a, b in zip(M.predict_world_model(fit, prep.data, rows),
+                    M.predict_world_model(back, prep.data, rows), strict=True):  # fmt: skip
+        np.testing.assert_array_equal(a, b)
+
+
+def test_shuffling_the_test_period_changes_no_trained_parameter(stream, test_start, fitted):
+    """Leakage through training: the rows after the split (content shuffled) must leave the
+    normaliser, class weights and every trained parameter bit-identical."""
+    prep, fit = fitted
+    times = np.asarray(stream.times_s)
+    first_test = int(np.searchsorted(times, test_start))
+    future = first_test + np.random.default_rng(0).permutation(len(times) - first_test)
+    perm = np.r_[np.arange(first_test), future]
+    shuffled = jax.tree_util.tree_map(lambda x: x[perm], stream).replace(times_s=stream.times_s)
+    prep2 = M.prepare_world_data(shuffled, DCFG, test_start)
+    np.testing.assert_array_equal(prep.train_rows, prep2.train_rows)
+    np.testing.assert_array_equal(prep.data.class_weight, prep2.data.class_weight)
+    fit2 = _fit(prep2)
+    leaves = [jax.tree_util.tree_leaves((f.variables, f.normalizer)) for f in (fit, fit2)]
+    for a, b in zip(*leaves, strict=True):
+        np.testing.assert_array_equal(a, b)
+    # the shuffled future does change the test labels: the check above could fail
+    assert not np.array_equal(
+        prep.data.direction[prep.test_rows], prep2.data.direction[prep.test_rows]
+    )
+
+
+def test_moving_the_split_keeps_features_and_labels(stream, test_start, fitted):
+    prep, _ = fitted
+    later = M.prepare_world_data(stream, DCFG, test_start + 5.0, normalizer=prep.normalizer)
+    np.testing.assert_array_equal(prep.data.lob, later.data.lob)
+    np.testing.assert_array_equal(prep.data.direction, later.data.direction)
+    assert set(prep.train_rows) < set(later.train_rows)
+    assert later.test_rows.min() > prep.test_rows.min()
+
+
+def test_report_has_the_issue_schema_and_closed_form_baselines(fitted):
+    prep, fit = fitted
+    r = M.evaluate_world_model(fit, prep)
+    for key in ("nll_10s", "nll_unconditional", "nll_ewma", "nll_nowcast", "n_test"):
+        assert np.isfinite(r[key])
+    assert set(r["macro_f1_raw"]) == {"10", "20"} and set(r["smoothed"]) == {"10", "20"}
+    y, tr, te = prep.grid_y_bps, prep.grid_train, prep.grid_test
+    mu, var = y[tr].mean(), y[tr].var()
+    ref = np.mean(0.5 * np.log(2 * np.pi * var) + (y[te] - mu) ** 2 / (2 * var))
+    assert r["nll_unconditional"] == pytest.approx(ref, rel=1e-9)
+    assert r["n_test"] == int(te.sum()) > 0
+
+
+def test_baseline_helpers_against_closed_forms():
+    y = np.array([1.0, -2.0, 0.5, 3.0])
+    v = M.ewma_variance(y, 2.0, lam=0.9)
+    ref = [2.0]
+    for yi in y[:-1]:
+        ref.append(0.9 * ref[-1] + 0.1 * yi**2)
+    np.testing.assert_allclose(v, ref, rtol=1e-6)
+    assert M.macro_f1([0, 0, 1, 2, 2], [0, 1, 1, 2, 0]) == pytest.approx((0.5 + 2 / 3 + 2 / 3) / 3)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(600, 2))
+    labels = np.digitize(x[:, 0], [-0.5, 0.5])  # three classes by thresholds on one feature
+    assert M.macro_f1(labels, M.softmax_regression(x, labels, x)) > 0.9
+
+
+def test_single_state_inference_step_runs_jitted():
+    cfg = M.WorldModelConfig(**SMALL)
+    model = M.OrderBookWorldModel(cfg)
+    v = model.init(jax.random.key(0), jnp.zeros(cfg.gru_hidden), jnp.zeros(4), jnp.zeros(16),
+                   method=model.infer)  # fmt: skip
+    step = jax.jit(lambda v, h, lob, flow: model.apply(v, h, lob, flow, method=model.infer))
+    action, h, pred = step(v, jnp.zeros(cfg.gru_hidden), jnp.ones(4), jnp.ones(16))
+    assert 0 <= int(action) < len(M.Action) and h.shape == (cfg.gru_hidden,)
+    assert pred.direction_logits.shape == (cfg.n_horizons, 3)
+
+
+def test_price_calibration_lowers_the_validation_nll_and_reloads(fitted, tmp_path):
+    prep, fit = fitted
+    cal = M.calibrate_price_head(fit, prep)
+    assert cal.price_calibration != (1.0, 1.0) and 0.0 <= cal.price_calibration[0] <= 1.0
+    t0 = float(np.asarray(prep.stream.times_s)[prep.val_rows.min()])
+    sel = prep.grid_train & (prep.grid_s >= t0)
+    y = prep.grid_y_bps[sel]
+
+    def nll(f):
+        m, lv, _ = M.predict_world_model(f, prep.data, prep.grid_rows[sel])
+        return M.gaussian_nll(y, m, np.exp(np.asarray(lv, np.float64)))
+
+    assert nll(cal) <= nll(fit) + 1e-9
+    back = M.load_world_model(M.save_world_model(tmp_path / "c.msgpack", cal))
+    assert back.price_calibration == pytest.approx(cal.price_calibration)
+
+
+def test_transfer_to_another_ticker_without_refitting(fitted):
+    """The AMZN fit scores AAPL rows (first level) with AMZN's normaliser; nothing is refitted."""
+    prep, fit = fitted
+    aapl = F.stream_from_lobster(load_lobster(*AAPL), levels=1)
+    other = M.prepare_world_data(aapl, DCFG, float(aapl.times_s[0]), normalizer=prep.normalizer)
+    n = prep.normalizer
+    raw = F.microstructure_state(aapl).lob_vector()
+    np.testing.assert_allclose(other.data.lob * n.lob_std + n.lob_mean, raw, rtol=1e-5, atol=1e-5)
+    r = M.evaluate_world_model(fit, other, baseline_prep=prep)
+    assert r["n_test_events"] == other.test_rows.size > 0
+    # 300 rows span under two 2 s grid intervals: no interval to score, reported as NaN
+    assert r["n_test"] == int(other.grid_test.sum()) == 0 and np.isnan(r["nll_10s"])
+    assert all(0 <= v <= 1 for v in r["macro_f1_raw"].values())

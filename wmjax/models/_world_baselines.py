@@ -1,0 +1,127 @@
+"""The simple baselines every world-model score stands beside, computed by the same features
+and labels: unconditional and EWMA-variance Gaussians and the OFI nowcast for the mid change
+over a clock horizon; a softmax regression for direction classes; macro-F1.
+
+The OFI nowcast regresses the mid change on the OFI of the same interval (Cont, Kukanov &
+Stoikov 2014, eq. 11): it uses the interval's own flow, so it is a ceiling, not a forecast.
+EWMA variance: RiskMetrics (J.P. Morgan 1996), lambda = 0.94, one step per interval.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from wmjax.features import Move
+
+
+def gaussian_nll(y, mean, var) -> float:
+    """Mean Gaussian negative log-likelihood, nats (float64 on the host); NaN for no points."""
+    y, mean, var = (np.asarray(x, np.float64) for x in (y, mean, var))
+    if y.size == 0:
+        return float("nan")
+    return float(np.mean(0.5 * np.log(2 * np.pi * var) + 0.5 * (y - mean) ** 2 / var))
+
+
+def ewma_variance(y, initial_var: float, lam: float = 0.94) -> np.ndarray:
+    """(n,) one-step-ahead variance v_i = lam v_{i-1} + (1 - lam) y_{i-1}^2, v_0 = initial_var."""
+
+    def body(v, yi):
+        return lam * v + (1 - lam) * yi**2, v
+
+    _, v = jax.lax.scan(body, jnp.float32(initial_var), jnp.asarray(y, jnp.float32))
+    return np.asarray(v, np.float64)
+
+
+def _ols(x, y) -> tuple[np.ndarray, np.ndarray]:
+    """(coefficients with intercept first, residuals) of y on [1, x]."""
+    design = np.column_stack([np.ones(len(y)), np.asarray(x, np.float64)])
+    beta, *_ = np.linalg.lstsq(design, np.asarray(y, np.float64), rcond=None)
+    return beta, np.asarray(y, np.float64) - design @ beta
+
+
+def price_baselines(y, ofi, train: np.ndarray, test: np.ndarray) -> dict[str, float]:
+    """NLL on `test` of N(train mean, train var), N(0, EWMA var) (run over all intervals in time
+    order, started at the train variance) and the OFI nowcast N(a + b OFI, residual var), all
+    fitted on `train`; `y` (n,) mid changes bps over consecutive intervals, `ofi` (n,) shares."""
+    y = np.asarray(y, np.float64)
+    mu, var = y[train].mean(), y[train].var()
+    beta, resid = _ols(np.asarray(ofi)[train], y[train])
+    now = beta[0] + beta[1] * np.asarray(ofi, np.float64)
+    return {
+        "nll_unconditional": gaussian_nll(y[test], mu, var),
+        "nll_ewma": gaussian_nll(y[test], 0.0, ewma_variance(y, var)[test]),
+        "nll_nowcast": gaussian_nll(y[test], now[test], resid.var()),
+    }
+
+
+def windowed_r2(y, x, times_s, window_s: float) -> np.ndarray:
+    """R^2 of y on [1, x] within each window of `window_s` seconds (windows with >= 3 points)."""
+    times = np.asarray(times_s, np.float64)
+    which = np.floor((times - times[0]) / window_s).astype(int)
+    out = []
+    for w in np.unique(which):
+        sel = which == w
+        if sel.sum() >= 3 and np.var(y[sel]) > 0:
+            _, resid = _ols(np.asarray(x)[sel], np.asarray(y)[sel])
+            out.append(1.0 - resid.var() / np.var(y[sel]))
+    return np.asarray(out)
+
+
+def macro_f1(y_true, y_pred, n_classes: int = len(Move)) -> float:
+    """Unweighted mean over the classes present in `y_true` of the per-class F1."""
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    scores = []
+    for c in range(n_classes):
+        if not np.any(y_true == c):
+            continue
+        tp = np.sum((y_pred == c) & (y_true == c))
+        denom = np.sum(y_pred == c) + np.sum(y_true == c)
+        scores.append(2.0 * tp / denom if denom else 0.0)
+    return float(np.mean(scores)) if scores else float("nan")
+
+
+@lru_cache(maxsize=4)
+def _softmax_fit(n_steps: int, learning_rate: float):
+    opt = optax.adam(learning_rate)
+
+    @jax.jit
+    def fit(x, y, class_weight):
+        w0 = (jnp.zeros((x.shape[1], len(Move))), jnp.zeros(len(Move)))
+        weight = class_weight[y]
+
+        def loss(w):
+            logits = x @ w[0] + w[1]
+            ce = optax.softmax_cross_entropy_with_integer_labels(logits, y)
+            return jnp.sum(weight * ce) / jnp.sum(weight)
+
+        def body(carry, _):
+            w, s = carry
+            g = jax.grad(loss)(w)
+            u, s = opt.update(g, s, w)
+            return (optax.apply_updates(w, u), s), None
+
+        (w, _), _ = jax.lax.scan(body, (w0, opt.init(w0)), None, length=n_steps)
+        return w
+
+    return fit
+
+
+def softmax_regression(
+    x_train, y_train, x_test, *, n_steps: int = 400, learning_rate: float = 0.05
+) -> np.ndarray:
+    """Predicted classes on `x_test` of a multinomial logistic regression fitted on standardised
+    `x_train` with balanced class weights (the same weighting the world model's heads use)."""
+    x_train, x_test = np.asarray(x_train, np.float32), np.asarray(x_test, np.float32)
+    mean, std = x_train.mean(0), np.maximum(x_train.std(0), 1e-6)
+    y = np.asarray(y_train)
+    freq = np.bincount(y, minlength=len(Move)) / len(y)
+    cw = 1.0 / (len(Move) * np.maximum(freq, 1e-3))
+    w = _softmax_fit(n_steps, learning_rate)(
+        jnp.asarray((x_train - mean) / std), jnp.asarray(y), jnp.asarray(cw, jnp.float32)
+    )
+    return np.asarray(jnp.argmax(((x_test - mean) / std) @ w[0] + w[1], axis=1))

@@ -1,0 +1,180 @@
+"""Training data for the order-book world model: per-row inputs and leak-free targets on device,
+a chronological split, and the batch gather done inside the jitted step (rows are indices)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import struct
+
+from wmjax._checks import positive, positive_int, require
+from wmjax.features import (
+    BookStream,
+    FeatureConfig,
+    Horizon,
+    class_balance,
+    clock_horizon,
+    direction,
+    event_horizon,
+    microstructure_state,
+    mid_change_bps,
+    symlog,
+)
+from wmjax.models._world import Action
+
+
+@dataclass(frozen=True)
+class WorldDataConfig:
+    """Static data settings: direction horizons (events), the price label's clock horizon, the
+    sequence length and stride (events) of `observe`, and the flow-history window (events)."""
+
+    horizons: tuple[int, ...] = (10, 20, 50, 100)
+    clock_horizon_s: float = 10.0
+    seq_len: int = 4
+    stride: int = 10
+    history: int = 16
+    features: FeatureConfig = field(default_factory=FeatureConfig)
+
+    def __post_init__(self):
+        for k in self.horizons:
+            positive_int("horizons", k)
+        positive("clock_horizon_s", self.clock_horizon_s)
+        positive_int("seq_len", self.seq_len)
+        positive_int("stride", self.stride)
+        positive_int("history", self.history)
+
+
+@struct.dataclass
+class Normalizer:
+    """Train-set mean and std of each input block (standardised inputs = (x - mean) / std)."""
+
+    lob_mean: jax.Array
+    lob_std: jax.Array
+    flow_mean: jax.Array
+    flow_std: jax.Array
+    hist_mean: jax.Array
+    hist_std: jax.Array
+    price_mean_bps: jax.Array  # () training mean of the clock-horizon mid change
+    price_log_var: jax.Array  # () log of its training variance
+
+
+@struct.dataclass
+class WorldData:
+    """Per-row inputs (standardised) and targets of one stream; N rows."""
+
+    lob: jax.Array  # (N, 4L)
+    flow: jax.Array  # (N, F)
+    event_flow: jax.Array  # (N, C)
+    spread_symlog: jax.Array  # (N,)
+    imbalance: jax.Array  # (N,)
+    direction: jax.Array  # (N, H) int32 raw-sign classes at each event horizon
+    price_bps: jax.Array  # (N,) mid change over the clock horizon
+    policy_target: jax.Array  # (N,) int32 hindsight action of a buyer
+    class_weight: jax.Array  # (H, 3) balanced class weights of the training rows
+    price_mean_bps: jax.Array  # () the normaliser's, for the price head
+    price_log_var: jax.Array  # ()
+
+
+def _stats(x: np.ndarray) -> tuple[jax.Array, jax.Array]:
+    return jnp.asarray(x.mean(0)), jnp.asarray(np.maximum(x.std(0), 1e-3))
+
+
+def label_horizon(stream: BookStream, config: WorldDataConfig) -> Horizon:
+    """The union of every target's look-ahead: the longest event horizon (and the next
+    sequence row) and the clock horizon; a row is usable when all lie inside the data."""
+    k = event_horizon(stream.times_s, max(*config.horizons, config.stride))
+    c = clock_horizon(stream.times_s, config.clock_horizon_s)
+    return Horizon(
+        end=jnp.maximum(k.end, c.end),
+        end_s=jnp.maximum(k.end_s, c.end_s),
+        valid=k.valid & c.valid,
+    )
+
+
+def world_data(
+    stream: BookStream,
+    config: WorldDataConfig,
+    train_mask: np.ndarray,
+    normalizer: Normalizer | None = None,
+) -> tuple[WorldData, Normalizer]:
+    """Inputs and targets of every row; the normaliser and class weights come from the rows of
+    `train_mask` (or the given `normalizer`, e.g. a model fitted on another ticker)."""
+    train_mask = np.asarray(train_mask, bool)
+    require(train_mask.any() or normalizer is not None, "no training rows: move the split")
+    s = microstructure_state(stream, config.features)
+    price = mid_change_bps(s.mid_ticks, clock_horizon(stream.times_s, config.clock_horizon_s))
+    lob, flow, hist = (np.asarray(x) for x in (s.lob_vector(), s.flow_vector(), s.event_flow))
+    if normalizer is None:
+        (lm, ls), (fm, fs), (hm, hs) = (_stats(x[train_mask]) for x in (lob, flow, hist))
+        y = np.asarray(price, np.float64)[train_mask]
+        normalizer = Normalizer(
+            lm, ls, fm, fs, hm, hs, jnp.float32(y.mean()), jnp.float32(np.log(y.var()))
+        )
+    n = normalizer
+    dirs = jnp.stack(
+        [
+            direction(mid_change_bps(s.mid_ticks, event_horizon(stream.times_s, k)))
+            for k in config.horizons
+        ],
+        axis=1,
+    )
+    # a buyer's best action in hindsight of the shortest horizon: take now if the mid rises,
+    # rest at the touch if it stays, rest behind if it falls
+    first = dirs[:, 0]
+    policy_target = jnp.select(
+        [first == 2, first == 1], [Action.MARKET, Action.LIMIT_AT_TOUCH], Action.LIMIT_BEHIND
+    )
+    mask = train_mask if train_mask.any() else np.ones(len(train_mask), bool)
+    balance = np.stack([class_balance(np.asarray(dirs[:, j]), mask) for j in range(dirs.shape[1])])
+    weight = 1.0 / (3.0 * np.maximum(balance, 1e-3))
+    data = WorldData(
+        lob=(jnp.asarray(lob) - n.lob_mean) / n.lob_std,
+        flow=(jnp.asarray(flow) - n.flow_mean) / n.flow_std,
+        event_flow=(jnp.asarray(hist) - n.hist_mean) / n.hist_std,
+        spread_symlog=symlog(s.spread_ticks),
+        imbalance=s.imbalance,
+        direction=dirs,
+        price_bps=price,
+        policy_target=policy_target.astype(jnp.int32),
+        class_weight=jnp.asarray(weight, jnp.float32),
+        price_mean_bps=n.price_mean_bps,
+        price_log_var=n.price_log_var,
+    )
+    return data, normalizer
+
+
+@struct.dataclass
+class Batch:
+    """Gathered inputs of B sequences ending at the given rows."""
+
+    lob: jax.Array  # (B, T, 4L)
+    flow: jax.Array  # (B, T, F)
+    history: jax.Array  # (B, T, W, C)
+    next_lob: jax.Array  # (B, T, 4L) inputs one stride later (the dynamics' target)
+    next_flow: jax.Array
+    rows: jax.Array  # (B, T)
+    next_rows: jax.Array  # (B, T)
+
+
+def gather(data: WorldData, rows_last: jax.Array, config: WorldDataConfig) -> Batch:
+    """Sequences of `seq_len` rows `stride` apart ending at `rows_last` (B,); rows before the
+    first are clipped to it, history rows before the first are zeros. Reads only rows <= the
+    last row, except `next_*` (targets)."""
+    n = data.lob.shape[0]
+    back = config.stride * (config.seq_len - 1 - jnp.arange(config.seq_len))
+    rows = jnp.maximum(rows_last[:, None] - back, 0)
+    nxt = jnp.minimum(rows + config.stride, n - 1)
+    hrows = rows[..., None] - (config.history - 1 - jnp.arange(config.history))
+    hist = jnp.where((hrows >= 0)[..., None], data.event_flow[jnp.maximum(hrows, 0)], 0.0)
+    return Batch(
+        lob=data.lob[rows],
+        flow=data.flow[rows],
+        history=hist,
+        next_lob=data.lob[nxt],
+        next_flow=data.flow[nxt],
+        rows=rows,
+        next_rows=nxt,
+    )

@@ -1,0 +1,300 @@
+"""The joint objective of the order-book world model, one jitted training step (compiled once per
+configuration), prediction on held-out rows, and checkpoints.
+
+Loss (per sequence step, averaged): the latent dynamics term, MSE of the predicted next latent to
+the stop-gradient encoded next latent plus 0.1 x the representation term with the stop-gradient
+on the other side (DreamerV3, Hafner et al. 2023, with a free floor); the Gaussian NLL of the
+price head (mid change over the clock horizon, bps); class-weighted cross-entropy of the
+direction heads; MSE of the next spread and imbalance; and, with weight 0.1, the policy loss:
+cross-entropy to a buyer's hindsight-best action plus the value's squared error.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from flax import serialization
+
+from wmjax._checks import InputError, positive_int
+from wmjax.features import FeatureConfig
+from wmjax.models._world import Action, OrderBookWorldModel, WorldModelConfig
+from wmjax.models._world_data import Normalizer, WorldData, WorldDataConfig, gather
+
+_HALF_LOG_2PI = 0.5 * float(np.log(2 * np.pi))
+FREE_LATENT_MSE = 1e-3
+POLICY_WEIGHT = 0.1
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimiser settings: Adam learning rate, batch size (sequences), gradient clip."""
+
+    learning_rate: float = 1e-3
+    batch_size: int = 256
+    clip_norm: float = 1.0
+
+
+#: the price head's log variance stays within this many nats of the training log variance: a
+#: bounded, shrunk variance (heteroscedastic heads overfit overlapping 10 s labels otherwise)
+LOG_VAR_RANGE = 1.5
+
+
+def _price_head(mean_raw, log_var_raw, data: WorldData):
+    """(mean bps, log variance) around the training moments (`LOG_VAR_RANGE`)."""
+    log_var = data.price_log_var + LOG_VAR_RANGE * jnp.tanh(log_var_raw / LOG_VAR_RANGE)
+    return data.price_mean_bps + mean_raw, log_var
+
+
+def _loss(model: OrderBookWorldModel, dcfg: WorldDataConfig, variables, data: WorldData, rows):
+    b = gather(data, rows, dcfg)
+    h0 = jnp.zeros((rows.shape[0], model.config.gru_hidden))
+    actions = jnp.full(b.rows.shape, Action.WAIT, jnp.int32)
+    _, out = model.apply(variables, h0, b.lob, b.flow, b.history, actions)
+    z_next = model.apply(variables, b.next_lob, b.next_flow, method=lambda m, a, f: m.encoder(a, f))
+    pred = out.prediction
+    dyn = jnp.mean((pred.next_latent - jax.lax.stop_gradient(z_next)) ** 2)
+    rep = jnp.mean((jax.lax.stop_gradient(pred.next_latent) - z_next) ** 2)
+    latent = jnp.maximum(dyn, FREE_LATENT_MSE) + 0.1 * jnp.maximum(rep, FREE_LATENT_MSE)
+    y = data.price_bps[b.rows]
+    mean, log_var = _price_head(out.price_mean_bps, out.price_log_var, data)
+    nll = jnp.mean(0.5 * log_var + 0.5 * (y - mean) ** 2 * jnp.exp(-log_var) + _HALF_LOG_2PI)
+    labels = data.direction[b.rows]  # (B, T, H)
+    logp = jax.nn.log_softmax(pred.direction_logits)
+    picked = jnp.take_along_axis(logp, labels[..., None], axis=-1)[..., 0]
+    w = jnp.take_along_axis(
+        jnp.broadcast_to(data.class_weight, (*labels.shape, 3)), labels[..., None], axis=-1
+    )[..., 0]
+    ce = -jnp.sum(w * picked) / jnp.sum(w)
+    state = jnp.mean((pred.spread - data.spread_symlog[b.next_rows]) ** 2) + jnp.mean(
+        (pred.imbalance - data.imbalance[b.next_rows]) ** 2
+    )
+    pol = optax.softmax_cross_entropy_with_integer_labels(
+        out.policy_logits, data.policy_target[b.rows]
+    ).mean() + 0.5 * jnp.mean((out.value + jnp.tanh(y / 10.0)) ** 2)
+    total = latent + nll + ce + state + POLICY_WEIGHT * pol
+    parts = {"latent": dyn, "nll": nll, "direction_ce": ce, "state": state, "policy": pol}
+    return total, parts
+
+
+@lru_cache(maxsize=8)
+def _compiled(mcfg: WorldModelConfig, dcfg: WorldDataConfig, tcfg: TrainConfig):
+    """(model, optimizer, jitted train step, jitted predict) for one static configuration."""
+    model = OrderBookWorldModel(mcfg)
+    opt = optax.chain(optax.clip_by_global_norm(tcfg.clip_norm), optax.adam(tcfg.learning_rate))
+
+    @jax.jit
+    def train_step(variables, opt_state, data, rows):
+        (loss, parts), grads = jax.value_and_grad(
+            lambda v: _loss(model, dcfg, v, data, rows), has_aux=True
+        )(variables)
+        updates, opt_state = opt.update(grads, opt_state, variables)
+        return optax.apply_updates(variables, updates), opt_state, loss, parts
+
+    @jax.jit
+    def eval_loss(variables, data, rows):
+        return _loss(model, dcfg, variables, data, rows)[0]
+
+    @jax.jit
+    def predict(variables, data, rows):
+        b = gather(data, rows, dcfg)
+        h0 = jnp.zeros((rows.shape[0], mcfg.gru_hidden))
+        actions = jnp.full(b.rows.shape, Action.WAIT, jnp.int32)
+        _, out = model.apply(variables, h0, b.lob, b.flow, b.history, actions)
+        mean, log_var = _price_head(out.price_mean_bps[:, -1], out.price_log_var[:, -1], data)
+        return mean, log_var, jnp.argmax(out.prediction.direction_logits[:, -1], axis=-1)
+
+    return model, opt, train_step, predict, eval_loss
+
+
+@dataclass
+class WorldModelFit:
+    """A fitted world model: configuration, variables, input normaliser, learning curve."""
+
+    model_config: WorldModelConfig
+    data_config: WorldDataConfig
+    train_config: TrainConfig
+    variables: dict
+    normalizer: Normalizer
+    losses: np.ndarray  # (epochs,) mean training loss per epoch
+    val_losses: np.ndarray  # (epochs,) joint loss on the validation rows (empty without them)
+    best_epoch: int  # the epoch whose variables are kept (lowest validation loss, else the last)
+    seconds: float  # training wall time, compilation included
+    compile_seconds: float
+    samples_per_s: float  # sequences per second after compilation
+    #: (mean shrink s, variance scale c) fitted on validation intervals by `calibrate_price_head`:
+    #: mean = m0 + s (mean - m0), variance = c variance; (1, 1) = uncalibrated
+    price_calibration: tuple[float, float] = (1.0, 1.0)
+
+
+def model_config_for(data: WorldData, **overrides) -> WorldModelConfig:
+    """The default shapes with the input widths of `data`."""
+    return WorldModelConfig(
+        lob_dim=data.lob.shape[1],
+        flow_dim=data.flow.shape[1],
+        history_channels=data.event_flow.shape[1],
+        n_horizons=data.direction.shape[1],
+        **overrides,
+    )
+
+
+def fit_world_model(
+    key,
+    data: WorldData,
+    normalizer: Normalizer,
+    train_rows,
+    data_config: WorldDataConfig,
+    *,
+    epochs: int = 3,
+    train_config: TrainConfig = TrainConfig(),
+    model_config: WorldModelConfig | None = None,
+    val_rows=None,
+    callback: Callable[[int, int, float], None] | None = None,
+) -> WorldModelFit:
+    """Train on the rows `train_rows` (sequence ends) for `epochs` passes in shuffled batches
+    (the last partial batch of an epoch is dropped). With `val_rows` (later rows of the training
+    period, split off with a gap) the variables of the epoch with the lowest validation loss are
+    kept (early stopping). `callback(epoch, step, loss)` after each epoch (one host sync)."""
+    epochs = positive_int("epochs", epochs)
+    train_rows = np.asarray(train_rows)
+    bs = train_config.batch_size
+    if train_rows.size < bs:
+        raise InputError(
+            f"only {train_rows.size} training rows for batch size {bs}: give more data or a "
+            "later --test-start"
+        )
+    mcfg = model_config or model_config_for(data)
+    model, opt, train_step, _, eval_loss = _compiled(mcfg, data_config, train_config)
+    k_init, k_shuffle = jax.random.split(key)
+    b0 = gather(data, jnp.asarray(train_rows[:2]), data_config)
+    variables = model.init(
+        k_init, jnp.zeros((2, mcfg.gru_hidden)), b0.lob, b0.flow, b0.history,
+        jnp.zeros(b0.rows.shape, jnp.int32),
+    )  # fmt: skip
+    opt_state = opt.init(variables)
+    steps = train_rows.size // bs
+    start = time.perf_counter()
+    first = jnp.asarray(train_rows[:bs])
+    jax.block_until_ready(train_step(variables, opt_state, data, first))  # compile, discarded
+    compile_s = time.perf_counter() - start
+    losses, val_losses = [], []
+    best = (np.inf, epochs - 1, variables)
+    val_batches = None
+    if val_rows is not None and np.size(val_rows) >= bs:
+        v = np.asarray(val_rows)
+        val_batches = jnp.asarray(v[: v.size // bs * bs].reshape(-1, bs))
+    run_start = time.perf_counter()
+    for epoch in range(epochs):
+        perm = np.asarray(jax.random.permutation(jax.random.fold_in(k_shuffle, epoch), train_rows))
+        batches = jnp.asarray(perm[: steps * bs].reshape(steps, bs))
+        epoch_losses = []
+        for i in range(steps):
+            variables, opt_state, loss, _ = train_step(variables, opt_state, data, batches[i])
+            epoch_losses.append(loss)
+        mean_loss = float(jnp.mean(jnp.stack(epoch_losses)))
+        if not np.isfinite(mean_loss):
+            raise InputError(f"training loss is {mean_loss} in epoch {epoch}: lower the rate")
+        losses.append(mean_loss)
+        if val_batches is not None:
+            val = float(jnp.mean(jnp.stack([eval_loss(variables, data, r) for r in val_batches])))
+            val_losses.append(val)
+            if val < best[0]:
+                best = (val, epoch, variables)
+        if callback is not None:
+            callback(epoch, (epoch + 1) * steps, mean_loss)
+    run_s = time.perf_counter() - run_start
+    if val_batches is None:
+        best = (np.nan, epochs - 1, variables)
+    return WorldModelFit(
+        model_config=mcfg,
+        data_config=data_config,
+        train_config=train_config,
+        variables=best[2],
+        normalizer=normalizer,
+        losses=np.asarray(losses),
+        val_losses=np.asarray(val_losses),
+        best_epoch=best[1],
+        seconds=compile_s + run_s,
+        compile_seconds=compile_s,
+        samples_per_s=epochs * steps * bs / max(run_s, 1e-9),
+    )
+
+
+def predict_world_model(fit: WorldModelFit, data: WorldData, rows, chunk: int = 2048):
+    """(price mean bps, price log-variance, direction classes (R, H)) at `rows` (R,), in fixed
+    chunks so one compiled program serves any R; the price head's calibration applied."""
+    _, _, _, predict, _ = _compiled(fit.model_config, fit.data_config, fit.train_config)
+    rows = np.asarray(rows, np.int64)
+    if rows.size == 0:
+        return (
+            np.zeros(0, np.float32),
+            np.zeros(0, np.float32),
+            np.zeros((0, len(fit.data_config.horizons)), np.int32),
+        )
+    pad = (-rows.size) % chunk
+    padded = np.concatenate([rows, np.zeros(pad, rows.dtype)]).reshape(-1, chunk)
+    outs = [predict(fit.variables, data, jnp.asarray(r)) for r in padded]
+    mean, log_var, classes = (
+        np.concatenate([np.asarray(o[j]) for o in outs])[: rows.size] for j in range(3)
+    )
+    shrink, scale = fit.price_calibration
+    m0 = float(data.price_mean_bps)
+    return m0 + shrink * (mean - m0), log_var + np.float32(np.log(scale)), classes
+
+
+def save_world_model(path, fit: WorldModelFit) -> Path:
+    """Write variables and normaliser (flax msgpack) and the configuration (JSON beside it)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(serialization.to_bytes({"v": fit.variables, "n": fit.normalizer}))
+    meta = {
+        "model": asdict(fit.model_config),
+        "data": asdict(fit.data_config),
+        "train": asdict(fit.train_config),
+        "price_calibration": list(fit.price_calibration),
+    }
+    path.with_suffix(".json").write_text(json.dumps(meta))
+    return path
+
+
+def load_world_model(path) -> WorldModelFit:
+    """Read a checkpoint written by `save_world_model` (the learning curve is not stored)."""
+    path = Path(path)
+    meta_path = path.with_suffix(".json")
+    if not path.is_file() or not meta_path.is_file():
+        raise FileNotFoundError(f"world-model checkpoint {path} (and {meta_path}) not found")
+    meta = json.loads(meta_path.read_text())
+    d = meta["data"]
+    feat = d.pop("features")
+    feat = FeatureConfig(
+        event_windows=tuple(feat["event_windows"]),
+        clock_windows_s=tuple(feat["clock_windows_s"]),
+        vol_window_events=feat["vol_window_events"],
+    )
+    dcfg = WorldDataConfig(**{**d, "horizons": tuple(d["horizons"]), "features": feat})
+    mcfg = WorldModelConfig(**meta["model"])
+    tcfg = TrainConfig(**meta["train"])
+    model = OrderBookWorldModel(mcfg)
+    s = dcfg.seq_len
+    variables = model.init(
+        jax.random.key(0), jnp.zeros((1, mcfg.gru_hidden)), jnp.zeros((1, s, mcfg.lob_dim)),
+        jnp.zeros((1, s, mcfg.flow_dim)),
+        jnp.zeros((1, s, dcfg.history, mcfg.history_channels)), jnp.zeros((1, s), jnp.int32),
+    )  # fmt: skip
+    zeros = (jnp.zeros(mcfg.lob_dim), jnp.zeros(mcfg.flow_dim), jnp.zeros(mcfg.history_channels))
+    blocks = [z for z in zeros for _ in range(2)]
+    template = {"v": variables, "n": Normalizer(*blocks, jnp.float32(0), jnp.float32(0))}
+    state = serialization.from_bytes(template, path.read_bytes())
+    none = np.zeros(0)
+    cal = tuple(meta.get("price_calibration", (1.0, 1.0)))
+    return WorldModelFit(
+        mcfg, dcfg, tcfg, state["v"], state["n"], none, none, -1, 0.0, 0.0, 0.0, cal
+    )
