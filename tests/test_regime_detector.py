@@ -52,7 +52,7 @@ def test_macro_f1_against_hand_counts():
     labels = np.array([0, 0, 1, 2, 3, 3])
     pred = np.array([0, 1, 1, 2, 3, 0])
     # F1 per class: 0: 2*1/(2+2)=0.5, 1: 2*1/(2+1)=2/3, 2: 1, 3: 2*1/(1+2)=2/3
-    assert macro_f1(pred, labels) == pytest.approx((0.5 + 2 / 3 + 1 + 2 / 3) / 4)
+    assert macro_f1(labels, pred, 4) == pytest.approx((0.5 + 2 / 3 + 1 + 2 / 3) / 4)
     preds = {"a": labels[None], "b": pred[None]}
     out = bootstrap_macro_f1(jax.random.key(0), preds, labels[None], 20)
     assert out["f1"]["a"] == 1.0 and out["se"]["a"] == 0.0

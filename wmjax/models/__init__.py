@@ -65,6 +65,7 @@ from wmjax.models._impact_model import (
     size_slope,
     train_impact_model,
 )
+from wmjax.models._metrics import macro_f1
 from wmjax.models._placement import (
     PlacementNet,
     PlacementPolicy,
@@ -83,7 +84,6 @@ from wmjax.models._regime_detector import (
     MultiScaleRegimeDetector,
     bootstrap_macro_f1,
     detector_probabilities,
-    macro_f1,
     train_regime_detector,
 )
 from wmjax.models._route_compare import (
@@ -136,7 +136,6 @@ from wmjax.models._world import (
 from wmjax.models._world_baselines import (
     ewma_variance,
     gaussian_nll,
-    macro_f1,
     price_baselines,
     softmax_regression,
     windowed_r2,

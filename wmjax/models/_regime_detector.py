@@ -31,6 +31,7 @@ from wmjax.market import (
     RegimeMarketParams,
     simulate_regime_batch,
 )
+from wmjax.models._metrics import macro_f1
 
 
 class MultiScaleRegimeDetector(nn.Module):
@@ -122,18 +123,6 @@ def detector_probabilities(fit: DetectorFit, features: RegimeFeatures) -> np.nda
     return np.asarray(_probabilities(fit.module, fit.params, features))
 
 
-def macro_f1(predicted, labels, n_classes: int = N_REGIMES) -> float:
-    """Mean over classes of F1 = 2 TP / (2 TP + FP + FN) (a class absent from both counts 0)."""
-    pred = np.asarray(predicted).ravel()
-    lab = np.asarray(labels).ravel()
-    scores = []
-    for c in range(n_classes):
-        tp = np.sum((pred == c) & (lab == c))
-        denom = np.sum(pred == c) + np.sum(lab == c)
-        scores.append(2.0 * tp / denom if denom else 0.0)
-    return float(np.mean(scores))
-
-
 def bootstrap_macro_f1(key, predictions: dict, labels, n_boot: int = 500) -> dict:
     """Macro-F1 of each predictor in `predictions` (name -> (N, T) labels) on held-out
     sequences `labels` (N, T), and bootstrap standard errors over sequences (resampled with
@@ -142,9 +131,9 @@ def bootstrap_macro_f1(key, predictions: dict, labels, n_boot: int = 500) -> dic
     n = np.asarray(labels).shape[0]
     idx = np.asarray(jax.random.randint(key, (positive_int("n_boot", n_boot), n), 0, n))
     lab = np.asarray(labels)
-    f1 = {k: macro_f1(v, lab) for k, v in predictions.items()}
+    f1 = {k: macro_f1(lab, v, N_REGIMES) for k, v in predictions.items()}
     boot = {
-        k: np.array([macro_f1(np.asarray(v)[i], lab[i]) for i in idx])
+        k: np.array([macro_f1(lab[i], np.asarray(v)[i], N_REGIMES) for i in idx])
         for k, v in predictions.items()
     }
     names = list(predictions)

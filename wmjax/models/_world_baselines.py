@@ -72,19 +72,6 @@ def windowed_r2(y, x, times_s, window_s: float) -> np.ndarray:
     return np.asarray(out)
 
 
-def macro_f1(y_true, y_pred, n_classes: int = len(Move)) -> float:
-    """Unweighted mean over the classes present in `y_true` of the per-class F1."""
-    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
-    scores = []
-    for c in range(n_classes):
-        if not np.any(y_true == c):
-            continue
-        tp = np.sum((y_pred == c) & (y_true == c))
-        denom = np.sum(y_pred == c) + np.sum(y_true == c)
-        scores.append(2.0 * tp / denom if denom else 0.0)
-    return float(np.mean(scores)) if scores else float("nan")
-
-
 @lru_cache(maxsize=4)
 def _softmax_fit(n_steps: int, learning_rate: float):
     opt = optax.adam(learning_rate)

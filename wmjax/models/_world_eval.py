@@ -18,6 +18,7 @@ import numpy as np
 
 from wmjax.features import (
     BookStream,
+    Move,
     Split,
     chronological_split,
     class_balance,
@@ -28,9 +29,9 @@ from wmjax.features import (
     past_mean_gap_bps,
     smoothed_change_bps,
 )
+from wmjax.models._metrics import macro_f1
 from wmjax.models._world_baselines import (
     gaussian_nll,
-    macro_f1,
     price_baselines,
     softmax_regression,
     windowed_r2,
@@ -152,11 +153,11 @@ def evaluate_world_model(
     f1, f1_soft, balance = {}, {}, {}
     for j, k in enumerate(cfg.horizons):
         y_test = labels[prep.test_rows, j]
-        f1[str(k)] = macro_f1(y_test, classes[:, j])
+        f1[str(k)] = macro_f1(y_test, classes[:, j], len(Move))
         pred = softmax_regression(
             hand_train[base.train_rows], base_labels[base.train_rows, j], hand_test[prep.test_rows]
         )
-        f1_soft[str(k)] = macro_f1(y_test, pred)
+        f1_soft[str(k)] = macro_f1(y_test, pred, len(Move))
         balance[str(k)] = class_balance(y_test).tolist()
     out |= {
         "macro_f1_raw": f1,
@@ -204,8 +205,12 @@ def _smoothed_scores(prep, base, hand_test, hand_train, horizons) -> dict:
         gap_tr = np.asarray(past_mean_gap_bps(mid_train, k))[tr, None]
         out[str(k)] = {
             "threshold_bps": SMOOTHED_THRESHOLD_BPS,
-            "f1_softmax6": macro_f1(y_te, softmax_regression(hand_train[tr], y_tr, hand_test[te])),
-            "f1_one_feature_past_mean": macro_f1(y_te, softmax_regression(gap_tr, y_tr, gap_te)),
+            "f1_softmax6": macro_f1(
+                y_te, softmax_regression(hand_train[tr], y_tr, hand_test[te]), len(Move)
+            ),
+            "f1_one_feature_past_mean": macro_f1(
+                y_te, softmax_regression(gap_tr, y_tr, gap_te), len(Move)
+            ),
             "class_balance": class_balance(y_te).tolist(),
         }
     return out
