@@ -25,9 +25,8 @@ from wmjax.market._book_market import (
     book_params,
     default_flow,
 )
+from wmjax.market._book_core import BookEvent, OrderStatus
 from wmjax.market._book_orders import (
-    BookEvent,
-    OrderStatus,
     OwnOrders,
     advance_orders,
     cancel_own,

@@ -33,9 +33,9 @@ from flax import struct
 
 from wmjax._checks import InputError, finite_array, is_concrete, positive, positive_int, require
 from wmjax.calibrate import fit_mle
-from wmjax.hawkes import EmpiricalSizes, HawkesParams, check_params, simulate
+from wmjax.hawkes import EmpiricalSizes, HawkesParams, check_params
 from wmjax.market._book import BookState, Side, best_prices
-from wmjax.market._book_orders import BookEvent, _apply_event
+from wmjax.market._book_core import BookEvent, apply_event
 
 
 class FlowType(IntEnum):
@@ -67,6 +67,10 @@ class FlowParams:
         volume a cancellation removes, and their weights.
     min_offset_ticks: the smallest offset (static; e.g. -(D-1) for D levels of depth).
     sizes: `EmpiricalSizes` with 6 rows, order sizes in shares per `FlowType`.
+    decay_structure: static pattern of `hawkes.beta`, which sets the number of excitation
+        clocks the sampler runs: "scalar" (one decay for every kernel: 1 group), "source" (one
+        per exciting type, beta[i, j] = b_j: 6 groups) or "full" (36 groups). `create` picks
+        the smallest one that holds the concrete beta; it is never inferred under jit.
     """
 
     hawkes: HawkesParams
@@ -76,6 +80,7 @@ class FlowParams:
     cancel_fractions: jax.Array
     cancel_fraction_weights: jax.Array
     min_offset_ticks: int = struct.field(pytree_node=False, default=0)
+    decay_structure: str = struct.field(pytree_node=False, default="full")
 
     @classmethod
     def create(
@@ -87,8 +92,10 @@ class FlowParams:
         cancel_best_share: float = 0.0,
         cancel_fractions=(1.0,),
         cancel_fraction_weights=None,
+        decay_structure: str | None = None,
     ) -> FlowParams:
-        """Checked parameters; refuses an unstable Hawkes flow and non-positive sizes."""
+        """Checked parameters; refuses an unstable Hawkes flow and non-positive sizes.
+        `decay_structure` (see the class doc) defaults to the smallest that fits `hawkes.beta`."""
         params = cls(
             hawkes=hawkes,
             offset_weights=jnp.asarray(offset_weights, jnp.float32),
@@ -104,6 +111,7 @@ class FlowParams:
                 else jnp.asarray(cancel_fraction_weights, jnp.float32)
             ),
             min_offset_ticks=int(min_offset_ticks),
+            decay_structure=decay_structure or smallest_decay_structure(hawkes.beta),
         )
         check_flow(params)
         return params
@@ -126,6 +134,16 @@ def check_flow(params: FlowParams) -> None:
         f"hawkes must have {N_TYPES} dimensions (FlowType), got {params.hawkes.mu.shape[-1]}",
     )
     check_params(params.hawkes)
+    require(
+        params.decay_structure in DECAY_STRUCTURES,
+        f"decay_structure must be one of {DECAY_STRUCTURES}, got {params.decay_structure!r}",
+    )
+    if is_concrete(params.hawkes.beta):
+        fits = smallest_decay_structure(params.hawkes.beta)
+        require(
+            DECAY_STRUCTURES.index(fits) <= DECAY_STRUCTURES.index(params.decay_structure),
+            f"hawkes.beta needs decay_structure={fits!r}, got {params.decay_structure!r}",
+        )
     leaves = (
         params.offset_weights,
         params.sizes.values,
@@ -182,7 +200,7 @@ class FlowEvents:
 
     @property
     def mask(self) -> jax.Array:
-        return jnp.arange(self.times_s.shape[-1]) < self.count
+        return jnp.arange(self.times_s.shape[-1]) < jnp.asarray(self.count)[..., None]
 
 
 def _inverse_cdf(u, weights) -> jax.Array:
@@ -192,37 +210,152 @@ def _inverse_cdf(u, weights) -> jax.Array:
     return jnp.minimum(jnp.sum(u[..., None] >= cdf, axis=-1), weights.shape[-1] - 1)
 
 
-def _sample(key, params: FlowParams, horizon_s, capacity: int) -> FlowEvents:
-    # one uniform per draw, inverted through the CDF: 4 random numbers per event, where
-    # Gumbel-max sampling would need one per category
+DECAY_STRUCTURES = ("scalar", "source", "full")
+
+
+def smallest_decay_structure(beta) -> str:
+    """The smallest `DECAY_STRUCTURES` entry that holds the concrete (d, d) decays `beta`."""
+    require(is_concrete(beta), "the decay structure is static: pass it when beta is traced")
+    b = np.asarray(beta)
+    if np.all(b == b.flat[0]):
+        return "scalar"
+    if np.all(b == b[:1, :]):
+        return "source"
+    return "full"
+
+
+def _groups(structure: str, d: int) -> np.ndarray:
+    """(G, d, d) static membership of kernel (i, j) in each decay group."""
+    if structure == "scalar":
+        return np.ones((1, d, d), bool)
+    if structure == "source":  # group j holds the kernels excited by type j
+        return np.eye(d, dtype=bool)[:, None, :].repeat(d, axis=1)
+    return np.eye(d * d, dtype=bool).reshape(d * d, d, d)
+
+
+@struct.dataclass
+class FlowState:
+    """The Hawkes flow's memory, carried from one decision interval to the next.
+
+    excitation_per_s: (G, 6) excitation intensity of each `FlowType` (columns) from the kernels
+        of decay group g (rows), events/s, at the end of the last interval. The flow's
+        intensity is `hawkes.mu + excitation_per_s.sum(0)`; zeros is the process started empty.
+    """
+
+    excitation_per_s: jax.Array
+
+
+def flow_state(params: FlowParams) -> FlowState:
+    """The empty flow (no excitation): the state at time 0 of `wmjax.hawkes.simulate`."""
+    g = _groups(params.decay_structure, N_TYPES).shape[0]
+    return FlowState(jnp.zeros((g, N_TYPES), params.hawkes.mu.dtype))
+
+
+def _pick(weights, uniform):
+    cdf = jnp.cumsum(weights)
+    return jnp.minimum(jnp.sum(cdf < uniform * cdf[-1]), weights.shape[0] - 1).astype(jnp.int32)
+
+
+def _hawkes_interval(key, hawkes: HawkesParams, structure: str, level0, horizon_s, capacity):
+    """Exact Hawkes events of [0, horizon_s] given the excitation `level0` at time 0.
+
+    Superposition of a baseline clock and one clock per decay group (Dassios & Zhao 2013,
+    "Exact simulation of Hawkes process with exponentially decaying intensity"): a group's
+    excitation c exp(-b s) fires at s = -log(1 - b E / c) / b for E ~ Exp(1) if b E < c. The
+    excitation is Markov, so the process after the horizon restarts exactly from the state at
+    the horizon (the draw that fell past it is discarded): intervals chained this way are the
+    process over their union. `horizon_s = inf` takes exactly `capacity` events (an
+    event-driven clock). Returns (times, marks, count, overflow, state at the end, end time).
+    """
+    dtype = hawkes.mu.dtype
+    member = jnp.asarray(_groups(structure, N_TYPES))
+    decay = jnp.max(jnp.where(member, hawkes.beta, 0.0), axis=(1, 2))  # (G,) 1/s
+    jump = jnp.where(member, hawkes.alpha * hawkes.beta, 0.0)  # (G, i, j) added on a j event
+    n_groups = member.shape[0]
+    k_wait, k_mark = jax.random.split(key)
+    exp_draws = jax.random.exponential(k_wait, (capacity + 1, 1 + n_groups), dtype)
+    uniforms = jax.random.uniform(k_mark, (capacity + 1,), dtype)
+    horizon = jnp.asarray(horizon_s, dtype)
+
+    def step(carry, draws):
+        t, level, t_in, level_in, n_in = carry
+        exp_draw, u = draws
+        total = level.sum(axis=1)
+        ratio = decay * exp_draw[1:] / jnp.maximum(total, jnp.finfo(dtype).tiny)
+        fires = ratio < 1
+        wait_exc = jnp.where(fires, -jnp.log1p(-jnp.where(fires, ratio, 0.0)) / decay, jnp.inf)
+        waits = jnp.concatenate([exp_draw[:1] / hawkes.mu.sum(), wait_exc])
+        wait = jnp.min(waits)
+        fired = waits == wait
+        weights = jnp.sum(
+            jnp.where(fired[:, None], jnp.concatenate([hawkes.mu[None], level]), 0), 0
+        )
+        mark = _pick(weights, u)
+        level = level * jnp.exp(-decay * wait)[:, None] + jump[:, :, mark]
+        t = t + wait
+        keep = (t <= horizon) & (n_in < capacity)
+        carry = (
+            t,
+            level,
+            jnp.where(keep, t, t_in),
+            jnp.where(keep, level, level_in),
+            n_in + keep.astype(jnp.int32),
+        )
+        return carry, (t, mark)
+
+    zero = jnp.zeros((), dtype)
+    init = (zero, level0, zero, level0, jnp.int32(0))
+    (_, _, t_in, level_in, count), (times, marks) = jax.lax.scan(step, init, (exp_draws, uniforms))
+    finite = jnp.isfinite(horizon)
+    end = jnp.where(finite, horizon, t_in)
+    state = level_in * jnp.exp(-decay * (end - t_in))[:, None]
+    overflow = finite & (times[capacity] <= horizon)
+    valid = jnp.arange(capacity) < count
+    return times[:capacity], jnp.where(valid, marks[:capacity], 0), count, overflow, state, end
+
+
+def sample_interval(
+    key, params: FlowParams, state: FlowState, horizon_s, capacity: int
+) -> tuple[FlowEvents, FlowState, jax.Array]:
+    """Draw the order flow of [0, horizon_s] that follows `state`, into `capacity` slots.
+
+    Returns `(events, state at horizon_s, horizon_s)`; chaining intervals through the returned
+    state draws exactly the calibrated Hawkes flow over their union (see `_hawkes_interval`).
+    `horizon_s = inf` is the event clock: exactly `capacity` events, and the end time returned
+    is the last one's. More events than `capacity` in a finite horizon are dropped and flagged
+    in `events.overflow` (the state then forgets the dropped ones). Jit- and vmap-able;
+    sub-keys: the Hawkes times and marks, and one uniform each for offset, cancel level, size
+    and cancel fraction (4 numbers per event: inverse-CDF draws, not one per category).
+    """
     k_times, k_draws = jax.random.split(key)
-    events = simulate(k_times, params.hawkes, horizon_s, capacity, throw=False)
+    times, marks, count, overflow, level, end = _hawkes_interval(
+        k_times, params.hawkes, params.decay_structure, state.excitation_per_s, horizon_s, capacity
+    )
+    mask = jnp.arange(capacity) < count
     u_offset, u_cancel, u_size, u_fraction = jax.random.uniform(k_draws, (4, capacity))
-    side = _SIDE[events.marks]
+    side = _SIDE[marks]
     offset = _inverse_cdf(u_offset, params.offset_weights[side]) + params.min_offset_ticks
-    pick = _inverse_cdf(u_size, params.sizes.weights[events.marks])
-    size = jnp.take_along_axis(params.sizes.values[events.marks], pick[:, None], axis=-1)[:, 0]
+    pick = _inverse_cdf(u_size, params.sizes.weights[marks])
+    size = jnp.take_along_axis(params.sizes.values[marks], pick[:, None], axis=-1)[:, 0]
     size = jnp.maximum(jnp.round(size), 1.0)
     fraction = params.cancel_fractions[_inverse_cdf(u_fraction, params.cancel_fraction_weights)]
-    return FlowEvents(
-        times_s=events.times,
-        flow_type=events.marks,
+    events = FlowEvents(
+        times_s=jnp.where(mask, times, jnp.where(jnp.isfinite(end), end, 0.0)),
+        flow_type=marks,
         offset_ticks=offset.astype(jnp.int32),
         cancel_u=u_cancel,
         cancel_fraction=fraction,
-        size_shares=jnp.where(events.mask, size, 0.0).astype(jnp.int32),
-        count=events.count,
-        overflow=events.overflow,
+        size_shares=jnp.where(mask, size, 0.0).astype(jnp.int32),
+        count=count,
+        overflow=overflow,
     )
+    return events, FlowState(level), end
 
 
 def sample_flow(key, params: FlowParams, horizon_s, capacity: int) -> FlowEvents:
-    """Draw the order flow of [0, horizon_s] into `capacity` slots (no raise: see `overflow`).
-
-    Jit- and vmap-able over keys and params (`capacity` static). Sub-keys: the Hawkes times, and
-    one uniform each for offset, cancel level, size and cancel fraction.
-    """
-    return _sample(key, params, horizon_s, capacity)
+    """Draw the order flow of [0, horizon_s], started empty, into `capacity` slots (no raise:
+    see `overflow`). Jit- and vmap-able over keys and params (`capacity` static)."""
+    return sample_interval(key, params, flow_state(params), horizon_s, capacity)[0]
 
 
 def flow_event(
@@ -303,7 +436,7 @@ class _EventInputs:
 
 
 def _simulate(key, params: FlowParams, book: BookState, horizon_s, capacity: int):
-    return _run_flow(params, book, _sample(key, params, horizon_s, capacity))
+    return _run_flow(params, book, sample_flow(key, params, horizon_s, capacity))
 
 
 def _run_flow(params: FlowParams, book: BookState, events: FlowEvents):
@@ -324,7 +457,7 @@ def _run_flow(params: FlowParams, book: BookState, events: FlowEvents):
             ev.size_shares,
         )
         size = jnp.where(ev.valid, size, 0)
-        new, fills = _apply_event(book, kind, side, price, size)
+        new, fills = apply_event(book, kind, side, price, size)
         anchor = _anchor(new, anchor)
         traded = jnp.sum(fills)
         sign = jnp.where(kind == BookEvent.MARKET, jnp.where(side == Side.ASK, 1, -1), 0)
