@@ -15,6 +15,7 @@ from wmjax.market._book import (
     market_order,
     walk_book,
 )
+from wmjax.market._book_core import BookEvent, OrderStatus
 from wmjax.market._book_market import (
     BookAction,
     BookMarket,
@@ -25,7 +26,6 @@ from wmjax.market._book_market import (
     book_params,
     default_flow,
 )
-from wmjax.market._book_core import BookEvent, OrderStatus
 from wmjax.market._book_orders import (
     OwnOrders,
     advance_orders,
