@@ -32,6 +32,7 @@ from wmjax.market import (
     replay_final,
     replay_one_step,
 )
+from wmjax.market._flow_sim import _simulate
 
 LOBSTER = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "lobster"
 AMZN = (
@@ -107,7 +108,7 @@ def flow_cases(batches, repeats: int, events_per_book: int, levels: int):
     )
 
     def one(key):
-        final, path, _ = flow._simulate(key, params, book, horizon, capacity)
+        final, path, _ = _simulate(key, params, book, horizon, capacity)
         # return what depends on every event, so the compiler cannot drop the book updates
         return path.valid, final.size_shares, path.best_bid_ticks, path.best_ask_ticks
 

@@ -4,12 +4,12 @@ A market is a pure function of (key, params); an execution policy is a pure func
 observes. Layers, lowest first: `hawkes` (order-flow point processes), `calibrate` (fitting them),
 `data` (reading files), `market` (prices, impact, latency, the order book), `execution`
 (schedules, rollouts, objectives, training), `models` (flax modules), `analytics` (what a desk
-reads), `cli` (the `wmjax` command).
+reads), `cli` (the `wmjax` command). Every layer but `cli` is an attribute of the package.
 
     import wmjax as wm
 """
 
-from wmjax import analytics, calibrate, hawkes
+from wmjax import analytics, calibrate, data, execution, hawkes, market, models
 from wmjax._checks import InputError
 from wmjax.hawkes import HawkesEvents, HawkesParams
 
@@ -22,5 +22,9 @@ __all__ = [
     "__version__",
     "analytics",
     "calibrate",
+    "data",
+    "execution",
     "hawkes",
+    "market",
+    "models",
 ]

@@ -1,16 +1,17 @@
-"""Market models a policy trades against: prices, impact, latency, volume, the order book."""
+"""Market models a policy trades against: prices, impact, latency, volume, the order book.
 
-from wmjax.market import _flow as flow
+The book world: `BookMarket` (Hawkes flow + price-level book + our orders with queue position
+and latency, one continuous flow over decision intervals), its `BookStatus` channel, the flow
+(`wmjax.market.flow`), own orders, and LOBSTER replay. Book internals (`_book_core`: apply
+event, queue update, level volume, quotes) are not exported."""
+
+from wmjax.market import flow
 from wmjax.market._book import (
     BookState,
     Side,
-    apply_delta,
-    best_prices,
     book_from_levels,
     cancel_order,
-    check_book,
     empty_book,
-    invariants,
     limit_order,
     market_order,
     walk_book,
@@ -21,10 +22,7 @@ from wmjax.market._book_market import (
     BookMarket,
     BookMarketState,
     BookObservation,
-    BookParams,
     BookStats,
-    book_params,
-    default_flow,
 )
 from wmjax.market._book_orders import (
     OwnOrders,
@@ -34,14 +32,8 @@ from wmjax.market._book_orders import (
     step_with_orders,
     submit_order,
 )
-from wmjax.market._flow import (
-    FlowParams,
-    FlowPath,
-    FlowType,
-    calibrate_flow,
-    sample_flow,
-    simulate_flow,
-)
+from wmjax.market._book_params import BookParams, book_params, default_flow
+from wmjax.market._book_status import BookResult, BookStatus, status_dict
 from wmjax.market._impact import (
     TRANSIENT_KERNELS,
     linear_permanent_impact,
@@ -76,8 +68,8 @@ from wmjax.market._protocol import Fills, Market
 from wmjax.market._replay import (
     Messages,
     ReplayResult,
-    apply_message,
     book_rows,
+    determinable_rows,
     messages_from_lobster,
     replay,
     replay_final,
@@ -89,6 +81,17 @@ from wmjax.market._volume import (
     u_shaped_profile,
     volatility_multipliers,
 )
+from wmjax.market.flow import (
+    FlowParams,
+    FlowPath,
+    FlowType,
+    calibrate_flow,
+    sample_flow,
+    simulate_flow,
+)
+
+#: the name some callers use for `BookParams` (the same class)
+BookMarketParams = BookParams
 
 __all__: list[str] = [
     "CLOUD",
@@ -102,11 +105,14 @@ __all__: list[str] = [
     "BookAction",
     "BookEvent",
     "BookMarket",
+    "BookMarketParams",
     "BookMarketState",
     "BookObservation",
     "BookParams",
+    "BookResult",
     "BookState",
     "BookStats",
+    "BookStatus",
     "FillModel",
     "Fills",
     "FlowParams",
@@ -125,24 +131,20 @@ __all__: list[str] = [
     "ReplayResult",
     "Side",
     "advance_orders",
-    "apply_delta",
-    "apply_message",
-    "best_prices",
     "book_from_levels",
     "book_params",
     "book_rows",
     "calibrate_flow",
     "cancel_order",
     "cancel_own",
-    "check_book",
     "check_latency_scenario",
     "default_flow",
+    "determinable_rows",
     "empty_book",
     "event_count_profile",
     "fill_model",
     "flow",
     "impact_params",
-    "invariants",
     "latency_monte_carlo",
     "latency_scenario",
     "limit_order",
@@ -161,6 +163,7 @@ __all__: list[str] = [
     "sample_flow",
     "sample_latency_us",
     "simulate_flow",
+    "status_dict",
     "step_with_orders",
     "submit_order",
     "transient_execution_offset",

@@ -16,10 +16,12 @@ them: limit buy, limit sell, cancel on the bid, cancel on the ask, market buy, m
 * sizes (shares) of limit and market orders are drawn per type from empirical size
   distributions (`EmpiricalSizes`; its cancel rows are kept for reference only).
 
-All draws come from the key: same key, same flow, bit for bit. `sample_flow` draws the events
-(times, types, offset, cancel uniform, size) for a horizon into a fixed-capacity buffer;
-`flow_event` turns one of them into a book event against the current book (so own orders can
-interleave, see `step_with_orders`); `simulate_flow` runs a whole horizon in one jitted scan.
+All draws come from the key: same key, same flow, bit for bit. `sample_interval` draws the
+events (times, types, offset, cancel uniform, size) of one interval into a fixed-capacity buffer
+and carries the Hawkes excitation (`FlowState`) to the next, so chained intervals are one
+continuous process; `sample_flow` is one interval from the empty state; `flow_event` turns one
+drawn event into a book event against the current book (so own orders can interleave);
+`wmjax.market.flow.simulate_flow` runs a whole horizon on a book in one jitted scan.
 """
 
 from __future__ import annotations
@@ -31,11 +33,10 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
-from wmjax._checks import InputError, finite_array, is_concrete, positive, positive_int, require
-from wmjax.calibrate import fit_mle
+from wmjax._checks import finite_array, is_concrete, positive_int, require
 from wmjax.hawkes import EmpiricalSizes, HawkesParams, check_params
 from wmjax.market._book import BookState, Side, best_prices
-from wmjax.market._book_core import BookEvent, apply_event
+from wmjax.market._book_core import BookEvent
 
 
 class FlowType(IntEnum):
@@ -401,242 +402,3 @@ def flow_event(
     price = jnp.where(kind == BookEvent.LIMIT, limit_price, cancel_price)
     size = jnp.where(kind == BookEvent.CANCEL, cancel_size, size_shares)
     return kind, side, price.astype(jnp.int32), size.astype(jnp.int32)
-
-
-def _anchor(book: BookState, anchor):
-    bid, ask, has_bid, has_ask = best_prices(book)
-    return jnp.stack([jnp.where(has_bid, bid, anchor[0]), jnp.where(has_ask, ask, anchor[1])])
-
-
-@struct.dataclass
-class FlowPath:
-    """Per-event record of a simulated horizon (arrays (capacity,); padding repeats the state).
-
-    best_bid_ticks / best_ask_ticks after each event (the last known price when a side is
-    empty); trade_sign +1 for a market buy, -1 for a market sell, 0 otherwise; traded_shares.
-    """
-
-    times_s: jax.Array
-    flow_type: jax.Array
-    best_bid_ticks: jax.Array
-    best_ask_ticks: jax.Array
-    trade_sign: jax.Array
-    traded_shares: jax.Array
-    valid: jax.Array
-
-
-@struct.dataclass
-class _EventInputs:
-    flow_type: jax.Array
-    offset_ticks: jax.Array
-    cancel_u: jax.Array
-    cancel_fraction: jax.Array
-    size_shares: jax.Array
-    valid: jax.Array
-
-
-def _simulate(key, params: FlowParams, book: BookState, horizon_s, capacity: int):
-    return _run_flow(params, book, sample_flow(key, params, horizon_s, capacity))
-
-
-def _run_flow(params: FlowParams, book: BookState, events: FlowEvents):
-    """The drawn `events` applied in order to `book`: (final book, FlowPath, overflow)."""
-    bid, ask, _, _ = best_prices(book)
-    anchor = jnp.stack([bid, ask])
-
-    def step(carry, ev):
-        book, anchor = carry
-        kind, side, price, size = flow_event(
-            params,
-            book,
-            anchor,
-            ev.flow_type,
-            ev.offset_ticks,
-            ev.cancel_u,
-            ev.cancel_fraction,
-            ev.size_shares,
-        )
-        size = jnp.where(ev.valid, size, 0)
-        new, fills = apply_event(book, kind, side, price, size)
-        anchor = _anchor(new, anchor)
-        traded = jnp.sum(fills)
-        sign = jnp.where(kind == BookEvent.MARKET, jnp.where(side == Side.ASK, 1, -1), 0)
-        rec = (anchor[0], anchor[1], jnp.where(traded > 0, sign, 0), traded)
-        return (new, anchor), rec
-
-    inputs = _EventInputs(
-        flow_type=events.flow_type,
-        offset_ticks=events.offset_ticks,
-        cancel_u=events.cancel_u,
-        cancel_fraction=events.cancel_fraction,
-        size_shares=events.size_shares,
-        valid=events.mask,
-    )
-    (book, _), (bids, asks, signs, traded) = jax.lax.scan(step, (book, anchor), inputs)
-    path = FlowPath(
-        times_s=events.times_s,
-        flow_type=events.flow_type,
-        best_bid_ticks=bids,
-        best_ask_ticks=asks,
-        trade_sign=signs,
-        traded_shares=traded,
-        valid=events.mask,
-    )
-    return book, path, events.overflow
-
-
-_simulate_jit = jax.jit(_simulate, static_argnames="capacity")
-
-
-def simulate_flow(
-    key, params: FlowParams, book: BookState, horizon_s, capacity: int, *, throw: bool = True
-) -> tuple[BookState, FlowPath]:
-    """Run the order flow of [0, horizon_s] on `book` in one jitted scan.
-
-    Returns the final book and a `FlowPath`. With `throw=True` (concrete inputs) more events
-    than `capacity` raise InputError saying what to increase; otherwise only `path.valid` says
-    how many ran (use under vmap). The book keeps its `levels` best price levels per side: a
-    level that would be the (levels+1)-th, far from the touch, is dropped and reported in
-    `book.overflow` and `book.dropped_shares` (shares stay conserved); give the book more
-    levels to keep more depth.
-    """
-    capacity = positive_int("capacity", capacity)
-    if is_concrete(horizon_s):
-        positive("horizon_s", horizon_s)
-    if is_concrete(params.offset_weights):
-        check_flow(params)
-    final, path, overflow = _simulate_jit(key, params, book, horizon_s, capacity)
-    if throw and is_concrete(overflow) and bool(np.any(np.asarray(overflow))):
-        raise InputError(
-            f"capacity={capacity} is too small for the flow in [0, {horizon_s}] s; increase it "
-            "(about 2x the expected event count) or pass throw=False"
-        )
-    return final, path
-
-
-def flow_events_from_lobster(data) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(times_s since the file's first message, `FlowType` marks, sizes) of a LOBSTER file.
-
-    Submissions are limit orders, cancellations and deletions cancels, and visible executions
-    market orders: the executions of one timestamp and side are one market order (an aggressive
-    order that swept several resting ones), its size their sum. A resting buy order executed
-    means a market sell. Hidden executions, crosses and halts are left out (no visible change).
-    """
-    kind = np.asarray(data.event_type)
-    buy = np.asarray(data.direction) > 0
-    origin = float(np.asarray(data.times_s)[0])
-    times = np.asarray(data.times_s, np.float64)
-    size = np.asarray(data.size_shares, np.float64)
-    marks = np.full(kind.shape, -1)
-    marks[(kind == 1) & buy] = FlowType.LIMIT_BUY
-    marks[(kind == 1) & ~buy] = FlowType.LIMIT_SELL
-    cancel = (kind == 2) | (kind == 3)
-    marks[cancel & buy] = FlowType.CANCEL_BID
-    marks[cancel & ~buy] = FlowType.CANCEL_ASK
-    marks[(kind == 4) & buy] = FlowType.MARKET_SELL
-    marks[(kind == 4) & ~buy] = FlowType.MARKET_BUY
-    keep = marks >= 0
-    times, marks, size = times[keep], marks[keep], size[keep]
-    market = marks >= FlowType.MARKET_BUY
-    # merge consecutive executions with the same time and mark into one market order
-    same = np.zeros(times.shape, bool)
-    same[1:] = market[1:] & (times[1:] == times[:-1]) & (marks[1:] == marks[:-1])
-    group = np.cumsum(~same) - 1
-    merged_size = np.bincount(group, weights=size)
-    first = ~same
-    return times[first] - origin, marks[first].astype(np.int32), merged_size
-
-
-def _empirical(values_per_type: list[np.ndarray]) -> EmpiricalSizes:
-    """EmpiricalSizes over the distinct values of each type (weights = counts)."""
-    uniq = [np.unique(np.maximum(v, 1.0), return_counts=True) for v in values_per_type]
-    width = max(u[0].size for u in uniq)
-    values = np.ones((len(uniq), width))
-    weights = np.zeros((len(uniq), width))
-    for i, (v, c) in enumerate(uniq):
-        values[i, : v.size], weights[i, : v.size] = v, c
-    return EmpiricalSizes(values=jnp.asarray(values), weights=jnp.asarray(weights))
-
-
-@struct.dataclass
-class FlowFit:
-    """`calibrate_flow` output: the parameters and the data they came from."""
-
-    params: FlowParams
-    horizon_s: float = struct.field(pytree_node=False)
-    event_counts: np.ndarray = struct.field(pytree_node=False)
-    hawkes_fit: object = struct.field(pytree_node=False)
-
-
-def calibrate_flow(
-    data, *, max_depth: int = 30, max_improvement: int = 30, window_s: float | None = None
-) -> FlowFit:
-    """Fit `FlowParams` to a LOBSTER message file with its order-book file.
-
-    Event times and types (`flow_events_from_lobster`) of the first `window_s` seconds (all by
-    default) give the Hawkes rates and excitation by maximum likelihood (`wmjax.calibrate.fit_mle`,
-    one decay per exciting type); the offset of each submission from its own best quote in the
-    book row before it gives `offset_weights` on -(max_depth-1)..max_improvement ticks (others
-    are dropped); the share of cancellations at the best level gives `cancel_best_share`, and
-    the share of the best level they removed `cancel_fractions` (rounded to 0.01); sizes per
-    type are the empirical ones. A level-1 file holds only the events that touch the best
-    quotes, so it shows no placements behind the best (their weights are 0) and every
-    cancellation at the best.
-    """
-    max_depth = positive_int("max_depth", max_depth)
-    max_improvement = positive_int("max_improvement", max_improvement, minimum=0)
-    require(data.levels > 0, "calibrate_flow needs the order-book file (pass orderbook_file)")
-    times, marks, sizes = flow_events_from_lobster(data)
-    horizon = float(times[-1]) if window_s is None else float(positive("window_s", window_s))
-    require(
-        horizon <= times[-1],
-        f"window_s={window_s} is longer than the file's {times[-1]:.1f} s of events; shorten it",
-    )
-    inside = times <= horizon
-    times, marks, sizes = times[inside], marks[inside], sizes[inside]
-    counts = np.bincount(marks, minlength=N_TYPES)
-    missing = [FlowType(i).name for i in range(N_TYPES) if counts[i] == 0]
-    require(not missing, f"the data has no events of type {missing} in the window; widen it")
-    fit = fit_mle((times, marks), horizon, N_TYPES, beta_structure="source", std_errors=False)
-    p = fit.params
-    hawkes = HawkesParams.create(np.asarray(p.mu), np.asarray(p.alpha), np.asarray(p.beta))
-
-    kind = np.asarray(data.event_type)[1:]
-    buy = np.asarray(data.direction)[1:] > 0
-    price = np.asarray(data.price_ticks)[1:]
-    ask = np.asarray(data.ask_price_ticks)[:-1, 0]
-    bid = np.asarray(data.bid_price_ticks)[:-1, 0]
-    has = (np.asarray(data.ask_size_shares)[:-1, 0] > 0) & (
-        np.asarray(data.bid_size_shares)[:-1, 0] > 0
-    )
-    t_msg = np.asarray(data.times_s)[1:] - data.times_s[0]
-    sub = (kind == 1) & has & (t_msg <= horizon)
-    # share of cancellations at the best level (a level-1 file only shows those: 1.0)
-    cancels = ((kind == 2) | (kind == 3)) & has & (t_msg <= horizon)
-    at_best = np.where(buy, price == bid, price == ask)
-    best_share = float(np.mean(at_best[cancels])) if cancels.any() else 0.0
-    level_size = np.where(
-        buy, np.asarray(data.bid_size_shares)[:-1, 0], np.asarray(data.ask_size_shares)[:-1, 0]
-    )
-    seen = cancels & at_best & (level_size > 0)
-    fractions = np.minimum(np.asarray(data.size_shares)[1:][seen] / level_size[seen], 1.0)
-    fractions, fraction_counts = np.unique(np.round(fractions, 2), return_counts=True)
-    fractions = np.maximum(fractions, 0.01)
-    offset = np.where(buy, price - bid, ask - price)
-    lowest = -(max_depth - 1)
-    width = max_depth + max_improvement
-    weights = np.zeros((2, width))
-    for row, side in enumerate((buy, ~buy)):
-        j = offset[sub & side] - lowest
-        j = j[(j >= 0) & (j < width)]
-        weights[row] = np.bincount(j, minlength=width)[:width]
-    params = FlowParams.create(
-        hawkes,
-        weights,
-        _empirical([sizes[marks == i] for i in range(N_TYPES)]),
-        lowest,
-        best_share,
-        fractions if fractions.size else (1.0,),
-        fraction_counts if fractions.size else None,
-    )
-    return FlowFit(params=params, horizon_s=horizon, event_counts=counts, hawkes_fit=fit)
