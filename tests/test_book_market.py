@@ -17,7 +17,7 @@ from wmjax.execution import (
     order,
     rollout,
 )
-from wmjax.market import BookMarket, LatencyScenario, Side, book_params, walk_book
+from wmjax.market import BookMarket, LatencyScenario, Side, book_key, book_params, walk_book
 
 N_STEPS = 3
 HORIZON_S = 1.5
@@ -28,7 +28,7 @@ NO_LATENCY = LatencyScenario("none", 0.0, 0.0)
 
 
 def _key(seed):
-    return jax.random.key(seed, impl="rbg")
+    return book_key(seed)
 
 
 @pytest.fixture(scope="module")

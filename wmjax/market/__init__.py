@@ -32,7 +32,7 @@ from wmjax.market._book_orders import (
     step_with_orders,
     submit_order,
 )
-from wmjax.market._book_params import BookParams, book_params, default_flow
+from wmjax.market._book_params import BOOK_PRNG, BookParams, book_key, book_params, default_flow
 from wmjax.market._book_status import BookResult, BookStatus, status_dict
 from wmjax.market._impact import (
     TRANSIENT_KERNELS,
@@ -94,6 +94,7 @@ from wmjax.market.flow import (
 BookMarketParams = BookParams
 
 __all__: list[str] = [
+    "BOOK_PRNG",
     "CLOUD",
     "CO_LOCATION",
     "LATENCY_PRESETS",
@@ -132,6 +133,7 @@ __all__: list[str] = [
     "Side",
     "advance_orders",
     "book_from_levels",
+    "book_key",
     "book_params",
     "book_rows",
     "calibrate_flow",

@@ -1,4 +1,5 @@
-"""Parameters of the book market (`BookParams`) and a default, liquid-stock-like set."""
+"""Parameters of the book market (`BookParams`), a default, liquid-stock-like set, and the
+book world's one PRNG choice (`book_key`)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,19 @@ from wmjax.hawkes import EmpiricalSizes, HawkesParams, stationary_intensity
 from wmjax.market import _flow as flow
 from wmjax.market._book import BookState, book_from_levels
 from wmjax.market._latency import LatencyScenario, check_latency_scenario, latency_scenario
+
+#: The PRNG the book world's entry points (CLI, benchmarks, tests) use: "rbg", whose bits come
+#: from XLA's RngBitGenerator. The book draws many small arrays per interval (waits, marks,
+#: four uniforms per event, a latency), where rbg is faster on CPU than the default threefry;
+#: it splits and folds like any key and works under vmap and sharding (the results on one
+#: device and on many are the same). Keys of different impls do not mix: make every key of a
+#: run with `book_key`.
+BOOK_PRNG = "rbg"
+
+
+def book_key(seed: int) -> jax.Array:
+    """A typed key of the book world's PRNG (`BOOK_PRNG`) from an integer seed."""
+    return jax.random.key(seed, impl=BOOK_PRNG)
 
 
 @struct.dataclass
