@@ -53,7 +53,7 @@ def check_book_inputs(market, params, order: Order, config: RolloutConfig) -> No
     if is_concrete(order.horizon_days):
         interval_s = float(order.horizon_days) * market.trading_day_s / config.n_steps
         require(
-            interval_s >= 1e-3,
+            interval_s >= 1e-3 * (1 - 1e-6),  # 1 ms, up to rounding of the horizon
             f"the decision interval is {interval_s:.3g} s (horizon / n_steps): the horizon must "
             "be at least one step of 1 ms; lengthen order.horizon_days or use fewer steps",
         )
