@@ -53,7 +53,8 @@ def run(args) -> int:
     n_dec = positive_int("--decisions", args.decisions)
     horizon_s = float(positive("--horizon-s", args.horizon_s))
     lam = float(positive("--risk-aversion", args.risk_aversion, allow_zero=True))
-    market = BookMarket()
+    # the flow buffer of one interval: ~40 events/s with bursts of several times that
+    market = BookMarket(events_per_step=min(128, max(8, int(np.ceil(horizon_s / n_dec * 120)) + 8)))
     params = book_params(args.latency)
     parent = order(args.quantity, horizon_s / TRADING_DAY_S, "buy", risk_aversion=lam)
     config = RolloutConfig(n_paths=n_paths, n_steps=n_dec)

@@ -1,23 +1,30 @@
 """The limit order book as a `Market` for `wmjax.execution.rollout`.
 
-One decision interval of `interval_s` seconds on one path (the step key alone draws everything
-exogenous: the interval's Hawkes order flow and the latency of our messages, so two policies on
-the same key meet the same flow):
+One decision interval on one path (the step key alone draws everything exogenous: the
+interval's Hawkes order flow and the latency of our message, so two policies on the same key
+meet the same flow):
 
-1. At t = 0 the policy has seen `BookObservation` and sends one message batch (`BookAction`): a
-   market order, a new limit order at one of `offsets_ticks` from its own best quote (priced from
-   the book it saw), and the cancel of its resting limit order (unless `keep`). The batch
-   reaches the book after one latency drawn from the `LatencyScenario`, capped at the interval.
-2. The interval's order flow (`wmjax.market.flow`, at most `events_per_step` events; more are
-   dropped, masked and counted in `flow_overflow`) runs event by event. Until our messages
-   arrive the old limit order still rests and can fill; on arrival the old one is cancelled, the
-   market order walks the book (taking its liquidity), and the limit order joins the back of the
-   queue at its price. Limit orders are post-only: a price that would cross the book on arrival
-   slides to one tick inside the opposite quote. Resting own orders are virtual (hftbacktest's
-   rule, see `wmjax.market._book_orders`): queue position and fills follow the exogenous trades
-   and cancellations, and the flow itself never depends on them.
-3. Sizes are capped on arrival by what is still unfilled, so a buy never ends with more than its
-   quantity.
+1. At the start the policy has seen `BookObservation` and sends one message batch
+   (`BookAction`): a market order, a new limit order at one of `offsets_ticks` from its own
+   best quote (priced from the book it saw), and the cancel of its resting limit order (unless
+   `keep`; a batch with nothing in it is not sent). Its latency is drawn per message from the
+   `LatencyScenario`; messages of one session arrive in order (FIFO), at their own time, in
+   this interval or a later one (`max_in_flight` may be in flight; more are dropped and
+   counted in `BookStatus.message_overflow`; still in flight at the horizon: `late_messages`).
+2. The interval's order flow continues the Hawkes process of the previous interval (its
+   excitation is carried in `flow_state`, so K intervals are exactly the process over their
+   union; at most `events_per_step` events, more are dropped and counted). The clock is
+   `order.horizon_days / n_steps` (1 ms to minutes), or the event clock: the policy acts after
+   every `decision_events` flow events.
+3. Flow events and our arrivals run as one time-ordered stream (`_book_interval`): on arrival
+   the old limit order is cancelled, the market order walks the book (taking its liquidity),
+   and the limit order joins the back of the queue at its price. Limit orders are post-only: a
+   price that would cross the book on arrival slides to one tick inside the opposite quote.
+   Resting own orders are virtual (hftbacktest's rule, see `wmjax.market._book_orders`): queue
+   position and fills follow the exogenous trades and cancellations, and the flow itself never
+   depends on them. Sizes are capped on arrival by what is still unfilled.
+4. Passive fills open mark-outs: the mid `markout_s` later gives the adverse selection
+   (`BookStats.adverse_share_ticks`).
 
 Clean-up at the horizon: after the last interval the resting limit order is cancelled and what
 is still unfilled is sent as a market order that walks the final book; shares beyond the visible
