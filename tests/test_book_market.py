@@ -210,3 +210,35 @@ def test_latency_lowers_the_fill_rate_at_10ms_decisions():
     gap = fill[0] - fill[-1]
     assert gap.mean() > 5 * gap.std(ddof=1) / np.sqrt(n), (gap.mean(), gap.std())
     assert all(a <= b + 1e-3 for a, b in itertools.pairwise(adverse)), adverse
+
+
+def test_messages_arrive_at_their_own_time_in_a_later_interval():
+    # 3 decisions of 10 ms; one kept limit order sent at t = 0
+    market = BookMarket(events_per_step=16)
+    parent = order(100, 0.03 / market.trading_day_s, "buy")
+    sched = book_schedule(market, np.zeros(3), aggression=0.0, keep=True)
+    config = RolloutConfig(n_paths=16, n_steps=3)
+
+    def run(latency_us):
+        scenario = LatencyScenario("fixed", latency_us, 0.0)
+        return book_paths(_key(4), market, book_params(scenario), book_schedule_policy, sched,
+                          parent, config, throw=False)  # fmt: skip
+
+    later = run(15_000.0)  # 15 ms: reaches the book in the second interval
+    np.testing.assert_allclose(later.stats.limit_posted_shares, 100.0)
+    assert int(np.sum(later.status.late_messages)) == 0
+    never = run(50_000.0)  # 50 ms: still in flight at the 30 ms horizon
+    np.testing.assert_array_equal(never.stats.limit_posted_shares, 0.0)
+    np.testing.assert_array_equal(never.status.late_messages, 1)
+    np.testing.assert_allclose(never.stats.cleanup_shares, 100.0)  # the clean-up buys it all
+
+
+def test_event_clock_acts_after_every_n_flow_events():
+    market = BookMarket(decision_events=5)
+    parent = order(300, 1.0 / market.trading_day_s, "buy")
+    sched = book_schedule(market, np.array([0.5, 0.0]), aggression=0.0)
+    out = book_paths(_key(5), market, book_params(), book_schedule_policy, sched, parent,
+                     RolloutConfig(n_paths=16, n_steps=2))  # fmt: skip
+    np.testing.assert_array_equal(out.stats.flow_events, 10)  # exactly 2 x 5 events per path
+    assert np.all(np.asarray(out.stats.elapsed_s) > 0)
+    np.testing.assert_allclose(out.filled_shares, 300.0, rtol=1e-5)
