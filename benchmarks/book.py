@@ -32,6 +32,7 @@ from wmjax.market import (
     replay_final,
     replay_one_step,
 )
+from wmjax.market._flow_sim import _simulate
 
 LOBSTER = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "lobster"
 AMZN = (
@@ -81,6 +82,48 @@ def replay_cases(data, levels: int, batches, repeats: int, messages_per_book: in
     return out
 
 
+def env_cases(n_paths: int, n_decisions: int, interval_s: float, repeats: int):
+    """`BookMarket` with a policy in the loop (TWAP limit orders re-posted every decision) on
+    `n_paths` paths of `n_decisions` decisions of `interval_s`: flow events/s and decisions/s,
+    compile time (first call minus the best) reported apart."""
+    from wmjax.execution import RolloutConfig, book_baselines, book_paths, book_schedule_policy
+    from wmjax.execution import order as parent_order
+    from wmjax.market import BookMarket, book_key, book_params
+
+    market = BookMarket(events_per_step=max(8, int(interval_s * 120) + 8))
+    parent = parent_order(1000.0, n_decisions * interval_s / market.trading_day_s, "buy")
+    sched = book_baselines(
+        market, n_decisions, horizon_s=n_decisions * interval_s, risk_aversion=0.1,
+        sigma_bps_per_sqrt_s=1.0, eta_bps_s=1.0,
+    )["twap_limit"]  # fmt: skip
+    config = RolloutConfig(n_paths=n_paths, n_steps=n_decisions)
+    params = book_params("co-lo")
+
+    def run(seed):
+        return book_paths(
+            book_key(seed), market, params, book_schedule_policy, sched, parent, config, throw=False
+        )
+
+    start = time.perf_counter()
+    jax.block_until_ready(run(0))
+    first = time.perf_counter() - start
+    best, out = np.inf, None
+    for i in range(repeats):
+        start = time.perf_counter()
+        out = jax.block_until_ready(run(1 + i))
+        best = min(best, time.perf_counter() - start)
+    events = int(np.sum(np.asarray(out.stats.flow_events)))
+    return {
+        "case": f"wmjax BookMarket + policy, {interval_s * 1e3:g} ms decisions",
+        "books": n_paths,
+        "messages": events,
+        "messages_per_s": events / best,
+        "decisions_per_s": n_paths * n_decisions / best,
+        "compile_s": first - best,
+        "overflow_intervals": int(np.sum(np.asarray(out.status.flow_overflow_intervals))),
+    }
+
+
 def _flow_params():
     mu = np.array([0.6, 0.7, 0.4, 0.4, 0.15, 0.15])
     alpha = np.full((6, 6), 0.03) + np.diag([0.25] * 6)
@@ -107,7 +150,7 @@ def flow_cases(batches, repeats: int, events_per_book: int, levels: int):
     )
 
     def one(key):
-        final, path, _ = flow._simulate(key, params, book, horizon, capacity)
+        final, path, _ = _simulate(key, params, book, horizon, capacity)
         # return what depends on every event, so the compiler cannot drop the book updates
         return path.valid, final.size_shares, path.best_bid_ticks, path.best_ask_ticks
 
@@ -211,6 +254,10 @@ def main(argv=None) -> int:
         help="messages per book in the peer's batched replay (it is much slower)",
     )
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--env-paths", type=int, default=4096, help="paths of the environment")
+    parser.add_argument("--env-decisions", type=int, default=50, help="decisions per path")
+    parser.add_argument("--env-interval-ms", type=float, default=10.0)
+    parser.add_argument("--no-env", action="store_true", help="skip the environment case")
     parser.add_argument("--peer-path", default=None, help="folder holding the jaxlob package")
     parser.add_argument("--no-peer", action="store_true")
     parser.add_argument("--json", action="store_true")
@@ -219,6 +266,13 @@ def main(argv=None) -> int:
     data = load_lobster(*AMZN)
 
     rows = replay_cases(data, args.levels, batches, args.repeats, args.messages_per_book)
+    env = None
+    if not args.no_env:
+        env = env_cases(
+            args.env_paths, args.env_decisions, args.env_interval_ms * 1e-3, args.repeats
+        )
+        rows.append((env["case"], env["books"], env["messages"], env["messages_per_s"]))
+    replay_best = max(r[3] for r in rows if r[0].startswith("wmjax replay"))
     rows += flow_cases([1, *batches], args.repeats, args.events_per_book, args.levels)
     note = "skipped (--no-peer)"
     if not args.no_peer:
@@ -235,6 +289,10 @@ def main(argv=None) -> int:
                 {
                     "machine": machine,
                     "peer_note": note,
+                    "environment": env,
+                    "environment_vs_best_replay": env["messages_per_s"] / replay_best
+                    if env
+                    else None,
                     "results": [
                         {"case": c, "books": b, "messages": n, "messages_per_s": r}
                         for c, b, n, r in rows
@@ -247,6 +305,12 @@ def main(argv=None) -> int:
     print(f"{'case':58s} {'books':>6s} {'messages':>10s} {'msg/s':>12s}")
     for case, books, n, rate in rows:
         print(f"{case:58s} {books:6d} {n:10d} {rate:12.3e}")
+    if env:
+        print(
+            f"environment: {env['decisions_per_s']:.3e} decisions/s, compile {env['compile_s']:.1f}"
+            f" s, {env['overflow_intervals']} overflowed intervals; flow events/s = "
+            f"{env['messages_per_s'] / replay_best:.2f} x the best replay msg/s"
+        )
     if note:
         print(f"peer: {note}")
     return 0

@@ -20,7 +20,7 @@ import jax
 import numpy as np
 
 from wmjax.execution import RolloutConfig, book_baselines, book_paths, book_schedule_policy, order
-from wmjax.market import LATENCY_PRESETS, BookMarket, book_params
+from wmjax.market import LATENCY_PRESETS, BookMarket, book_key, book_params, status_dict
 from wmjax.models import (
     best_baseline,
     book_ac_eta,
@@ -51,12 +51,12 @@ def throughput(market, n_paths, repeats=2):
         )
 
     t = time.perf_counter()
-    jax.block_until_ready(run(jax.random.key(0, impl="rbg")))
+    jax.block_until_ready(run(book_key(0)))
     first = time.perf_counter() - t
     best = np.inf
     for i in range(repeats):
         t = time.perf_counter()
-        out = jax.block_until_ready(run(jax.random.key(1 + i, impl="rbg")))
+        out = jax.block_until_ready(run(book_key(1 + i)))
         best = min(best, time.perf_counter() - t)
     events = float(np.sum(out.stats.flow_events))
     return {
@@ -66,6 +66,7 @@ def throughput(market, n_paths, repeats=2):
         "env_steps_per_s": n_paths * N_STEPS / best,
         "flow_events_per_s": events / best,
         "flow_overflow_intervals": int(np.sum(out.stats.flow_overflow)),
+        "status": status_dict(out.status),
     }
 
 
@@ -99,7 +100,7 @@ def main(argv=None) -> None:
     stamps = []
     t0 = time.perf_counter()
     policy, result = train_placement(
-        jax.random.key(7, impl="rbg"), market, book_params("co-lo"), parent, config,
+        book_key(7), market, book_params("co-lo"), parent, config,
         n_steps=args.train_steps, temperature=args.temperature,
         latencies=list(LATENCY_PRESETS),
         callback=lambda i, loss: stamps.append(time.perf_counter()),
@@ -121,7 +122,7 @@ def main(argv=None) -> None:
     )
     _plot(result.losses, out_dir / "placement_learning.png")
 
-    key_eval = jax.random.key(2026, impl="rbg")
+    key_eval = book_key(2026)
     report["scenarios"] = {}
     for name in LATENCY_PRESETS:
         params = book_params(name)

@@ -26,8 +26,9 @@ from pathlib import Path
 import jax
 import numpy as np
 
-from wmjax.data import load_lobster
+from wmjax.data import flow_events_from_lobster, load_lobster
 from wmjax.market import book_from_levels, calibrate_flow, flow
+from wmjax.market._flow_sim import _simulate
 
 LOBSTER = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "lobster"
 SCALES_S = (1, 2, 5, 10, 30, 60, 120, 300)
@@ -77,7 +78,7 @@ def real_facts(data, horizon_s: float) -> dict:
     keep = t <= horizon_s
     bid = np.asarray(data.bid_price_ticks)[:, 0].astype(float)
     ask = np.asarray(data.ask_price_ticks)[:, 0].astype(float)
-    ft, marks, _ = flow.flow_events_from_lobster(data)
+    ft, marks, _ = flow_events_from_lobster(data)
     inside = ft <= horizon_s
     market = inside & (marks >= flow.FlowType.MARKET_BUY)
     signs = np.where(marks[market] == flow.FlowType.MARKET_BUY, 1, -1)
@@ -198,14 +199,14 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     data = load_lobster(args.message, args.orderbook)
-    span = float(flow.flow_events_from_lobster(data)[0][-1])
+    span = float(flow_events_from_lobster(data)[0][-1])
     fit = calibrate_flow(data, window_s=min(args.window_s, span))
     horizon = fit.horizon_s
     expected = float(np.sum(fit.event_counts)) / horizon
     capacity = int(2 * expected * horizon + 1000)
     book = _initial_book(data, fit, args.levels)
     keys = jax.random.split(jax.random.key(args.seed), args.paths)
-    run = jax.jit(jax.vmap(lambda k: flow._simulate(k, fit.params, book, horizon, capacity)[1]))
+    run = jax.jit(jax.vmap(lambda k: _simulate(k, fit.params, book, horizon, capacity)[1]))
     paths = run(keys)
     sims = [sim_facts(jax.tree.map(lambda x, i=i: x[i], paths), horizon) for i in range(args.paths)]
     sim = _mean_facts(sims)

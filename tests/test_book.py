@@ -9,16 +9,14 @@ from _reference_book import ReferenceBook
 from wmjax import InputError
 from wmjax.market import (
     Side,
-    apply_delta,
     book_from_levels,
     cancel_order,
-    check_book,
     empty_book,
-    invariants,
     limit_order,
     market_order,
     walk_book,
 )
+from wmjax.market._book import apply_delta, check_book, invariants
 
 LEVELS = 4
 LIMIT, CANCEL, TRADE, MARKET = range(4)

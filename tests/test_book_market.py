@@ -17,7 +17,7 @@ from wmjax.execution import (
     order,
     rollout,
 )
-from wmjax.market import BookMarket, LatencyScenario, Side, book_params, walk_book
+from wmjax.market import BookMarket, LatencyScenario, book_key, book_params
 
 N_STEPS = 3
 HORIZON_S = 1.5
@@ -28,7 +28,7 @@ NO_LATENCY = LatencyScenario("none", 0.0, 0.0)
 
 
 def _key(seed):
-    return jax.random.key(seed, impl="rbg")
+    return book_key(seed)
 
 
 @pytest.fixture(scope="module")
@@ -71,23 +71,24 @@ def test_every_baseline_completes_exactly_and_never_overfills(run, baselines):
     assert float(np.max(twap_limit.market_shares)) == 0.0
 
 
-def test_market_order_is_costs_exactly_the_walk_of_the_book_it_met(baselines):
-    # zero latency: the aggressive schedule's one market order meets the book at arrival
-    params = book_params(NO_LATENCY)
-    out = book_paths(
-        _key(3), MARKET, params, book_schedule_policy, baselines["aggressive"], ORDER, CONFIG
-    )
-    keys = jax.random.split(_key(3), CONFIG.n_paths)
-    # the init book of each path, drawn exactly as book_paths does (vmapped over the paths)
-    state = jax.vmap(lambda k: MARKET.init(jax.random.split(k)[0], params, ORDER, N_STEPS))(keys)
-    fills, filled, _ = jax.vmap(walk_book, (0, None, None))(state.book, Side.ASK, 900.0)
-    np.testing.assert_array_equal(filled, 900.0)  # the seeded book is deep enough
-    cost = np.sum(np.asarray(fills) * np.asarray(state.book.price_ticks[:, Side.ASK]), axis=1)
-    mid = np.asarray(jax.vmap(MARKET.observe, (0, None))(state, params).mid, np.float64)
-    expected = (cost * 0.01 - 900 * mid) / (900 * mid) * 1e4
-    np.testing.assert_allclose(out.is_bps, expected, rtol=1e-4, atol=1e-3)
-    # a buy pays at least half the spread, and the walk is piecewise linear in the size
-    assert np.all(np.asarray(out.is_bps) > 0)
+def test_market_order_is_costs_the_half_spread_or_the_walk_by_hand(baselines):
+    # zero latency: the aggressive schedule's one market order reaches the book at t = 0, before
+    # any flow event. The seed book: best ask 10,000 ticks, best bid 9,999, every level scaled
+    # by U(0.5, 1.5). Deep (2,000 shares a level, so >= 1,000 at the touch): 900 shares fill at
+    # the best ask and IS is the half spread, 0.5 / 9,999.5 x 1e4 bps, on every path.
+    deep = book_params(NO_LATENCY, depth_shares=2000)
+    out = book_paths(_key(3), MARKET, deep, book_schedule_policy, baselines["aggressive"], ORDER,
+                     CONFIG)  # fmt: skip
+    # float32: the notional ~9e4 minus filled x arrival leaves ~4.5, so 1e-3 bps is rounding
+    np.testing.assert_allclose(out.is_bps, 0.5 / 9999.5 * 1e4, rtol=0, atol=2e-3)
+    np.testing.assert_allclose(out.stats.market_shares, 900.0)
+    # shallow (500 a level, so 250-750 each): the walk pays more than the half spread, and at
+    # most 3 levels through (4 levels of >= 250 hold 900), so below 3.5 ticks over the mid
+    shallow = book_params(NO_LATENCY, depth_shares=500)
+    out = book_paths(_key(3), MARKET, shallow, book_schedule_policy, baselines["aggressive"],
+                     ORDER, CONFIG)  # fmt: skip
+    is_bps = np.asarray(out.is_bps)
+    assert np.all(is_bps > 0.5 / 9999.5 * 1e4 + 2e-3) and np.all(is_bps < 3.5 / 9999.5 * 1e4)
 
 
 def test_same_key_same_result_and_common_random_numbers(run, baselines):
@@ -164,3 +165,80 @@ def test_bad_input_gives_clear_errors(baselines):
         book_schedule(MARKET, np.zeros(N_STEPS), offset_ticks=7)
     with pytest.raises(NotImplementedError, match="antithetic"):
         MARKET.mirror(book_params())
+
+
+def test_status_channel_raises_readably_and_works_under_jit(baselines):
+    from jax.experimental import checkify
+
+    from wmjax.market import status_dict
+
+    busy = book_params(rate_scale=10.0)
+    sched = baselines["twap_market"]
+    out = book_paths(_key(0), MARKET, busy, book_schedule_policy, sched, ORDER, CONFIG, throw=False)
+    status = status_dict(out.status)
+    assert status["result"] == "flow_overflow" and status["flow_overflow_intervals"] > 0
+    assert status["flow_overflow_intervals"] == int(np.sum(out.stats.flow_overflow))
+
+    def run(key):
+        return book_paths(key, MARKET, busy, book_schedule_policy, sched, ORDER, CONFIG).is_bps
+
+    err, _ = checkify.checkify(jax.jit(run))(_key(0))
+    with pytest.raises(Exception, match="events were lost"):
+        err.throw()
+
+
+@pytest.mark.slow
+def test_latency_lowers_the_fill_rate_at_10ms_decisions():
+    """Must-show 2 (issue 16), 10 ms decisions, the kept limit order of
+    `experiments/book_latency.py` on the same keys in the four scenarios."""
+    from wmjax.execution import book_schedule
+
+    n, n_dec, q = 1000, 100, 100.0
+    market = BookMarket(events_per_step=24)
+    parent = order(q, n_dec * 0.01 / market.trading_day_s, "buy")
+    sched = book_schedule(market, np.zeros(n_dec), aggression=0.0, keep=True)
+    config = RolloutConfig(n_paths=n, n_steps=n_dec)
+    fill, adverse = [], []
+    for latency in ("co-lo", "proximity", "cloud", "retail"):
+        out = book_paths(_key(0), market, book_params(latency), book_schedule_policy, sched,
+                         parent, config)  # fmt: skip
+        fill.append(np.asarray(out.stats.passive_shares, np.float64) / q)
+        shares = np.asarray(out.stats.markout_shares, np.float64)
+        adverse.append(np.sum(out.stats.adverse_share_ticks) / np.sum(shares))
+    means = [f.mean() for f in fill]
+    assert all(a >= b for a, b in itertools.pairwise(means)), means
+    gap = fill[0] - fill[-1]
+    assert gap.mean() > 5 * gap.std(ddof=1) / np.sqrt(n), (gap.mean(), gap.std())
+    assert all(a <= b + 1e-3 for a, b in itertools.pairwise(adverse)), adverse
+
+
+def test_messages_arrive_at_their_own_time_in_a_later_interval():
+    # 3 decisions of 10 ms; one kept limit order sent at t = 0
+    market = BookMarket(events_per_step=16)
+    parent = order(100, 0.03 / market.trading_day_s, "buy")
+    sched = book_schedule(market, np.zeros(3), aggression=0.0, keep=True)
+    config = RolloutConfig(n_paths=16, n_steps=3)
+
+    def run(latency_us):
+        scenario = LatencyScenario("fixed", latency_us, 0.0)
+        return book_paths(_key(4), market, book_params(scenario), book_schedule_policy, sched,
+                          parent, config, throw=False)  # fmt: skip
+
+    later = run(15_000.0)  # 15 ms: reaches the book in the second interval
+    np.testing.assert_allclose(later.stats.limit_posted_shares, 100.0)
+    assert int(np.sum(later.status.late_messages)) == 0
+    never = run(50_000.0)  # 50 ms: still in flight at the 30 ms horizon
+    np.testing.assert_array_equal(never.stats.limit_posted_shares, 0.0)
+    np.testing.assert_array_equal(never.status.late_messages, 1)
+    np.testing.assert_allclose(never.stats.cleanup_shares, 100.0)  # the clean-up buys it all
+
+
+def test_event_clock_acts_after_every_n_flow_events():
+    market = BookMarket(decision_events=5)
+    parent = order(300, 1.0 / market.trading_day_s, "buy")
+    sched = book_schedule(market, np.array([0.5, 0.0]), aggression=0.0)
+    out = book_paths(_key(5), market, book_params(), book_schedule_policy, sched, parent,
+                     RolloutConfig(n_paths=16, n_steps=2))  # fmt: skip
+    np.testing.assert_array_equal(out.stats.flow_events, 10)  # exactly 2 x 5 events per path
+    assert np.all(np.asarray(out.stats.elapsed_s) > 0)
+    np.testing.assert_allclose(out.filled_shares, 300.0, rtol=1e-5)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from wmjax import InputError
-from wmjax.data import load_lobster
+from wmjax.data import flow_events_from_lobster, load_lobster
 from wmjax.hawkes import EmpiricalSizes, HawkesParams, stationary_intensity
 from wmjax.market import (
     FlowParams,
@@ -19,9 +19,10 @@ from wmjax.market import (
     book_from_levels,
     calibrate_flow,
     flow,
-    invariants,
     simulate_flow,
 )
+from wmjax.market._book import invariants
+from wmjax.market._flow_sim import _simulate
 
 LEVELS = 32
 CAPACITY = 6144  # ~3774 events expected in 300 s, sd ~100: no overflow
@@ -49,7 +50,7 @@ def _book():
 @pytest.fixture(scope="module")
 def run():
     def one(key, params):
-        return flow._simulate(key, params, _book(), HORIZON_S, CAPACITY)
+        return _simulate(key, params, _book(), HORIZON_S, CAPACITY)
 
     return jax.jit(jax.vmap(one, (0, None)))
 
@@ -167,7 +168,7 @@ def excerpt():
 
 
 def test_lobster_events_become_flow_events(excerpt):
-    times, marks, sizes = flow.flow_events_from_lobster(excerpt)
+    times, marks, sizes = flow_events_from_lobster(excerpt)
     # row 2 is a 21-share buy submission; rows 3-4 two executions of resting buys at one time:
     # one 47-share market sell that swept two orders; hidden executions are left out
     assert marks[0] == FlowType.LIMIT_BUY and sizes[0] == 21

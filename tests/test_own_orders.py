@@ -166,3 +166,107 @@ def test_same_inputs_bit_identical_and_full_table_is_flagged(run, ops):
     own, _ = ops["submit"](own, BID, 100.0, 0.0, 30.0, price_ticks=99)
     own, slot = ops["submit"](own, BID, 100.0, 0.0, 30.0, price_ticks=98)
     assert bool(own.overflow) and int(slot) == -1
+
+
+# -- must-show 4 of issue 16: own orders against the pure-Python reference ----------------------
+
+_STATUS = {"in_flight": OrderStatus.IN_FLIGHT, "resting": OrderStatus.RESTING}
+
+
+def _own_stream(rng, n):
+    """Book events every ~100 us at prices that never cross (bids 98..100, asks 101..103), with
+    our submissions (limit or market, 0-300 us latency) and cancel requests in between."""
+    t = np.cumsum(rng.uniform(20e-6, 180e-6, n)).astype(np.float32)
+    kind = rng.choice(3, n, p=[0.5, 0.3, 0.2])
+    side = rng.integers(0, 2, n)
+    price = np.where(side == BID, 100 - rng.integers(0, 3, n), 101 + rng.integers(0, 3, n))
+    size = rng.integers(1, 120, n)
+    sub = rng.random(n) < 0.12
+    sub_side = rng.integers(0, 2, n)
+    sub_market = rng.random(n) < 0.2
+    sub_size = rng.integers(20, 200, n)
+    sub_price = np.where(sub_side == BID, 100 - rng.integers(0, 2, n), 101 + rng.integers(0, 2, n))
+    sub_lat = rng.uniform(0, 300, n).astype(np.float32)
+    can = rng.random(n) < 0.06
+    can_slot = rng.integers(0, 6, n)
+    can_lat = rng.uniform(0, 300, n).astype(np.float32)
+    return (t, kind, side, price, size, sub, sub_side, sub_market, sub_size, sub_price, sub_lat,
+            can, can_slot, can_lat)  # fmt: skip
+
+
+def _reference_run(stream, levels, capacity):
+    from _reference_book import ReferenceBook, ReferenceOwnOrders
+
+    book = ReferenceBook(levels)
+    for p in range(96, 101):
+        book.limit(BID, p, 300)
+    for p in range(101, 106):
+        book.limit(ASK, p, 300)
+    own = ReferenceOwnOrders(book, capacity)
+    out = []
+    f32 = np.float32
+    for row in zip(*stream, strict=True):
+        t, kind, side, price, size, sub, s_side, s_mkt, s_size, s_price, s_lat = row[:11]
+        can, c_slot, c_lat = row[11:]
+        if sub:  # arrival in float32, as the engine computes it
+            arrival_s = float(f32(t) + f32(s_lat) * f32(1e-6))
+            own.submit(int(s_side), int(s_size), float(t), arrival_s - float(t), int(s_price),
+                       bool(s_mkt))  # fmt: skip
+        if can:
+            own.cancel(int(c_slot), float(f32(t) + f32(c_lat) * f32(1e-6)))
+        own.event(float(t), int(kind), int(side), int(price), int(size))
+        row_out = []
+        for o in own.orders:
+            if o is None:
+                row_out.append((0.0, 0.0, 0.0, OrderStatus.EMPTY))
+            else:
+                status = _STATUS.get(o["status"], OrderStatus.DONE)
+                row_out.append((o["filled"], o["notional"], o["ahead"], status))
+        out.append(row_out)
+    return np.asarray(out)
+
+
+def _engine_run(stream, levels, capacity):
+    book = book_from_levels(np.arange(101, 106), np.full(5, 300), np.arange(100, 95, -1),
+                            np.full(5, 300), levels)  # fmt: skip
+
+    def step(carry, x):
+        book, own = carry
+        t, kind, side, price, size, sub, s_side, s_mkt, s_size, s_price, s_lat = x[:11]
+        can, c_slot, c_lat = x[11:]
+        submitted, _ = submit_order(own, s_side, s_size.astype(jnp.float32), t, s_lat, s_price,
+                                    s_mkt)  # fmt: skip
+        own = jax.tree.map(lambda a, b: jnp.where(sub, a, b), submitted, own)
+        own = jax.tree.map(
+            lambda a, b: jnp.where(can, a, b), cancel_own(own, c_slot, t, c_lat), own
+        )
+        book, own = step_with_orders(book, own, t, kind, side, price, size)
+        return (book, own), (own.filled_shares, own.notional_ticks, own.queue_ahead_shares,
+                             own.status)  # fmt: skip
+
+    xs = tuple(jnp.asarray(a) for a in stream)
+    _, out = jax.jit(lambda xs: jax.lax.scan(step, (book, no_orders(capacity)), xs))(xs)
+    return np.stack([np.asarray(o, np.float64) for o in out], axis=-1)
+
+
+def test_own_orders_match_the_reference_on_random_streams():
+    rng = np.random.default_rng(16)
+    for _ in range(6):
+        stream = _own_stream(rng, 300)
+        ref = _reference_run(stream, 10, 6)
+        got = _engine_run(stream, 10, 6)
+        np.testing.assert_array_equal(got[..., 3], ref[..., 3])  # status, slot by slot
+        np.testing.assert_allclose(got[..., 0], ref[..., 0], atol=1e-3)  # filled shares
+        np.testing.assert_allclose(got[..., 1], ref[..., 1], rtol=1e-6, atol=1e-2)  # notional
+        np.testing.assert_allclose(got[..., 2], ref[..., 2], rtol=1e-5, atol=1e-3)  # queue ahead
+    # the streams exercise partial fills, cancels and market orders
+    assert (ref[-1, :, 3] == OrderStatus.DONE).sum() >= 3 and ref[-1, :, 0].sum() > 0
+
+
+def test_notional_is_float_past_int32():
+    # 250,000 shares at 10,000 ticks: 2.5e9 ticks x shares, past int32's 2.1e9
+    book = book_from_levels([10_000], [250_000], [9_999], [100], 2)
+    own, _ = submit_order(no_orders(1), BID, 250_000.0, 0.0, 0.0, is_market=True)
+    _, own = advance_orders(book, own, 1e-6)
+    assert float(own.filled_shares[0]) == 250_000
+    assert float(own.notional_ticks[0]) == 2.5e9

@@ -11,7 +11,7 @@ import optax
 import pytest
 
 from wmjax.execution import RolloutConfig, order
-from wmjax.market import BookMarket, book_params
+from wmjax.market import BookMarket, book_key, book_params
 from wmjax.models import PlacementPolicy, relaxed_objective
 
 N_STEPS = 3
@@ -24,7 +24,7 @@ POLICY_CLI = PlacementPolicy(BookMarket().n_offsets)
 
 
 def _key(seed):
-    return jax.random.key(seed, impl="rbg")
+    return book_key(seed)
 
 
 @pytest.fixture(scope="module")
@@ -138,7 +138,11 @@ def test_train_placement_cli_json_schema_and_reloadable_params(tmp_path, capsys)
     argv += ["--eval-paths", "16", "--decisions", "2", "--horizon-s", "1", "--quantity", "500"]
     assert main([*argv, "--out", str(tmp_path), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert set(out) == {"results", "best_baseline", "improvement", "improvement_se"}
+    assert set(out) == {"results", "best_baseline", "improvement", "improvement_se", "status"}
+    # the status channel of every strategy's held-out run, e.g. flow overflow intervals
+    assert set(out["status"]) == set(out["results"])
+    assert all(s["flow_overflow_intervals"] == 0 for s in out["status"].values())
+    assert all(s["result"] in ("successful", "level_overflow") for s in out["status"].values())
     names = {"policy", "twap_market", "twap_limit", "ac_market", "pov", "aggressive"}
     assert names <= set(out["results"]) and out["best_baseline"] in out["results"]
     keys = {"mean_is_bps", "std_is_bps", "p95_is_bps", "fill_rate", "passive_share", "objective"}

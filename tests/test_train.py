@@ -121,3 +121,14 @@ def test_objectives_on_known_samples():
     assert float(quantile(x, 0.95)) == pytest.approx(np.quantile(np.arange(1, 101), 0.95))
     g = jax.grad(lambda v: cvar(v, 0.9))(x)
     np.testing.assert_allclose(np.asarray(g), np.r_[np.zeros(90), np.full(10, 0.1)])
+
+
+def test_a_second_train_call_reuses_the_compiled_step():
+    from wmjax.execution._train import _update_jit
+
+    opt = optax.sgd(0.1)
+    train(quadratic, jnp.zeros(3), opt, jax.random.key(0), 3)
+    size = _update_jit._cache_size()
+    again = train(quadratic, jnp.ones(3), opt, jax.random.key(1), 12, log_every=5)
+    assert _update_jit._cache_size() == size  # same loss, optimizer and shapes: no recompile
+    assert again.n_done == 12 and again.losses.shape == (12,)

@@ -1,16 +1,28 @@
-"""wmjax: market-microstructure simulation and differentiable execution in JAX.
+"""wmjax: market-microstructure simulation, learned market world models and differentiable
+execution in JAX.
 
 A market is a pure function of (key, params); an execution policy is a pure function of what it
-observes. Layers, lowest first: `hawkes` (order-flow point processes), `calibrate` (fitting them),
-`data` (reading files), `market` (prices, impact, latency, the order book), `features`
-(microstructure state, labels, splits), `execution` (schedules, rollouts, objectives, training),
-`models` (flax modules), `analytics` (what a desk
-reads), `cli` (the `wmjax` command).
+observes. Layers, lowest first: `hawkes` (order-flow point processes), `data` (reading files),
+`calibrate` (fitting), `market` (prices, impact, latency, the order book, venues, baskets,
+regimes), `features` (microstructure state, labels, splits), `execution` (schedules, rollouts,
+objectives, training), `models` (flax world models and policies), `strategies` (market making,
+stat-arb rules, routers), `analytics` (what a desk reads), `cli` (the `wmjax` command). Every
+layer but `cli` is an attribute of the package.
 
     import wmjax as wm
 """
 
-from wmjax import analytics, calibrate, features, hawkes
+from wmjax import (
+    analytics,
+    calibrate,
+    data,
+    execution,
+    features,
+    hawkes,
+    market,
+    models,
+    strategies,
+)
 from wmjax._checks import InputError
 from wmjax.hawkes import HawkesEvents, HawkesParams
 
@@ -23,6 +35,11 @@ __all__ = [
     "__version__",
     "analytics",
     "calibrate",
+    "data",
+    "execution",
     "features",
     "hawkes",
+    "market",
+    "models",
+    "strategies",
 ]

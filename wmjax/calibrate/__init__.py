@@ -3,7 +3,10 @@ numpyro NUTS), Engle-Granger cointegration tests and Avellaneda & Lee OU fits of
 
 Fitting Hawkes processes: maximum likelihood (optax L-BFGS, decays included) and Bayesian
 posteriors (numpyro NUTS on the exact log-likelihood); intraday volume-profile forecasts (historical
-curve, Bialkowski-Darolles-Le Fol, Kalman filter) fitted rolling out of sample."""
+curve, Bialkowski-Darolles-Le Fol, Kalman filter) fitted rolling out of sample.
+
+Fitting Hawkes processes: maximum likelihood (optax L-BFGS, decays included), Bayesian
+posteriors (numpyro NUTS on the exact log-likelihood), and the book's order flow (`fit_flow`)."""
 
 from wmjax.calibrate._bayes import (
     BayesResult,
@@ -16,6 +19,10 @@ from wmjax.calibrate._cointegration import (
     eg_critical_value,
     engle_granger,
     ols_hedge,
+)
+from wmjax.calibrate._flow import (
+    FlowCalibration,
+    fit_flow,
 )
 from wmjax.calibrate._mle import (
     FitResult,
@@ -51,6 +58,7 @@ __all__ = [
     "BayesResult",
     "EngleGranger",
     "FitResult",
+    "FlowCalibration",
     "KalmanVolumeParams",
     "OUFit",
     "adf_stat",
@@ -60,6 +68,7 @@ __all__ = [
     "eg_critical_value",
     "engle_granger",
     "fit_bayes",
+    "fit_flow",
     "fit_kalman_volume",
     "fit_mle",
     "fit_ou_ar1",

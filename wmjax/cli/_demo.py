@@ -82,21 +82,28 @@ def _book_section(args) -> dict:
     """The baselines on the Hawkes-driven order book (same held-out paths for all): a child-order
     problem at the book's own scale, since a parent order of the impact-level size would empty
     it. Trained placement policies come from `wmjax train-placement`."""
-    import jax
 
     from wmjax.cli._placement import compare_on_book
     from wmjax.execution import order
-    from wmjax.market import BookMarket, book_params
+    from wmjax.market import BookMarket, book_key, book_params
 
     market = BookMarket()
     parent = order(
         _BOOK_ORDER_SHARES, _BOOK_HORIZON_S / market.trading_day_s, "buy", risk_aversion=0.1
     )
-    key = jax.random.key(args.seed + 1, impl="rbg")
+    key = book_key(args.seed + 1)
     results = compare_on_book(
         key, market, book_params(args.latency), parent, _BOOK_DECISIONS, args.book_paths
     )
-    fields = ("mean_is_bps", "std_is_bps", "p95_is_bps", "fill_rate", "passive_share", "objective")
+    fields = (
+        "mean_is_bps",
+        "std_is_bps",
+        "p95_is_bps",
+        "fill_rate",
+        "passive_share",
+        "objective",
+        "status",
+    )
     return {name: {f: r[f] for f in fields} for name, r in results.items()}
 
 

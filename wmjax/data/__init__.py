@@ -2,7 +2,10 @@
 daily closes.
 
 The only place that reads files: LOBSTER messages/order books, event and fills CSVs, intraday
-volume bins and hourly bars."""
+volume bins and hourly bars.
+
+The only place that reads files: LOBSTER messages/order books, event and fills CSVs; the
+translation of LOBSTER messages into event streams (one sweep rule, `merge_sweeps`)."""
 
 from wmjax.data._bars import (
     LEAN_FIELDS,
@@ -15,7 +18,6 @@ from wmjax.data._events_csv import (
     lobster_session_s,
     lobster_trades,
     save_events_csv,
-    trades_from_lobster,
 )
 from wmjax.data._fills import (
     FILLS_COLUMNS,
@@ -28,6 +30,11 @@ from wmjax.data._lobster import (
     EventType,
     LobsterData,
     load_lobster,
+)
+from wmjax.data._lobster_events import (
+    flow_events_from_lobster,
+    merge_sweeps,
+    trades_from_lobster,
 )
 from wmjax.data._prices import (
     DailyPrices,
@@ -53,6 +60,7 @@ __all__ = [
     "LobsterData",
     "VolumeBins",
     "bars_from_trades",
+    "flow_events_from_lobster",
     "load_events_csv",
     "load_fills",
     "load_lean_bars",
@@ -62,6 +70,7 @@ __all__ = [
     "load_volume_bins",
     "lobster_session_s",
     "lobster_trades",
+    "merge_sweeps",
     "save_events_csv",
     "trades_from_lobster",
 ]

@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 
 from wmjax._checks import InputError
-from wmjax.data._lobster import Direction, EventType, LobsterData, load_lobster
+from wmjax.data._lobster import LobsterData, load_lobster
+from wmjax.data._lobster_events import trades_from_lobster
 
 EVENTS_HEADER = "time,mark"
 
@@ -68,36 +69,9 @@ def save_events_csv(path: str | Path, times_s, marks) -> Path:
     return path
 
 
-def trades_from_lobster(data: LobsterData) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Market orders from LOBSTER executions, as a 2-D Hawkes data set.
-
-    Executions (types 4 visible and 5 hidden) are split by aggressor side: mark 0 = buyer-
-    initiated (a resting SELL order executed, direction -1), mark 1 = seller-initiated (a resting
-    BUY order executed). Tie policy: executions with the same timestamp AND the same side are one
-    market order sweeping several resting orders, so they are merged into one event whose size is
-    their sum. (Opposite sides at one timestamp stay two events; the engine lets neither excite
-    the other.) Returns (times_s: seconds after the file's first message, marks, sizes_shares),
-    sorted by time, then mark.
-    """
-    kind = np.asarray(data.event_type)
-    is_trade = (kind == EventType.EXECUTION) | (kind == EventType.HIDDEN_EXECUTION)
-    start = float(data.times_s[0]) if data.rows else 0.0
-    times = np.asarray(data.times_s)[is_trade] - start
-    marks = np.where(np.asarray(data.direction)[is_trade] == Direction.SELL, 0, 1)
-    sizes = np.asarray(data.size_shares)[is_trade].astype(np.float64)
-    order = np.lexsort((marks, times))
-    times, marks, sizes = times[order], marks[order], sizes[order]
-    new = np.ones(times.size, bool)
-    new[1:] = (times[1:] != times[:-1]) | (marks[1:] != marks[:-1])
-    group = np.cumsum(new) - 1
-    merged = np.zeros(int(new.sum()))
-    np.add.at(merged, group, sizes)
-    return times[new], marks[new].astype(np.int64), merged
-
-
 def lobster_trades(message_file: str | Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(times_s, marks, sizes_shares) of the market orders in a LOBSTER message file; see
-    `trades_from_lobster` for the buy/sell marks and the tie policy. The session is the span
+    `trades_from_lobster` for the buy/sell marks and the sweep rule. The session is the span
     from the file's first to its last message: times count from the first message."""
     return trades_from_lobster(load_lobster(message_file))
 

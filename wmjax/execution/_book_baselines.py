@@ -13,12 +13,13 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
-from wmjax._checks import InputError, finite_array, is_concrete, positive, require
+from wmjax._checks import finite_array, is_concrete, positive, require
 from wmjax.execution._objectives import mean_variance
 from wmjax.execution._order import Order, RolloutConfig, check_order
 from wmjax.execution._rollout import Observation, rollout
 from wmjax.execution._schedules import ac_optimal
 from wmjax.market._book_market import BookAction, BookMarket, BookParams, BookStats
+from wmjax.market._book_status import BookStatus, check_status
 
 
 @struct.dataclass
@@ -30,7 +31,8 @@ class BookPaths:
         arrival_price / final_mid: mids at arrival and at the horizon, price units.
         filled_shares: shares filled, clean-up included (the order's quantity unless the
             clean-up itself ran short, which it never does: beyond-depth shares are penalised).
-        stats: `BookStats` (passive, market, clean-up shares, flow overflow).
+        stats: `BookStats` (passive, market, clean-up shares, flow overflow, mark-outs).
+        status: `BookStatus`, the counters of every buffer that can run out (all 0: clean).
     """
 
     is_bps: jax.Array
@@ -38,6 +40,7 @@ class BookPaths:
     final_mid: jax.Array
     filled_shares: jax.Array
     stats: BookStats
+    status: BookStatus
 
 
 def check_book_inputs(market, params, order: Order, config: RolloutConfig) -> None:
@@ -50,7 +53,7 @@ def check_book_inputs(market, params, order: Order, config: RolloutConfig) -> No
     if is_concrete(order.horizon_days):
         interval_s = float(order.horizon_days) * market.trading_day_s / config.n_steps
         require(
-            interval_s >= 1e-3,
+            interval_s >= 1e-3 * (1 - 1e-6),  # 1 ms, up to rounding of the horizon
             f"the decision interval is {interval_s:.3g} s (horizon / n_steps): the horizon must "
             "be at least one step of 1 ms; lengthen order.horizon_days or use fewer steps",
         )
@@ -63,8 +66,9 @@ def book_paths(
 
     The same paths, observations and IS as `rollout(key, market, ...)`, plus `BookStats`.
     Jitted once per (market, policy, config); differentiable in `policy_params` when
-    `params.temperature > 0` (see `wmjax.market.BookMarket`). With `throw` (concrete results) an
-    interval whose order flow overflowed `market.events_per_step` raises InputError.
+    `params.temperature > 0` (see `wmjax.market.BookMarket`). With `throw` a non-zero counter
+    of `status` (flow or level overflow, dropped or late messages) raises InputError saying what
+    to increase (under an outer `jit`: a `checkify` check); `throw=False` returns the counters.
     """
     check_book_inputs(market, params, order, config)
     paths = rollout(key, market, params, policy, policy_params, order, config)
@@ -74,14 +78,10 @@ def book_paths(
         final_mid=paths.final_mid,
         filled_shares=paths.filled_shares,
         stats=paths.final_state.stats,
+        status=paths.final_state.status,
     )
-    overflow = out.stats.flow_overflow
-    if throw and is_concrete(overflow) and int(np.sum(np.asarray(overflow))) > 0:
-        raise InputError(
-            f"{int(np.sum(np.asarray(overflow)))} decision intervals had more order-flow events "
-            f"than events_per_step={market.events_per_step}; raise it (BookMarket("
-            "events_per_step=...)) or pass throw=False to get the counts in stats.flow_overflow"
-        )
+    if throw:
+        check_status(out.status, "book_paths")
     return out
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import optax
 
@@ -33,8 +34,29 @@ class TrainResult:
     seconds: float
 
 
+def _update(loss_fn, optimizer, state, key, loss_args):
+    """One optimiser step; the best params so far are kept on the device (no host sync)."""
+    params, opt_state, best_params, best_loss = state
+    loss, grads = jax.value_and_grad(loss_fn)(params, key, *loss_args)
+    updates, opt_state = optimizer.update(grads, opt_state, params)
+    better = loss < best_loss
+    best_params = jax.tree.map(lambda a, b: jnp.where(better, a, b), params, best_params)
+    new = (
+        optax.apply_updates(params, updates),
+        opt_state,
+        best_params,
+        jnp.minimum(loss, best_loss),
+    )
+    return new, loss
+
+
+#: The jitted step, built once for the module: it compiles once per (loss_fn, optimizer, shapes)
+#: and is reused by every later `train` call with the same (hashable) loss and optimizer.
+_update_jit = jax.jit(_update, static_argnums=(0, 1), donate_argnums=(2,))
+
+
 def train(
-    loss_fn: Callable[[Any, jax.Array], jax.Array],
+    loss_fn: Callable[..., jax.Array],
     params: Any,
     optimizer: optax.GradientTransformation,
     key: jax.Array,
@@ -44,53 +66,65 @@ def train(
     patience: int | None = None,
     min_delta: float = 0.0,
     callback: Callable[[int, float], None] | None = None,
+    loss_args: tuple = (),
+    log_every: int = 10,
 ) -> TrainResult:
-    """Minimise `loss_fn(params, key)` with `optimizer` for up to `n_steps` steps.
+    """Minimise `loss_fn(params, key, *loss_args)` with `optimizer` for up to `n_steps` steps.
 
     With `fresh_keys` step i uses `fold_in(key, i)` (stochastic optimisation); otherwise every
     step uses `key` (a fixed sample: common random numbers). Early stopping: stop when the loss
-    has not fallen by more than `min_delta` (absolute) below its best for `patience` steps.
-    `callback(step, loss)` is called after each step (progress reporting). The update step is
-    jitted once.
+    has not fallen by more than `min_delta` (absolute) below its best for `patience` steps
+    (the steps already dispatched after it are dropped from `losses`; `params` is still the best
+    seen on the device). `callback(step, loss)` is called for every step, in
+    batches of `log_every`: the loop reads the losses back from the device only then, so the
+    steps in between run without a host sync.
+
+    Compile once: the update step is one module-level `jax.jit` with `loss_fn` and `optimizer`
+    static, so a later call with the same (hashable: a module-level function, a frozen
+    dataclass) loss and the same optimizer object reuses the compiled step; pass what changes
+    between calls (market parameters, the order) as `loss_args` (PyTrees, traced).
     """
     n = positive_int("n_steps", n_steps)
     if patience is not None:
         positive_int("patience", patience)
     positive("min_delta", min_delta, allow_zero=True)
-
-    @jax.jit
-    def update(params, opt_state, k):
-        loss, grads = jax.value_and_grad(loss_fn)(params, k)
-        updates, opt_state = optimizer.update(grads, opt_state, params)
-        return optax.apply_updates(params, updates), opt_state, loss
+    log_every = positive_int("log_every", log_every)
 
     start = time.perf_counter()
-    opt_state = optimizer.init(params)
-    best_params, best_loss, since_best = params, np.inf, 0
+    # copies: the step donates its state, and the caller's arrays must stay valid
+    params = jax.tree.map(jnp.array, params)
+    state = (params, optimizer.init(params), jax.tree.map(jnp.array, params), jnp.inf)
     losses: list[float] = []
-    stopped = False
+    pending: list[jax.Array] = []
+    best_loss, since_best, stopped = np.inf, 0, False
     for i in range(n):
         k = jax.random.fold_in(key, i) if fresh_keys else key
-        new_params, opt_state, loss = update(params, opt_state, k)
-        loss = float(loss)
-        if not np.isfinite(loss):
-            raise InputError(
-                f"training loss is {loss} at step {i}: lower the learning rate or check the "
-                "market parameters"
-            )
-        losses.append(loss)
-        if loss < best_loss - min_delta:
-            best_params, best_loss, since_best = params, loss, 0
-        else:
-            since_best += 1
-        params = new_params
-        if callback is not None:
-            callback(i, loss)
-        if patience is not None and since_best >= patience:
-            stopped = True
+        state, loss = _update_jit(loss_fn, optimizer, state, k, tuple(loss_args))
+        pending.append(loss)
+        if len(pending) < log_every and i < n - 1:
+            continue
+        for loss in np.asarray(jnp.stack(pending)).tolist():
+            step = len(losses)
+            if not np.isfinite(loss):
+                raise InputError(
+                    f"training loss is {loss} at step {step}: lower the learning rate or check "
+                    "the market parameters"
+                )
+            losses.append(loss)
+            if loss < best_loss - min_delta:
+                best_loss, since_best = loss, 0
+            else:
+                since_best += 1
+            if callback is not None:
+                callback(step, loss)
+            if patience is not None and since_best >= patience:
+                stopped = True  # the later steps of this batch are not counted
+                break
+        pending = []
+        if stopped:
             break
     return TrainResult(
-        params=best_params,
+        params=state[2],
         losses=np.asarray(losses),
         n_done=len(losses),
         stopped_early=stopped,

@@ -2,9 +2,16 @@
 cointegrated baskets.
 
 Market models a policy trades against: prices, impact, latency, volume, the order book, and
-venues (a lit market plus dark pools)."""
+venues (a lit market plus dark pools).
 
-from wmjax.market import _flow as flow
+Market models a policy trades against: prices, impact, latency, volume, the order book.
+
+The book world: `BookMarket` (Hawkes flow + price-level book + our orders with queue position
+and latency, one continuous flow over decision intervals), its `BookStatus` channel, the flow
+(`wmjax.market.flow`), own orders, and LOBSTER replay. Book internals (`_book_core`: apply
+event, queue update, level volume, quotes) are not exported."""
+
+from wmjax.market import flow
 from wmjax.market._basket import (
     BasketConfig,
     BasketParams,
@@ -20,30 +27,25 @@ from wmjax.market._basket import (
 from wmjax.market._book import (
     BookState,
     Side,
-    apply_delta,
-    best_prices,
     book_from_levels,
     cancel_order,
-    check_book,
     empty_book,
-    invariants,
     limit_order,
     market_order,
     walk_book,
+)
+from wmjax.market._book_core import (
+    BookEvent,
+    OrderStatus,
 )
 from wmjax.market._book_market import (
     BookAction,
     BookMarket,
     BookMarketState,
     BookObservation,
-    BookParams,
     BookStats,
-    book_params,
-    default_flow,
 )
 from wmjax.market._book_orders import (
-    BookEvent,
-    OrderStatus,
     OwnOrders,
     advance_orders,
     cancel_own,
@@ -51,13 +53,17 @@ from wmjax.market._book_orders import (
     step_with_orders,
     submit_order,
 )
-from wmjax.market._flow import (
-    FlowParams,
-    FlowPath,
-    FlowType,
-    calibrate_flow,
-    sample_flow,
-    simulate_flow,
+from wmjax.market._book_params import (
+    BOOK_PRNG,
+    BookParams,
+    book_key,
+    book_params,
+    default_flow,
+)
+from wmjax.market._book_status import (
+    BookResult,
+    BookStatus,
+    status_dict,
 )
 from wmjax.market._impact import (
     TRANSIENT_KERNELS,
@@ -150,8 +156,8 @@ from wmjax.market._regimes import (
 from wmjax.market._replay import (
     Messages,
     ReplayResult,
-    apply_message,
     book_rows,
+    determinable_rows,
     messages_from_lobster,
     replay,
     replay_final,
@@ -175,8 +181,19 @@ from wmjax.market._volume import (
     u_shaped_profile,
     volatility_multipliers,
 )
+from wmjax.market.flow import (
+    FlowParams,
+    FlowPath,
+    FlowType,
+    calibrate_flow,
+    sample_flow,
+    simulate_flow,
+)
+
+BookMarketParams = BookParams
 
 __all__ = [
+    "BOOK_PRNG",
     "CLOUD",
     "CO_LOCATION",
     "LATENCY_PRESETS",
@@ -195,11 +212,14 @@ __all__ = [
     "BookAction",
     "BookEvent",
     "BookMarket",
+    "BookMarketParams",
     "BookMarketState",
     "BookObservation",
     "BookParams",
+    "BookResult",
     "BookState",
     "BookStats",
+    "BookStatus",
     "FillModel",
     "Fills",
     "FlowParams",
@@ -242,29 +262,26 @@ __all__ = [
     "VenuesObservation",
     "VenuesState",
     "advance_orders",
-    "apply_delta",
-    "apply_message",
     "apply_regime",
     "basket_init",
     "basket_params",
     "basket_step",
-    "best_prices",
     "book_from_levels",
+    "book_key",
     "book_params",
     "book_rows",
     "calibrate_flow",
     "cancel_order",
     "cancel_own",
-    "check_book",
     "check_latency_scenario",
     "default_flow",
+    "determinable_rows",
     "empty_book",
     "event_count_profile",
     "expected_paths",
     "fill_model",
     "flow",
     "impact_params",
-    "invariants",
     "latency_monte_carlo",
     "latency_scenario",
     "limit_order",
@@ -305,6 +322,7 @@ __all__ = [
     "simulate_quotes",
     "simulate_regime_batch",
     "simulate_regimes",
+    "status_dict",
     "step_with_orders",
     "submit_order",
     "transient_execution_offset",

@@ -1,23 +1,30 @@
 """The limit order book as a `Market` for `wmjax.execution.rollout`.
 
-One decision interval of `interval_s` seconds on one path (the step key alone draws everything
-exogenous: the interval's Hawkes order flow and the latency of our messages, so two policies on
-the same key meet the same flow):
+One decision interval on one path (the step key alone draws everything exogenous: the
+interval's Hawkes order flow and the latency of our message, so two policies on the same key
+meet the same flow):
 
-1. At t = 0 the policy has seen `BookObservation` and sends one message batch (`BookAction`): a
-   market order, a new limit order at one of `offsets_ticks` from its own best quote (priced from
-   the book it saw), and the cancel of its resting limit order (unless `keep`). The batch
-   reaches the book after one latency drawn from the `LatencyScenario`, capped at the interval.
-2. The interval's order flow (`wmjax.market.flow`, at most `events_per_step` events; more are
-   dropped, masked and counted in `flow_overflow`) runs event by event. Until our messages
-   arrive the old limit order still rests and can fill; on arrival the old one is cancelled, the
-   market order walks the book (taking its liquidity), and the limit order joins the back of the
-   queue at its price. Limit orders are post-only: a price that would cross the book on arrival
-   slides to one tick inside the opposite quote. Resting own orders are virtual (hftbacktest's
-   rule, see `wmjax.market._book_orders`): queue position and fills follow the exogenous trades
-   and cancellations, and the flow itself never depends on them.
-3. Sizes are capped on arrival by what is still unfilled, so a buy never ends with more than its
-   quantity.
+1. At the start the policy has seen `BookObservation` and sends one message batch
+   (`BookAction`): a market order, a new limit order at one of `offsets_ticks` from its own
+   best quote (priced from the book it saw), and the cancel of its resting limit order (unless
+   `keep`; a batch with nothing in it is not sent). Its latency is drawn per message from the
+   `LatencyScenario`; messages of one session arrive in order (FIFO), at their own time, in
+   this interval or a later one (`max_in_flight` may be in flight; more are dropped and
+   counted in `BookStatus.message_overflow`; still in flight at the horizon: `late_messages`).
+2. The interval's order flow continues the Hawkes process of the previous interval (its
+   excitation is carried in `flow_state`, so K intervals are exactly the process over their
+   union; at most `events_per_step` events, more are dropped and counted). The clock is
+   `order.horizon_days / n_steps` (1 ms to minutes), or the event clock: the policy acts after
+   every `decision_events` flow events.
+3. Flow events and our arrivals run as one time-ordered stream (`_book_interval`): on arrival
+   the old limit order is cancelled, the market order walks the book (taking its liquidity),
+   and the limit order joins the back of the queue at its price. Limit orders are post-only: a
+   price that would cross the book on arrival slides to one tick inside the opposite quote.
+   Resting own orders are virtual (hftbacktest's rule, see `wmjax.market._book_orders`): queue
+   position and fills follow the exogenous trades and cancellations, and the flow itself never
+   depends on them. Sizes are capped on arrival by what is still unfilled.
+4. Passive fills open mark-outs: the mid `markout_s` later gives the adverse selection
+   (`BookStats.adverse_share_ticks`).
 
 Clean-up at the horizon: after the last interval the resting limit order is cancelled and what
 is still unfilled is sent as a market order that walks the final book; shares beyond the visible
@@ -36,63 +43,29 @@ relaxed rollout becomes the exact one.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 from flax import struct
 
-from wmjax._checks import finite_array, positive, positive_int, require
-from wmjax.hawkes import EmpiricalSizes, HawkesParams, stationary_intensity
+from wmjax._checks import positive, positive_int, require
 from wmjax.market import _flow as flow
-from wmjax.market._book import BookState, Side, best_prices, book_from_levels, market_order
+from wmjax.market._book import BookState, Side, best_prices, market_order
 from wmjax.market._book import walk_book as _walk
-from wmjax.market._book_orders import (
-    BookEvent,
-    OrderStatus,
-    OwnOrders,
-    _apply_event,
-    _level_volume,
-    _queue_update,
-    no_orders,
-)
+from wmjax.market._book_core import OrderStatus
+from wmjax.market._book_core import quotes as _quotes
+from wmjax.market._book_interval import COUNTERS, Carry, InFlight, no_messages, run_interval, send
+from wmjax.market._book_orders import OwnOrders, no_orders
+from wmjax.market._book_params import BookParams
+from wmjax.market._book_status import BookStatus
 from wmjax.market._latency import (
     LATENCY_SAMPLERS,
-    LatencyScenario,
-    check_latency_scenario,
-    latency_scenario,
     sample_latency_us,
 )
 from wmjax.market._protocol import Fills
 
 DEPTH_LEVELS = 3  # levels per side in the observation
-
-
-@struct.dataclass
-class BookParams:
-    """Parameters of the book market (a PyTree; vmap over it).
-
-    Attributes:
-        flow: `FlowParams` of the Hawkes order flow (rates per second).
-        seed_book: `BookState` every path starts from (before the warm-up).
-        tick_size: price units per tick.
-        latency: one-way latency of our messages.
-        prior_volume_rate_shares_per_s: market volume rate shown before any interval has printed
-            (POV's first interval), shares per second.
-        beyond_depth_penalty_ticks: clean-up price, beyond the visible depth, in ticks past the
-            deepest visible level.
-        temperature: 0 for the exact simulator; > 0 relaxes the level choice (see module doc).
-    """
-
-    flow: flow.FlowParams
-    seed_book: BookState
-    tick_size: jax.Array
-    latency: LatencyScenario
-    prior_volume_rate_shares_per_s: jax.Array
-    beyond_depth_penalty_ticks: jax.Array
-    temperature: jax.Array
 
 
 @struct.dataclass
@@ -147,7 +120,11 @@ class BookObservation:
 
 @struct.dataclass
 class BookStats:
-    """Cumulative per-path counters of the parent order (shares in its direction)."""
+    """Cumulative per-path counters of the parent order (shares in its direction).
+
+    `adverse_share_ticks / markout_shares` is the mean adverse selection of our passive fills:
+    d * (mid at the fill - mid `BookMarket.markout_s` later), ticks (positive: against us).
+    """
 
     passive_shares: jax.Array  # filled by our limit orders
     market_shares: jax.Array  # filled by our market orders before the horizon
@@ -157,6 +134,10 @@ class BookStats:
     market_volume_shares: jax.Array  # traded by the exogenous flow (policy-free for limit-only)
     flow_overflow: jax.Array  # int32: intervals whose order flow exceeded `events_per_step`
     flow_events: jax.Array  # int32: order-flow events run
+    markout_shares: jax.Array  # passive fill shares whose mark-out was measured
+    adverse_share_ticks: jax.Array  # sum of shares x adverse mid move, shares x ticks
+    markout_missed_shares: jax.Array  # passive fills not measured (all mark-out slots busy)
+    elapsed_s: jax.Array  # time simulated (the event clock's intervals vary)
 
 
 @struct.dataclass
@@ -176,31 +157,11 @@ class BookMarketState:
     trade_imbalance: jax.Array
     volatility_ticks: jax.Array
     stats: BookStats
+    status: BookStatus
+    flow_state: flow.FlowState  # the Hawkes excitation carried from interval to interval
+    in_flight: InFlight  # our messages sent but not yet at the book
+    markouts: jax.Array  # (3, B) open mark-outs: due time (s from now), shares, mid (ticks)
     n_steps: int = struct.field(pytree_node=False)
-
-
-@struct.dataclass
-class _Carry:
-    book: BookState
-    anchor: jax.Array
-    own: OwnOrders
-    weights: jax.Array
-    remaining: jax.Array
-    arrived: jax.Array
-    filled: jax.Array
-    notional_ticks: jax.Array
-    passive: jax.Array
-    market: jax.Array
-    posted: jax.Array
-    volume: jax.Array
-    signed_volume: jax.Array
-    sq_mid: jax.Array
-
-
-def _quotes(book: BookState, anchor) -> jax.Array:
-    """(best bid, best ask) in ticks, the last known one standing in for an empty side."""
-    bid, ask, has_bid, has_ask = best_prices(book)
-    return jnp.stack([jnp.where(has_bid, bid, anchor[0]), jnp.where(has_ask, ask, anchor[1])])
 
 
 def _direction(side) -> jax.Array:
@@ -212,12 +173,18 @@ class BookMarket:
     """The Hawkes-driven order book as a market (static configuration; `wmjax.market.Market`).
 
     Attributes:
-        events_per_step: capacity of the order-flow buffer of one interval (and the warm-up).
+        events_per_step: capacity of the order-flow buffer of one interval.
         offsets_ticks: candidate limit prices, ticks behind our own best quote (0: join it,
             -1: improve it by one tick, 1: one tick behind).
         trading_day_s: seconds in a trading day (the order's horizon is in days).
         latency_method: latency sampler, "lognormal" or "truncnormal".
         queue_power: n of the power-law cancellation rule for our queue position.
+        decision_events: 0 for the clock of `order.horizon_days / n_steps` per decision (from
+            1 ms to minutes); n > 0 for the event clock: the policy acts after every n-th flow
+            event (the horizon is then n * n_steps events, whatever their time).
+        max_in_flight: capacity of the queue of our messages sent but not yet arrived.
+        markout_s: the adverse-selection horizon after a passive fill, seconds.
+        markout_slots: mark-outs open at once per path (more are counted as missed).
     """
 
     events_per_step: int = 128
@@ -225,6 +192,10 @@ class BookMarket:
     trading_day_s: float = 23400.0
     latency_method: str = "lognormal"
     queue_power: float = 1.0
+    decision_events: int = 0
+    max_in_flight: int = 4
+    markout_s: float = 0.1
+    markout_slots: int = 4
 
     def __post_init__(self):
         positive_int("events_per_step", self.events_per_step)
@@ -239,16 +210,26 @@ class BookMarket:
         )
         positive("trading_day_s", self.trading_day_s)
         positive("queue_power", self.queue_power)
+        positive_int("decision_events", self.decision_events, minimum=0)
+        positive_int("max_in_flight", self.max_in_flight)
+        positive("markout_s", self.markout_s)
+        positive_int("markout_slots", self.markout_slots)
 
     @property
     def n_offsets(self) -> int:
         return len(self.offsets_ticks)
 
+    @property
+    def flow_capacity(self) -> int:
+        """Flow events per interval buffer: `decision_events` on the event clock."""
+        return self.decision_events or self.events_per_step
+
     # -- the protocol -------------------------------------------------------------------------
 
     def init(self, key, params: BookParams, order, n_steps: int) -> BookMarketState:
         """The seed book with each level's size scaled by an independent uniform(0.5, 1.5)
-        drawn from `key` (so paths start from different depth profiles)."""
+        drawn from `key` (so paths start from different depth profiles); the flow starts empty
+        (no excitation), as `wmjax.hawkes.simulate` does."""
         side = jnp.where(jnp.asarray(order.side) > 0, Side.BID, Side.ASK).astype(jnp.int32)
         seed = params.seed_book
         scale = jax.random.uniform(key, seed.size_shares.shape, jnp.float32, 0.5, 1.5)
@@ -263,6 +244,7 @@ class BookMarket:
         interval_s = jnp.asarray(order.horizon_days, jnp.float32) * self.trading_day_s / n_steps
         zero = jnp.float32(0.0)
         k = self.n_offsets
+        b = self.markout_slots
         return BookMarketState(
             book=book,
             anchor_ticks=jnp.stack([bid, ask]),
@@ -275,7 +257,13 @@ class BookMarket:
             volume_shares=params.prior_volume_rate_shares_per_s * interval_s,
             trade_imbalance=zero,
             volatility_ticks=zero,
-            stats=BookStats(zero, zero, zero, zero, zero, zero, jnp.int32(0), jnp.int32(0)),
+            stats=BookStats(*([zero] * 6), jnp.int32(0), jnp.int32(0), *([zero] * 4)),
+            status=BookStatus.zero(),
+            flow_state=flow.flow_state(params.flow),
+            in_flight=no_messages(self.max_in_flight, k),
+            markouts=jnp.stack(
+                [jnp.full(b, jnp.inf, jnp.float32), jnp.zeros(b, jnp.float32), jnp.zeros(b)]
+            ),
             n_steps=n_steps,
         )
 
@@ -301,6 +289,8 @@ class BookMarket:
         )
 
     def step(self, key, state: BookMarketState, action: BookAction, params: BookParams):
+        """One decision interval (see the module doc); the flow continues from `flow_state`."""
+        k_flow, k_latency = jax.random.split(key)
         d = _direction(state.side)
         quotes = _quotes(state.book, state.anchor_ticks)
         prices = quotes[state.side] - d * jnp.asarray(self.offsets_ticks, jnp.int32)
@@ -308,18 +298,34 @@ class BookMarket:
         t = params.temperature
         soft = jax.nn.softmax(logits / jnp.where(t > 0, t, 1.0))
         hard = jax.nn.one_hot(jnp.argmax(logits), self.n_offsets, dtype=jnp.float32)
-        new_weights = jnp.where(t > 0, soft, hard)
-        carry = _Carry(
+        latency_s = sample_latency_us(k_latency, params.latency, (), self.latency_method) * 1e-6
+        in_flight, dropped = send(
+            state.in_flight,
+            latency_s,
+            jnp.maximum(jnp.asarray(action.market_shares, jnp.float32), 0.0),
+            jnp.maximum(jnp.asarray(action.limit_shares, jnp.float32), 0.0),
+            prices,
+            jnp.where(t > 0, soft, hard),
+            jnp.asarray(action.keep) > 0.5,
+        )
+        horizon = jnp.inf if self.decision_events else state.interval_s
+        events, flow_state, end_s = flow.sample_interval(
+            k_flow, params.flow, state.flow_state, horizon, self.flow_capacity
+        )
+        carry = Carry(
             book=state.book,
             anchor=state.anchor_ticks,
             own=state.own,
             weights=state.weights,
             remaining=state.remaining_shares,
-            arrived=jnp.asarray(False),
-            **{f: jnp.float32(0.0) for f in _COUNTERS},
+            due_s=state.markouts[0],
+            due_shares=state.markouts[1],
+            due_mid=state.markouts[2],
+            level_overflow=jnp.int32(0),
+            **{f: jnp.float32(0.0) for f in COUNTERS},
         )
-        carry, overflow, count = _run_interval(
-            self, key, state.side, carry, action, prices, new_weights, params, state.interval_s
+        carry, in_flight = run_interval(
+            carry, in_flight, events, end_s, state.side, params.flow, self.markout_s
         )
         last = state.step == state.n_steps - 1
         cleanup, beyond, notional_cleanup, book = _clean_up(
@@ -331,6 +337,9 @@ class BookMarket:
         own = carry.own.replace(
             status=jnp.where(last, OrderStatus.DONE, carry.own.status).astype(jnp.int32)
         )
+        # mark-outs still open at the horizon read the final mid
+        open_ = jnp.isfinite(carry.due_s) & last
+        final_move = d * (carry.due_mid - 0.5 * jnp.sum(carry.anchor).astype(jnp.float32))
         filled = carry.filled + cleanup
         notional = (
             carry.notional_ticks + jnp.where(last, notional_cleanup, 0.0)
@@ -343,8 +352,25 @@ class BookMarket:
             beyond_depth_shares=s.beyond_depth_shares + beyond,
             limit_posted_shares=s.limit_posted_shares + carry.posted,
             market_volume_shares=s.market_volume_shares + carry.volume,
-            flow_overflow=s.flow_overflow + overflow.astype(jnp.int32),
-            flow_events=s.flow_events + count,
+            flow_overflow=s.flow_overflow + events.overflow.astype(jnp.int32),
+            flow_events=s.flow_events + events.count,
+            markout_shares=s.markout_shares
+            + carry.markout_shares
+            + jnp.sum(jnp.where(open_, carry.due_shares, 0.0)),
+            adverse_share_ticks=s.adverse_share_ticks
+            + carry.adverse_share_ticks
+            + jnp.sum(jnp.where(open_, carry.due_shares * final_move, 0.0)),
+            markout_missed_shares=s.markout_missed_shares + carry.markout_missed_shares,
+            elapsed_s=s.elapsed_s + end_s,
+        )
+        late = jnp.sum(jnp.isfinite(in_flight.arrival_s)).astype(jnp.int32)
+        st = state.status
+        status = BookStatus(
+            flow_overflow_intervals=st.flow_overflow_intervals + events.overflow.astype(jnp.int32),
+            level_overflow_events=st.level_overflow_events + carry.level_overflow,
+            dropped_shares=book.dropped_shares - state.book.dropped_shares + st.dropped_shares,
+            message_overflow=st.message_overflow + dropped,
+            late_messages=st.late_messages + jnp.where(last, late, 0),
         )
         next_state = state.replace(
             book=book,
@@ -357,6 +383,12 @@ class BookMarket:
             trade_imbalance=carry.signed_volume / jnp.maximum(carry.volume, 1.0),
             volatility_ticks=jnp.sqrt(carry.sq_mid),
             stats=stats,
+            status=status,
+            flow_state=flow_state,
+            in_flight=in_flight,
+            markouts=jnp.stack(
+                [jnp.where(last, jnp.inf, carry.due_s), carry.due_shares, carry.due_mid]
+            ),
         )
         return next_state, Fills(
             shares=filled, notional=notional, market_volume_shares=jnp.maximum(carry.volume, 1.0)
@@ -369,121 +401,7 @@ class BookMarket:
         )
 
 
-_COUNTERS = (
-    "filled",
-    "notional_ticks",
-    "passive",
-    "market",
-    "posted",
-    "volume",
-    "signed_volume",
-    "sq_mid",
-)
-
-
-def _arrive(side, c: _Carry, action: BookAction, prices, new_weights) -> _Carry:
-    """Our message batch reaches the book (see the module doc)."""
-    opp = 1 - side
-    d = _direction(side)
-    keep = action.keep > 0.5
-    # the old limit orders are cancelled (their fills so far are already counted)
-    live = c.own.status == OrderStatus.RESTING
-    status = jnp.where(live & ~keep, OrderStatus.DONE, c.own.status)
-    # market order: the continuous walk prices it, the integer book takes it
-    m = jnp.minimum(jnp.maximum(action.market_shares, 0.0), c.remaining)
-    fills, filled, _ = _walk(c.book, opp, m)
-    notional = jnp.sum(fills * c.book.price_ticks[opp].astype(jnp.float32))
-    taken = jnp.round(jax.lax.stop_gradient(filled)).astype(jnp.int32)
-    book, _, _ = market_order(c.book, opp, taken)
-    remaining = c.remaining - filled
-    # new limit orders, post-only, join the back of the queue
-    quotes = _quotes(book, c.anchor)
-    inside = quotes[opp] - d
-    price = jnp.where(d * prices >= d * quotes[opp], inside, prices)
-    size = jnp.minimum(jnp.maximum(action.limit_shares, 0.0), remaining)
-    post = ~keep & (size > 0)
-    ahead = jax.vmap(_level_volume, (None, None, 0))(book, side, price)
-    own = c.own.replace(
-        status=jnp.where(post, OrderStatus.RESTING, status).astype(jnp.int32),
-        side=jnp.where(post, side, c.own.side).astype(jnp.int32),
-        price_ticks=jnp.where(post, price, c.own.price_ticks).astype(jnp.int32),
-        remaining_shares=jnp.where(post, size, c.own.remaining_shares),
-        filled_shares=jnp.where(post, 0.0, c.own.filled_shares),
-        notional_ticks=jnp.where(post, 0.0, c.own.notional_ticks),
-        queue_ahead_shares=jnp.where(post, ahead, c.own.queue_ahead_shares),
-    )
-    return c.replace(
-        book=book,
-        own=own,
-        weights=jnp.where(keep, c.weights, new_weights),
-        remaining=remaining,
-        arrived=jnp.asarray(True),
-        filled=c.filled + filled,
-        notional_ticks=c.notional_ticks + notional,
-        market=c.market + filled,
-        posted=c.posted + jnp.where(post, size, 0.0),
-    )
-
-
-def _event(c: _Carry, ev: dict, valid, params) -> _Carry:
-    """One exogenous flow event, `ev` the per-event fields of `FlowEvents` but the time
-    (masked when `valid` is False)."""
-    kind, side, price, size = flow.flow_event(params, c.book, c.anchor, **ev)
-    size = jnp.where(valid, size, 0)
-    after, fills = _apply_event(c.book, kind, side, price, size)
-    own = _queue_update(c.own, c.book, after, kind, side, price, size, fills)
-    w = c.weights
-    d_fill = jnp.sum(w * (own.filled_shares - c.own.filled_shares))
-    d_notional = jnp.sum(w * (own.notional_ticks - c.own.notional_ticks))
-    anchor = _quotes(after, c.anchor)
-    traded = jnp.sum(fills).astype(jnp.float32)
-    sign = jnp.where(side == Side.ASK, 1.0, -1.0)
-    is_trade = kind == BookEvent.MARKET
-    d_mid = 0.5 * jnp.sum(anchor - c.anchor).astype(jnp.float32)
-    return c.replace(
-        book=after,
-        anchor=anchor,
-        own=own,
-        remaining=c.remaining - d_fill,
-        filled=c.filled + d_fill,
-        notional_ticks=c.notional_ticks + d_notional,
-        passive=c.passive + d_fill,
-        volume=c.volume + jnp.where(is_trade, traded, 0.0),
-        signed_volume=c.signed_volume + jnp.where(is_trade, sign * traded, 0.0),
-        sq_mid=c.sq_mid + d_mid**2,
-    )
-
-
-def _run_interval(market, key, side, c: _Carry, action, prices, new_weights, params, interval_s):
-    """The interval's flow with our messages arriving after the latency; returns the carry."""
-    k_flow, k_latency = jax.random.split(key)
-    events = flow.sample_flow(k_flow, params.flow, interval_s, market.events_per_step)
-    latency_s = sample_latency_us(k_latency, params.latency, (), market.latency_method) * 1e-6
-    latency_s = jnp.minimum(latency_s, interval_s)
-    valid = jnp.arange(market.events_per_step) < events.count
-
-    def body(c, x):
-        ev, t, ok = x
-        # the appended empty slot at t = inf delivers messages later than every event
-        due = ~c.arrived & (t >= latency_s)
-        arrived = _arrive(side, c, action, prices, new_weights)
-        c = jax.tree.map(lambda a, b: jnp.where(due, a, b), arrived, c)
-        return _event(c, ev, ok, params.flow), None
-
-    def pad(x, value):
-        return jnp.concatenate([x, jnp.full((1,), value, x.dtype)])
-
-    per_event = {
-        f.name: pad(getattr(events, f.name), 0)
-        for f in dataclasses.fields(events)
-        if f.name not in ("times_s", "count", "overflow")
-    }
-    times = pad(jnp.where(valid, events.times_s, jnp.inf), jnp.inf)
-    c, _ = jax.lax.scan(body, c, (per_event, times, pad(valid, False)))
-    return c, events.overflow, jnp.sum(valid).astype(jnp.int32)
-
-
-def _clean_up(c: _Carry, side, penalty_ticks):
+def _clean_up(c: Carry, side, penalty_ticks):
     """The horizon's market order for what remains: (shares, beyond-depth shares, notional in
     ticks, book after it). Shares beyond the visible depth pay the deepest visible price (the
     last known quote if the side is empty) plus `penalty_ticks`, against us."""
@@ -502,92 +420,3 @@ def _clean_up(c: _Carry, side, penalty_ticks):
     taken = jnp.round(jax.lax.stop_gradient(filled)).astype(jnp.int32)
     book, _, _ = market_order(c.book, opp, taken)
     return c.remaining, beyond, notional, book
-
-
-# -- a default, liquid-stock-like parameter set ---------------------------------------------------
-
-
-def book_params(
-    latency: str | LatencyScenario = "co-lo",
-    *,
-    levels: int = 10,
-    mid_ticks: int = 10_000,
-    tick_size: float = 0.01,
-    depth_shares: float = 500.0,
-    rate_scale: float = 1.0,
-    beyond_depth_penalty_ticks: float = 5.0,
-    temperature: float = 0.0,
-    flow_params: flow.FlowParams | None = None,
-) -> BookParams:
-    """Checked `BookParams` of a liquid stock: a $100 stock with a one-tick spread, `levels`
-    levels of `depth_shares` per side, and a Hawkes flow of about 35 events per second with
-    bursts of about 20 ms (decay 50 / s), so that latency matters.
-
-    `latency` is a preset name ("co-lo", "proximity", "cloud", "retail") or a `LatencyScenario`;
-    `flow_params` replaces the built-in flow (e.g. `calibrate_flow(...).params`).
-    """
-    scenario = latency_scenario(latency)
-    check_latency_scenario(scenario)
-    levels = positive_int("levels", levels)
-    positive_int("mid_ticks", mid_ticks, minimum=levels + 1)
-    positive("tick_size", tick_size)
-    positive("depth_shares", depth_shares)
-    positive("rate_scale", rate_scale)
-    positive("beyond_depth_penalty_ticks", beyond_depth_penalty_ticks, allow_zero=True)
-    positive("temperature", temperature, allow_zero=True)
-    if flow_params is None:
-        flow_params = default_flow(rate_scale)
-    flow.check_flow(flow_params)
-    ask = mid_ticks + np.arange(levels)
-    bid = mid_ticks - 1 - np.arange(levels)
-    size = np.full(levels, int(depth_shares))
-    seed = book_from_levels(ask, size, bid, size, levels)
-    rates = np.asarray(stationary_intensity(flow_params.hawkes))
-    values = np.asarray(flow_params.sizes.values)
-    weights = np.asarray(flow_params.sizes.weights)
-    mean_size = (values * weights).sum(1) / weights.sum(1)
-    market = [flow.FlowType.MARKET_BUY, flow.FlowType.MARKET_SELL]
-    f32 = lambda x: jnp.asarray(finite_array("param", x), jnp.float32)  # noqa: E731
-    return BookParams(
-        flow=flow_params,
-        seed_book=seed,
-        tick_size=f32(tick_size),
-        # one static label for every scenario, so that all four share one compiled program
-        latency=LatencyScenario(
-            "book", f32(scenario.one_way_latency_us), f32(scenario.jitter_us), False
-        ),
-        prior_volume_rate_shares_per_s=f32(float((rates[market] * mean_size[market]).sum())),
-        beyond_depth_penalty_ticks=f32(beyond_depth_penalty_ticks),
-        temperature=f32(temperature),
-    )
-
-
-def default_flow(rate_scale: float = 1.0) -> flow.FlowParams:
-    """The built-in order flow (`FlowType` order): per side, limit orders 6/s, cancels 3/s and
-    market orders 0.8/s at baseline; self-excitation 0.26 and cross-excitation 0.04 with a 20 ms
-    decay (branching ratio 0.5, about 40 events/s in all); placements at the best or up to 4
-    ticks behind it (power law), or 1-10 ticks inside it (a third; capped one tick short of the
-    opposite quote, so a wide spread closes fast); half the cancels at the best level, each
-    taking 20%, 50% or all of a level (weights 4:2:1); sizes of 100-400 shares (market orders
-    50-300)."""
-    mu = np.array([6.0, 6.0, 3.0, 3.0, 0.8, 0.8]) * rate_scale
-    alpha = np.full((6, 6), 0.04) + np.diag([0.26] * 6)
-    hawkes = HawkesParams.create(mu, alpha, 50.0)
-    behind = flow.power_law_depths(1.0, 5)[0]
-    # improving offsets close a wide spread fast; with a one-tick spread they join the best
-    offsets = np.concatenate([behind, np.full(10, 0.05 * behind.sum())])
-    sizes = EmpiricalSizes(
-        values=jnp.asarray(
-            np.array([[100.0, 200.0, 300.0, 400.0]] * 4 + [[50.0, 100.0, 200.0, 300.0]] * 2)
-        ),
-        weights=jnp.asarray(np.array([[4, 3, 2, 1]] * 4 + [[3, 3, 2, 2]] * 2, float)),
-    )
-    return flow.FlowParams.create(
-        hawkes,
-        np.stack([offsets, offsets]),
-        sizes,
-        min_offset_ticks=-4,
-        cancel_best_share=0.5,
-        cancel_fractions=(0.2, 0.5, 1.0),
-        cancel_fraction_weights=(4.0, 2.0, 1.0),
-    )

@@ -26,31 +26,18 @@ start of the decision interval) so that microsecond latencies are resolved.
 
 from __future__ import annotations
 
-from enum import IntEnum
-
 import jax
 import jax.numpy as jnp
 from flax import struct
 
 from wmjax._checks import positive_int
-from wmjax.market._book import BookState, apply_delta, market_order
-
-
-class BookEvent(IntEnum):
-    """Kinds of order-flow event the simulated book handles."""
-
-    LIMIT = 0  # rest `size` at `price` on `side`
-    CANCEL = 1  # remove `size` at `price` on `side`
-    MARKET = 2  # hit `side` (`Side.ASK` for a buy) with `size`
-
-
-class OrderStatus(IntEnum):
-    """State of one own-order slot."""
-
-    EMPTY = 0
-    IN_FLIGHT = 1  # submitted, not yet at the book
-    RESTING = 2  # in the queue
-    DONE = 3  # filled, cancelled, or a market order's unfilled rest dropped
+from wmjax.market._book import BookState, market_order
+from wmjax.market._book_core import (
+    OrderStatus,
+    apply_event,
+    level_volume,
+    queue_update,
+)
 
 
 @struct.dataclass
@@ -138,12 +125,6 @@ def cancel_own(own: OwnOrders, slot, now_s, latency_us) -> OwnOrders:
     return own.replace(cancel_s=jnp.where(hit, jnp.minimum(own.cancel_s, at), own.cancel_s))
 
 
-def _level_volume(book: BookState, side, price) -> jax.Array:
-    """Shares resting at `price` on `side` (0 when there is no such level); vmaps over orders."""
-    at = (book.price_ticks[side] == price) & (book.size_shares[side] > 0)
-    return jnp.sum(jnp.where(at, book.size_shares[side], 0)).astype(jnp.float32)
-
-
 def _arrive(book: BookState, own: OwnOrders, now_s) -> tuple[BookState, OwnOrders]:
     """Orders whose arrival time has come reach the book, one slot after the other."""
 
@@ -158,10 +139,12 @@ def _arrive(book: BookState, own: OwnOrders, now_s) -> tuple[BookState, OwnOrder
         size = jnp.where(arriving, jnp.round(own.remaining_shares[i]), 0.0)
         new_book, fills, _ = market_order(book, opposite, size.astype(jnp.int32), limit)
         filled = jnp.sum(fills).astype(jnp.float32)
-        notional = jnp.sum(fills * book.price_ticks[opposite]).astype(jnp.float32)
+        # money in float: an int32 product overflows past 2**31 (250,000 shares at 10,000 ticks)
+        prices = book.price_ticks[opposite].astype(jnp.float32)
+        notional = jnp.sum(fills.astype(jnp.float32) * prices)
         left = own.remaining_shares[i] - filled
         rests = arriving & ~own.is_market[i] & (left > 0)
-        ahead = _level_volume(new_book, side, price)
+        ahead = level_volume(new_book, side, price)
         out = {
             "filled": jnp.where(arriving, filled, 0.0),
             "notional": jnp.where(arriving, notional, 0.0),
@@ -191,64 +174,6 @@ def _cancel_arrivals(own: OwnOrders, now_s) -> OwnOrders:
     return own.replace(status=jnp.where(gone, OrderStatus.DONE, own.status))
 
 
-def _apply_event(book: BookState, kind, side, price, size):
-    """The exogenous event on the book; returns (book, fills (L,) on the hit side or zeros)."""
-    kind = jnp.asarray(kind, jnp.int32)
-    delta = jnp.where(kind == BookEvent.LIMIT, size, -size)
-    after_delta = apply_delta(book, side, price, jnp.where(kind == BookEvent.MARKET, 0, delta))
-    after_market, fills, _ = market_order(book, side, jnp.where(kind == BookEvent.MARKET, size, 0))
-    is_market = kind == BookEvent.MARKET
-    new = jax.tree.map(lambda a, b: jnp.where(is_market, a, b), after_market, after_delta)
-    return new, jnp.where(is_market, fills, 0)
-
-
-def _queue_update(
-    own: OwnOrders, before: BookState, after: BookState, kind, side, price, size, fills
-):
-    """Move resting own orders forward after one exogenous event (see the module doc)."""
-    kind = jnp.asarray(kind, jnp.int32)
-    resting = own.status == OrderStatus.RESTING
-    d = 1 - 2 * own.side  # +1 for own bids
-    same_side = own.side == side
-    # trades on the own side: volume at our price and volume at worse prices (walked through)
-    lvl_price = before.price_ticks[side]
-    fills_f = fills.astype(jnp.float32)
-    at_price = jnp.sum(jnp.where(lvl_price[None, :] == own.price_ticks[:, None], fills_f, 0.0), 1)
-    worse = jnp.sum(
-        jnp.where(
-            d[:, None] * lvl_price[None, :] < d[:, None] * own.price_ticks[:, None], fills_f, 0.0
-        ),
-        1,
-    )
-    trade = same_side & (kind == BookEvent.MARKET)
-    # an opposite limit order at or through our price would have traded with us
-    crossing = (~same_side) & (kind == BookEvent.LIMIT) & (d * price <= d * own.price_ticks)
-    through = jnp.where(trade, worse, 0.0) + jnp.where(crossing, size, 0.0)
-    traded_here = jnp.where(trade, at_price, 0.0)
-    fill = jnp.maximum(traded_here - own.queue_ahead_shares, 0.0) + through
-    fill = jnp.where(resting, jnp.minimum(fill, own.remaining_shares), 0.0)
-    ahead = jnp.maximum(own.queue_ahead_shares - traded_here, 0.0)
-    # cancellations at our price: power-law share from the front
-    cancel = same_side & (kind == BookEvent.CANCEL) & (price == own.price_ticks)
-    vol_before = jax.vmap(_level_volume, (None, 0, 0))(before, own.side, own.price_ticks)
-    vol_after = jax.vmap(_level_volume, (None, 0, 0))(after, own.side, own.price_ticks)
-    removed = vol_before - vol_after
-    behind = jnp.maximum(vol_before - ahead, 0.0)
-    n = own.queue_power
-    fa, fb = ahead**n, behind**n
-    share = jnp.where(fa + fb > 0, fa / jnp.maximum(fa + fb, 1e-30), 0.0)
-    ahead = jnp.where(cancel, ahead - removed * share, ahead)
-    ahead = jnp.clip(ahead, 0.0, vol_after)
-    remaining = own.remaining_shares - fill
-    return own.replace(
-        remaining_shares=remaining,
-        filled_shares=own.filled_shares + fill,
-        notional_ticks=own.notional_ticks + fill * own.price_ticks.astype(jnp.float32),
-        queue_ahead_shares=jnp.where(resting, ahead, own.queue_ahead_shares),
-        status=jnp.where(resting & (remaining <= 0), OrderStatus.DONE, own.status),
-    )
-
-
 def step_with_orders(book: BookState, own: OwnOrders, now_s, kind, side, price_ticks, size_shares):
     """One exogenous event at `now_s` with own orders in play.
 
@@ -259,8 +184,8 @@ def step_with_orders(book: BookState, own: OwnOrders, now_s, kind, side, price_t
     own = _cancel_arrivals(own, now_s)
     book, own = _arrive(book, own, now_s)
     size = jnp.asarray(size_shares, jnp.int32)
-    after, fills = _apply_event(book, kind, side, price_ticks, size)
-    own = _queue_update(own, book, after, kind, side, price_ticks, size, fills)
+    after, fills = apply_event(book, kind, side, price_ticks, size)
+    own = queue_update(own, book, after, kind, side, price_ticks, size, fills)
     return after, own
 
 

@@ -107,8 +107,25 @@ def _replay_final(book: BookState, messages: Messages) -> BookState:
 replay_final = jax.jit(_replay_final)
 
 
-def _one_step(prev_price, prev_size, messages: Messages, levels: int):
-    """Apply each message to its own previous row; returns new (price, size) and determinable."""
+def determinable_rows(data: LobsterData) -> np.ndarray:
+    """(N - 1,) bool: row i >= 1 follows from row i - 1 and message i (module doc), computed
+    from the file alone: False where message i cancels, deletes or executes at least all the
+    shares of a level shown in row i - 1 on a side that shows all K levels."""
+    price, size = book_rows(data)
+    k = data.levels
+    kind = np.asarray(data.event_type)[1:]
+    side = np.where(np.asarray(data.direction)[1:] > 0, Side.BID, Side.ASK)
+    rows = np.arange(kind.size)
+    prev_price, prev_size = price[:-1][rows, side], size[:-1][rows, side]  # (N-1, K)
+    at = (prev_price == np.asarray(data.price_ticks)[1:, None]) & (prev_size > 0)
+    shown = np.sum(np.where(at, prev_size, 0), axis=1)
+    reduces = (kind >= EventType.CANCELLATION) & (kind <= EventType.EXECUTION)
+    removes = reduces & at.any(axis=1) & (np.asarray(data.size_shares)[1:] >= shown)
+    return ~(removes & (prev_size[:, k - 1] > 0))
+
+
+def _one_step(prev_price, prev_size, messages: Messages):
+    """Apply each message to its own previous row; returns the new (price, size)."""
 
     def single(price, size, msg):
         zero = jnp.zeros((), jnp.int32)
@@ -124,14 +141,12 @@ def _one_step(prev_price, prev_size, messages: Messages, levels: int):
             overflow=jnp.asarray(False),
         )
         new = apply_message(book, msg.event_type, msg.side, msg.price_ticks, msg.size_shares)
-        side_full = size[msg.side, levels - 1] > 0
-        lost_level = jnp.sum(new.size_shares[msg.side] > 0) < jnp.sum(size[msg.side] > 0)
-        return new.price_ticks, new.size_shares, ~(side_full & lost_level)
+        return new.price_ticks, new.size_shares
 
     return jax.vmap(single)(prev_price, prev_size, messages)
 
 
-_one_step_jit = jax.jit(_one_step, static_argnames="levels")
+_one_step_jit = jax.jit(_one_step)
 
 
 def book_rows(data: LobsterData) -> tuple[np.ndarray, np.ndarray]:
@@ -169,19 +184,16 @@ def _same(price, size, ref_price, ref_size) -> np.ndarray:
 def replay_one_step(data: LobsterData) -> ReplayResult:
     """One-step check of every message of `data` against its order-book file (see module doc).
 
-    `matching_rows` counts determinable rows that match; `match_rate` is their share.
+    `matching_rows` counts determinable rows (`determinable_rows`, from the file alone) that
+    match; `match_rate` is their share.
     """
     price, size = book_rows(data)
     require(data.rows >= 2, f"the file needs at least 2 rows to replay, got {data.rows}")
-    levels = data.levels
-    new_price, new_size, determinable = _one_step_jit(
-        jnp.asarray(price[:-1]),
-        jnp.asarray(size[:-1]),
-        _tail(messages_from_lobster(data)),
-        levels=levels,
+    new_price, new_size = _one_step_jit(
+        jnp.asarray(price[:-1]), jnp.asarray(size[:-1]), _tail(messages_from_lobster(data))
     )
     matches = _same(new_price, new_size, price[1:], size[1:])
-    return _result(matches, np.asarray(determinable))
+    return _result(matches, determinable_rows(data))
 
 
 def replay_free_running(data: LobsterData, levels: int | None = None) -> ReplayResult:

@@ -22,6 +22,7 @@ not differentiated. The trained policy is always judged on the exact simulator (
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import flax.linen as nn
@@ -45,7 +46,7 @@ from wmjax.execution import (
     train,
 )
 from wmjax.execution._book_baselines import check_book_inputs
-from wmjax.market import BookAction, BookMarket, BookParams, latency_scenario
+from wmjax.market import BookAction, BookMarket, BookParams, latency_scenario, status_dict
 
 N_FEATURES = 14
 
@@ -194,23 +195,48 @@ def train_placement(
     if variables is None:
         variables = policy.init(k_init, market)
     relaxed = params.replace(temperature=jnp.float32(t))
-    if latencies:
-        chosen = [latency_scenario(s) for s in latencies]
-        means = jnp.asarray([s.one_way_latency_us for s in chosen], jnp.float32)
-        jitters = jnp.asarray([s.jitter_us for s in chosen], jnp.float32)
-
-    def loss(v, k):
-        p = relaxed
-        if latencies:
-            k, k_pick = jax.random.split(k)
-            i = jax.random.randint(k_pick, (), 0, len(chosen))
-            p = p.replace(
-                latency=p.latency.replace(one_way_latency_us=means[i], jitter_us=jitters[i])
-            )
-        return relaxed_objective(v, k, market, p, policy, order, config)
-
-    result = train(loss, variables, optax.adam(learning_rate), k_train, n_steps, callback=callback)
+    chosen = [latency_scenario(x) for x in latencies or ()]
+    means = jnp.asarray([x.one_way_latency_us for x in chosen], jnp.float32)
+    jitters = jnp.asarray([x.jitter_us for x in chosen], jnp.float32)
+    loss = _PlacementLoss(market, policy, config, len(chosen))
+    result = train(
+        loss,
+        variables,
+        _adam(float(learning_rate)),
+        k_train,
+        n_steps,
+        callback=callback,
+        loss_args=(relaxed, order, means, jitters),
+    )
     return policy, result
+
+
+@dataclass(frozen=True)
+class _PlacementLoss:
+    """The training loss as a hashable value, so `train` compiles its step once per
+    configuration and reuses it across `train_placement` calls (the market parameters, the
+    order and the latency table are traced arguments)."""
+
+    market: BookMarket
+    policy: PlacementPolicy
+    config: RolloutConfig
+    n_latencies: int
+
+    def __call__(self, variables, key, params, order, means, jitters):
+        if self.n_latencies:
+            key, k_pick = jax.random.split(key)
+            i = jax.random.randint(k_pick, (), 0, self.n_latencies)
+            latency = params.latency.replace(one_way_latency_us=means[i], jitter_us=jitters[i])
+            params = params.replace(latency=latency)
+        return relaxed_objective(
+            variables, key, self.market, params, self.policy, order, self.config
+        )
+
+
+@functools.lru_cache(maxsize=16)
+def _adam(learning_rate: float) -> optax.GradientTransformation:
+    """One Adam object per learning rate (the optimizer is static in the compiled step)."""
+    return optax.adam(learning_rate)
 
 
 def save_placement(path, variables) -> None:
@@ -239,8 +265,9 @@ def evaluate_placement(
     (temperature 0) on the same `n_paths` paths of `key`; per strategy: mean, std and p95 of IS
     (bps), the fill rate (share of the order filled before the horizon's clean-up), the passive
     share (filled by limit orders), E + lambda Var (`order.risk_aversion`) with its standard
-    error, the per-path IS (`is_bps`) and the number of intervals whose order flow overflowed
-    `market.events_per_step` (`flow_overflow_intervals`; their extra events were dropped)."""
+    error, the per-path IS (`is_bps`), the number of intervals whose order flow overflowed
+    `market.events_per_step` (`flow_overflow_intervals`; their extra events were dropped) and the
+    whole status channel (`status`: `wmjax.market.status_dict`)."""
     exact = params.replace(temperature=jnp.float32(0.0))
     config = RolloutConfig(n_paths=n_paths, n_steps=n_steps)
     lam = float(order.risk_aversion)
@@ -260,6 +287,7 @@ def evaluate_placement(
             "objective_se": se,
             "is_bps": x,
             "flow_overflow_intervals": int(np.sum(r.stats.flow_overflow)),
+            "status": status_dict(r.status),
         }
     return out
 
