@@ -1,5 +1,6 @@
 """What a desk reads: pre-trade reports, counterfactuals, simulator-backed TCA and drift, the
-bounded execution advisor, and VWAP forecasts and schedules scored on real days."""
+bounded execution advisor, the execution evaluation report, VWAP forecasts and schedules scored
+on real days, regime timelines and manipulation detection."""
 
 from wmjax.analytics._advisor import (
     AdvisorMemory,

@@ -1,12 +1,8 @@
-"""Fitting: Hawkes processes (maximum likelihood with optax L-BFGS, Bayesian posteriors with
-numpyro NUTS), Engle-Granger cointegration tests and Avellaneda & Lee OU fits of spreads.
-
-Fitting Hawkes processes: maximum likelihood (optax L-BFGS, decays included) and Bayesian
-posteriors (numpyro NUTS on the exact log-likelihood); intraday volume-profile forecasts (historical
-curve, Bialkowski-Darolles-Le Fol, Kalman filter) fitted rolling out of sample.
-
-Fitting Hawkes processes: maximum likelihood (optax L-BFGS, decays included), Bayesian
-posteriors (numpyro NUTS on the exact log-likelihood), and the book's order flow (`fit_flow`)."""
+"""Fitting: Hawkes processes (maximum likelihood with optax L-BFGS, decays included; Bayesian
+posteriors with numpyro NUTS on the exact log-likelihood), the book's order flow (`fit_flow`),
+Engle-Granger cointegration tests and Avellaneda & Lee OU fits of spreads, and intraday
+volume-profile forecasts (historical curve, Bialkowski-Darolles-Le Fol, Kalman filter) fitted
+rolling out of sample."""
 
 from wmjax.calibrate._bayes import (
     BayesResult,

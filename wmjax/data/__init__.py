@@ -1,11 +1,6 @@
-"""The only place that reads files: LOBSTER messages/order books, event and fills CSVs,
-daily closes.
-
-The only place that reads files: LOBSTER messages/order books, event and fills CSVs, intraday
-volume bins and hourly bars.
-
-The only place that reads files: LOBSTER messages/order books, event and fills CSVs; the
-translation of LOBSTER messages into event streams (one sweep rule, `merge_sweeps`)."""
+"""The only place that reads files: LOBSTER messages/order books and their translation into
+event streams (one sweep rule, `merge_sweeps`), event and fills CSVs, daily closes, intraday
+volume bins and hourly bars."""
 
 from wmjax.data._bars import (
     LEAN_FIELDS,

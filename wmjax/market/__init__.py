@@ -1,10 +1,6 @@
-"""Market models a policy trades against: prices, impact, latency, volume, the order book,
-cointegrated baskets.
-
-Market models a policy trades against: prices, impact, latency, volume, the order book, and
-venues (a lit market plus dark pools).
-
-Market models a policy trades against: prices, impact, latency, volume, the order book.
+"""Market models a policy trades against: prices, impact (also with intraday-varying parameters
+and regimes), latency, volume, venues (a lit market plus dark pools), cointegrated baskets, a
+labelled regime-switching market, the market-making model market, and the book world.
 
 The book world: `BookMarket` (Hawkes flow + price-level book + our orders with queue position
 and latency, one continuous flow over decision intervals), its `BookStatus` channel, the flow

@@ -1,8 +1,7 @@
-"""Learned components in flax: policies that map what they observe to child orders, and
-world models (the stat-arb model).
-
-Learned components in flax: policies that map what they observe to child orders, and world
-models of the order book (encoder, tick dynamics, order-flow model, placement policy)."""
+"""Learned components in flax: policies that map what they observe to child orders, and world
+models: the order book (encoder, tick dynamics, order-flow model, placement policy), execution
+(impact, execution simulator, Almgren-Chriss), VWAP/TWAP, dark-pool routing, regimes and
+stat-arb; with their simple baselines."""
 
 from wmjax.models._ac_policy import (
     OrderDistribution,

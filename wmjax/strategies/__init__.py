@@ -1,9 +1,7 @@
 """Trading strategies that are not the execution of a parent order: market makers
-(Avellaneda-Stoikov, GLFT, CJP) and statistical-arbitrage rules on OU spreads (Avellaneda & Lee
+(Avellaneda-Stoikov, GLFT, CJP), statistical-arbitrage rules on OU spreads (Avellaneda & Lee
 2010, Bertram 2010, first passage after Elliott, van der Hoek & Malcolm 2005) with the
-walk-forward pairs backtest.
-
-Trading strategies that are not execution schedules: dark-pool allocation and routing."""
+walk-forward pairs backtest, and dark-pool allocation and routing."""
 
 from wmjax.strategies._censored import (
     FillHistory,
