@@ -25,6 +25,7 @@ from wmjax.execution._compare import (
     OBJECTIVES,
     evaluate_strategies,
     optimize_schedule,
+    rank_strategies,
     schedule_objective,
 )
 from wmjax.execution._objectives import (
@@ -35,6 +36,12 @@ from wmjax.execution._objectives import (
     quantile,
 )
 from wmjax.execution._order import BUY, SELL, Order, RolloutConfig, check_order, order
+from wmjax.execution._ranking import (
+    DISTINGUISHABLE_SE,
+    Ranking,
+    objective_covariance,
+    rank,
+)
 from wmjax.execution._rollout import PATHS_AXIS, Observation, Paths, Policy, rollout
 from wmjax.execution._schedules import (
     POVParams,
@@ -54,6 +61,7 @@ from wmjax.execution._transient import ow_optimal_cost, ow_optimal_trades, trans
 
 __all__: list[str] = [
     "BUY",
+    "DISTINGUISHABLE_SE",
     "OBJECTIVES",
     "PATHS_AXIS",
     "SELL",
@@ -65,6 +73,7 @@ __all__: list[str] = [
     "POVParams",
     "Paths",
     "Policy",
+    "Ranking",
     "RolloutConfig",
     "TrainResult",
     "ac_cost_moments",
@@ -88,6 +97,7 @@ __all__: list[str] = [
     "implementation_shortfall_bps",
     "mean_std",
     "mean_variance",
+    "objective_covariance",
     "objective_with_se",
     "optimize_schedule",
     "order",
@@ -97,6 +107,8 @@ __all__: list[str] = [
     "pov",
     "pov_policy",
     "quantile",
+    "rank",
+    "rank_strategies",
     "rollout",
     "schedule",
     "schedule_objective",
