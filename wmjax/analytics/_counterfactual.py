@@ -24,10 +24,10 @@ from wmjax._checks import InputError, finite_array, positive_int, require
 from wmjax.analytics._simulate import run_group
 from wmjax.analytics._strategies import named_strategy_params, parse_strategy_name, strategy_policy
 from wmjax.execution import (
-    DISTINGUISHABLE_SE,
     Order,
     RolloutConfig,
     check_order,
+    distinguishable,
     objective_covariance,
 )
 from wmjax.execution import order as make_order
@@ -255,7 +255,7 @@ def counterfactual(
         runner_up=[names[j] for j in second],
         difference_bps=diff,
         difference_se_bps=diff_se,
-        distinguishable=(len(names) > 1) & (diff > DISTINGUISHABLE_SE * diff_se),
+        distinguishable=(len(names) > 1) & distinguishable(diff, diff_se, mean[rows, best]),
         n_paths=n_paths,
         is_samples_bps=None if samples is None else np.asarray(samples, float),
     )

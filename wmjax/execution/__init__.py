@@ -39,6 +39,7 @@ from wmjax.execution._order import BUY, SELL, Order, RolloutConfig, check_order,
 from wmjax.execution._ranking import (
     DISTINGUISHABLE_SE,
     Ranking,
+    distinguishable,
     objective_covariance,
     rank,
 )
@@ -90,6 +91,7 @@ __all__: list[str] = [
     "check_fractions",
     "check_order",
     "cvar",
+    "distinguishable",
     "efficient_frontier",
     "evaluate_strategies",
     "free_schedule_policy",

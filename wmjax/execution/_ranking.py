@@ -20,6 +20,17 @@ import numpy as np
 #: Within this many standard errors of the paired difference, two strategies are not
 #: distinguishable.
 DISTINGUISHABLE_SE = 2.0
+#: Nor are they when the difference is below float32 resolution of the objectives (relative):
+#: two strategies that trade alike on every path have a zero SE and a rounding-level difference.
+RESOLUTION = 1e-5
+
+
+def distinguishable(difference, difference_se, scale):
+    """Whether a paired difference is real: above 2 SE and above float32 resolution of
+    objectives of size `scale`. Works on numbers and numpy arrays."""
+    floor = RESOLUTION * np.maximum(1.0, np.abs(scale))
+    return (difference > DISTINGUISHABLE_SE * difference_se) & (difference > floor)
+
 
 KINDS = ("mean_std", "mean_variance")
 
@@ -125,7 +136,7 @@ def rank(names, objective, covariance, eligible=None, reasons=None, units: str =
         diff = float(obj[second] - obj[best])
         var = cov[best, best] + cov[second, second] - 2 * cov[best, second]
         diff_se = float(np.sqrt(max(var, 0.0)))
-        distinct = diff > DISTINGUISHABLE_SE * diff_se
+        distinct = bool(distinguishable(diff, diff_se, obj[best]))
         verdict = "recommended" if distinct else "not distinguishable"
         detail = f"{names[second]} costs {diff:.3g} ± {diff_se:.2g}{units} more on the same paths"
         note = (
