@@ -76,8 +76,9 @@ def test_realised_is_lies_in_the_known_strategys_band(self_consistency):
 def test_best_alternative_and_its_uncertainty_against_replications(self_consistency):
     """The ORDERS orders are one order on one market with independent keys: replications. Their
     grand mean (ORDERS x PATHS paths) is the truth the per-order answers estimate: each reported
-    SE must match the spread of the per-order means, and a "best" called distinguishable must be
-    the true best (a 2 SE call is wrong about 2.5 % of the time; allow 5 %)."""
+    SE must match the spread of the per-order means, and a "best" called distinguishable should
+    be the true best: a 2 SE call against the true best errs in about 2.5 % of orders (allow 5 %
+    of them)."""
     _, r = self_consistency
     assert r.mean_bps.shape == (ORDERS, 5)
     spread = r.mean_bps.std(axis=0, ddof=1)
@@ -87,7 +88,7 @@ def test_best_alternative_and_its_uncertainty_against_replications(self_consiste
     truth = {a for a, g in zip(r.alternatives, grand, strict=True) if g - grand.min() < 1e-3}
     called = np.asarray(r.distinguishable)
     wrong = sum(b not in truth for b, c in zip(r.best, called, strict=True) if c)
-    assert wrong <= 0.05 * max(called.sum(), 1), (called.sum(), wrong)
+    assert wrong <= 0.05 * ORDERS, (called.sum(), wrong)
     # when the top two are not distinguishable, the truth is among them
     pairs = [bool(truth & {b, u}) for b, u, c in zip(r.best, r.runner_up, called, strict=True)]
     assert np.mean(pairs) >= 0.95

@@ -64,9 +64,10 @@ class CounterfactualReport:
     """Per order (axis 0) and alternative (axis 1): simulated IS statistics (bps), the realised
     IS's percentile within each alternative's distribution, whether it lies in the 5-95 % band,
     and the best alternative (lowest simulated mean) with its uncertainty: `mean_se_bps` is the
-    Monte Carlo SE of each mean, `runner_up` the second lowest, `difference_bps` its mean minus
-    the best's on the same paths and `difference_se_bps` the SE of that paired difference;
-    `distinguishable` is False when the difference is within 2 SE. Numpy arrays."""
+    Monte Carlo SE of each mean, `runner_up` the rival hardest to tell from the best (smallest
+    paired difference minus 2 SE), `difference_bps` its mean minus the best's on the same paths
+    and `difference_se_bps` the SE of that paired difference; `distinguishable` is True only
+    when the best beats every alternative by more than 2 SE. Numpy arrays."""
 
     alternatives: tuple
     realised_bps: np.ndarray
@@ -234,12 +235,16 @@ def counterfactual(
     mean = np.asarray(summ.mean_bps, float)
     pct = np.asarray(pct, float)
     cov = np.asarray(cov, float)
-    order_idx = np.argsort(mean, axis=1, kind="stable")
+    best = np.argmin(mean, axis=1)
     rows = np.arange(n)
-    best, second = order_idx[:, 0], order_idx[:, min(1, len(names) - 1)]
-    diff = mean[rows, second] - mean[rows, best]
-    var = cov[rows, best, best] + cov[rows, second, second] - 2 * cov[rows, best, second]
+    diff = mean - mean[rows, best][:, None]  # (orders, alternatives)
+    diag = np.diagonal(cov, axis1=1, axis2=2)
+    var = diag[rows, best][:, None] + diag - 2 * cov[rows, best, :]
     diff_se = np.sqrt(np.maximum(var, 0.0))
+    margin = np.where(np.arange(len(names)) == best[:, None], np.inf, diff - 2 * diff_se)
+    second = np.argmin(margin, axis=1)  # the rival hardest to tell from the best
+    rival = np.arange(len(names)) != best[:, None]
+    every = np.all(distinguishable(diff, diff_se, mean[rows, best][:, None]) | ~rival, axis=1)
     return CounterfactualReport(
         alternatives=names,
         realised_bps=realised,
@@ -253,9 +258,9 @@ def counterfactual(
         in_band=(pct >= 5.0) & (pct <= 95.0),
         best=[names[j] for j in best],
         runner_up=[names[j] for j in second],
-        difference_bps=diff,
-        difference_se_bps=diff_se,
-        distinguishable=(len(names) > 1) & distinguishable(diff, diff_se, mean[rows, best]),
+        difference_bps=diff[rows, second],
+        difference_se_bps=diff_se[rows, second],
+        distinguishable=(len(names) > 1) & every,
         n_paths=n_paths,
         is_samples_bps=None if samples is None else np.asarray(samples, float),
     )

@@ -77,11 +77,13 @@ class Ranking:
         eligible: (n,) whether each strategy meets the order's constraints; `reasons` says why
             not (empty string when eligible).
         recommended: the eligible strategy with the lowest objective (None if none is eligible).
-        runner_up: the next eligible one (None if fewer than two).
+        runner_up: the eligible rival hardest to tell from it (`closest_rival`; None if fewer
+            than two).
         difference, difference_se: runner-up's objective minus the recommended one's, and the
             SE of that paired difference (NaN without a runner-up).
-        verdict: "recommended", "not distinguishable" (difference within 2 SE: either is as
-            good on this evidence) or "no strategy meets the constraints".
+        verdict: "recommended" (better than every eligible rival by more than 2 SE), "not
+            distinguishable" (some rival within 2 SE: as good on this evidence) or "no strategy
+            meets the constraints".
         note: one line a desk can read.
     """
 
@@ -109,6 +111,21 @@ class Ranking:
         }
 
 
+def closest_rival(objective, covariance, best: int, others) -> tuple[int, float, float, bool]:
+    """The strategy among `others` hardest to tell from `best`: the one whose paired difference
+    minus 2 SE is smallest (a near-twin of the best does not hide a third strategy that is
+    within noise). Returns (index, difference, its SE, whether the best is distinguishable from
+    every one of `others`)."""
+    others = np.asarray(list(others), int)
+    obj, cov = np.asarray(objective, float), np.asarray(covariance, float)
+    diff = obj[others] - obj[best]
+    var = cov[best, best] + cov[others, others] - 2 * cov[best, others]
+    se = np.sqrt(np.maximum(var, 0.0))
+    k = int(np.argmin(diff - DISTINGUISHABLE_SE * se))
+    distinct = bool(np.all(distinguishable(diff, se, obj[best])))
+    return int(others[k]), float(diff[k]), float(se[k]), distinct
+
+
 def rank(names, objective, covariance, eligible=None, reasons=None, units: str = "") -> Ranking:
     """Rank strategies from `objective_covariance`'s outputs (one ranking: 1-D objective).
 
@@ -123,20 +140,17 @@ def rank(names, objective, covariance, eligible=None, reasons=None, units: str =
     se = np.sqrt(np.maximum(np.diag(cov), 0.0))
     order = [int(i) for i in np.argsort(obj, kind="stable") if ok[i]]
     best = order[0] if order else None
-    second = order[1] if len(order) > 1 else None
+    second = None
     diff = diff_se = float("nan")
     if best is None:
         first = int(np.argmin(obj))
         verdict = "no strategy meets the constraints"
         note = f"{verdict}; the lowest objective, {names[first]}, {why[first]}"
-    elif second is None:
+    elif len(order) == 1:
         verdict = "recommended"
         note = f"{names[best]} is the only strategy that meets the constraints"
     else:
-        diff = float(obj[second] - obj[best])
-        var = cov[best, best] + cov[second, second] - 2 * cov[best, second]
-        diff_se = float(np.sqrt(max(var, 0.0)))
-        distinct = bool(distinguishable(diff, diff_se, obj[best]))
+        second, diff, diff_se, distinct = closest_rival(obj, cov, best, order[1:])
         verdict = "recommended" if distinct else "not distinguishable"
         detail = f"{names[second]} costs {diff:.3g} ± {diff_se:.2g}{units} more on the same paths"
         note = (
