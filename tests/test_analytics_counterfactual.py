@@ -92,7 +92,7 @@ def test_best_alternative_and_its_uncertainty_against_replications(self_consiste
     # when the top two are not distinguishable, the truth is among them
     pairs = [bool(truth & {b, u}) for b, u, c in zip(r.best, r.runner_up, called, strict=True)]
     assert np.mean(pairs) >= 0.95
-    assert np.all(r.difference_bps >= 0) and np.all(r.difference_se_bps > 0)
+    assert np.all(r.difference_bps >= 0) and np.all(r.difference_se_bps >= 0)
     # common paths: with no risk aversion ac_optimal is the TWAP schedule (up to float32
     # rounding of its fractions), so it gives the same result on every path
     np.testing.assert_allclose(r.mean_bps[:, 0], r.mean_bps[:, 2], atol=2e-3)
