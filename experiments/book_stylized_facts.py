@@ -31,6 +31,30 @@ from wmjax.market import book_from_levels, calibrate_flow, flow
 from wmjax.market._flow_sim import _simulate
 
 LOBSTER = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "lobster"
+#: Used when ../shared is not beside the checkout: the first 800 rows of the same day.
+EXCERPT = Path(__file__).resolve().parents[1] / "tests" / "data"
+DAY = "AMZN_2012-06-21_34200000_57600000_{}_1.csv"
+
+
+def _inputs(args, parser) -> tuple[str, str]:
+    """The message and order-book files: as given, or the full day in ../shared, or (with a
+    note) the excerpt shipped in tests/data when ../shared is absent."""
+    message, orderbook = args.message, args.orderbook
+    if message is None and orderbook is None:
+        message, orderbook = (str(LOBSTER / DAY.format(k)) for k in ("message", "orderbook"))
+        if not Path(message).is_file():
+            message = str(EXCERPT / "AMZN_2012-06-21_message_1_first800rows.csv")
+            orderbook = str(EXCERPT / "AMZN_2012-06-21_orderbook_1_first800rows.csv")
+            print(
+                f"note: {LOBSTER} not found; using the 800-row excerpt in {EXCERPT} (pass "
+                "--message and --orderbook for the full day)"
+            )
+    for option, path in (("--message", message), ("--orderbook", orderbook)):
+        if path is None or not Path(path).is_file():
+            parser.error(f"{option} {path} does not exist; pass both --message and --orderbook")
+    return message, orderbook
+
+
 SCALES_S = (1, 2, 5, 10, 30, 60, 120, 300)
 LAGS = 10
 
@@ -183,12 +207,8 @@ def _plot(real: dict, sim: dict, path: Path) -> None:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--message", default=str(LOBSTER / "AMZN_2012-06-21_34200000_57600000_message_1.csv")
-    )
-    parser.add_argument(
-        "--orderbook", default=str(LOBSTER / "AMZN_2012-06-21_34200000_57600000_orderbook_1.csv")
-    )
+    parser.add_argument("--message", default=None, help="LOBSTER message file (AMZN day)")
+    parser.add_argument("--orderbook", default=None, help="its order-book file")
     parser.add_argument(
         "--window-s", type=float, default=3600.0, help="calibration window (at most the file's)"
     )
@@ -198,7 +218,7 @@ def main(argv=None) -> int:
     parser.add_argument("--out", default="out/book_stylized_facts")
     args = parser.parse_args(argv)
 
-    data = load_lobster(args.message, args.orderbook)
+    data = load_lobster(*_inputs(args, parser))
     span = float(flow_events_from_lobster(data)[0][-1])
     fit = calibrate_flow(data, window_s=min(args.window_s, span))
     horizon = fit.horizon_s

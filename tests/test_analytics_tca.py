@@ -91,9 +91,12 @@ def test_contract_record(divergences):
     assert r["schema_version"] == "tca_divergence_v1"
     window = simulated.mean(axis=0)
     assert r["expected_shortfall_bps_p50"] == pytest.approx(np.median(window))
-    assert r["divergence_bps"] == pytest.approx(
-        r["realized_shortfall_bps"] - r["expected_shortfall_bps_p50"]
-    )
+    # oracles by construction: a window that realised its simulated median plus 3 bps diverges
+    # by exactly 3 bps, and one at the simulated p95 is not flagged as adverse
+    p50, p95 = np.median(window), np.quantile(window, 0.95)
+    shifted = tca_divergence(np.full(PER_WINDOW, p50 + 3.0), simulated, "test")
+    assert shifted["divergence_bps"] == pytest.approx(3.0, abs=1e-9)
+    assert shifted["expected_shortfall_bps_p95"] == pytest.approx(p95)
     with pytest.raises(InputError, match="realised_is_bps has 2 orders"):
         tca_divergence([1.0, 2.0], simulated)
     with pytest.raises(InputError, match="threshold_bps"):

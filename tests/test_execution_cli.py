@@ -29,7 +29,7 @@ def test_ac_json_matches_the_closed_form(capsys, tmp_path):
 def test_ac_bad_input_is_one_line_and_exit_code_2(capsys):
     assert main(["ac", "--shares", "-5"]) == 2
     err = capsys.readouterr().err
-    assert "error: shares" in err and err.count("\n") == 1
+    assert "error: --shares must be > 0, got -5" in err and err.count("\n") == 1
 
 
 def test_optimize_json(capsys):
@@ -70,7 +70,9 @@ def test_demo_json(capsys, tmp_path):
     assert set(out["strategies"]) == names and out["recommended"] in names
     best = min(v["objective"] for v in out["strategies"].values())
     assert out["strategies"][out["recommended"]]["objective"] == best
+    assert out["recommendation"]["verdict"] in ("recommended", "not distinguishable")
     for v in out["strategies"].values():
+        assert v["objective_se"] > 0 and v["peak_participation_p95"] > 0
         assert v["completion"] == pytest.approx(1.0, rel=1e-5)
         assert v["p95_is_bps"] >= v["mean_is_bps"] - 1e-6 or v["std_is_bps"] == 0
     assert all((tmp_path / f).stat().st_size > 0 for f in ("schedules.png", "is_distributions.png"))

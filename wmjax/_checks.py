@@ -20,6 +20,21 @@ def is_concrete(*xs) -> bool:
     return not any(isinstance(x, Tracer) for x in xs)
 
 
+def show(value) -> str:
+    """A number or array as plain text for messages: `0.5`, `[0.1, -0.2]`, `[[1, 0], [0, 1]]`
+    (no numpy repr, no dtype, at most 6 significant digits)."""
+    arr = np.asarray(value)
+    if arr.dtype.kind not in "biuf":
+        return repr(value)
+    if arr.ndim == 0:
+        x = arr.item()
+        return f"{x:.6g}" if isinstance(x, float) else str(x)
+    if arr.size > 12:
+        flat = arr.ravel()
+        return f"{show(flat[:6])[:-1]}, ... ({arr.size} values, shape {tuple(arr.shape)})]"
+    return "[" + ", ".join(show(x) for x in arr) + "]"
+
+
 def require(condition: bool, message: str) -> None:
     """Raise `InputError(message)` unless `condition` holds."""
     if not condition:
@@ -35,7 +50,7 @@ def finite_array(name: str, value, *, ndim: int | None = None, dtype=float) -> n
     if ndim is not None and arr.ndim != ndim:
         raise InputError(f"{name} must have {ndim} dimension(s), got shape {arr.shape}")
     if not np.all(np.isfinite(arr)):
-        raise InputError(f"{name} must be finite (no NaN or inf), got {arr}")
+        raise InputError(f"{name} must be finite (no NaN or inf), got {show(arr)}")
     return arr
 
 
@@ -44,7 +59,7 @@ def positive(name: str, value, *, allow_zero: bool = False) -> np.ndarray:
     arr = finite_array(name, value)
     ok = np.all(arr >= 0) if allow_zero else np.all(arr > 0)
     sign = ">= 0" if allow_zero else "> 0"
-    require(bool(ok), f"{name} must be {sign}, got {arr}")
+    require(bool(ok), f"{name} must be {sign}, got {show(arr)}")
     return arr
 
 

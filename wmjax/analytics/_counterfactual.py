@@ -23,7 +23,13 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from wmjax._checks import InputError, finite_array, positive_int, require
 from wmjax.analytics._simulate import run_group
 from wmjax.analytics._strategies import named_strategy_params, parse_strategy_name, strategy_policy
-from wmjax.execution import Order, RolloutConfig, check_order
+from wmjax.execution import (
+    Order,
+    RolloutConfig,
+    check_order,
+    distinguishable,
+    objective_covariance,
+)
 from wmjax.execution import order as make_order
 
 DEFAULT_ALTERNATIVES = ("twap", "vwap", "ac_optimal", "pov_10", "aggressive")
@@ -57,11 +63,16 @@ def order_from_fills(fills, risk_aversion: float = 0.0, trading_day_s: float = T
 class CounterfactualReport:
     """Per order (axis 0) and alternative (axis 1): simulated IS statistics (bps), the realised
     IS's percentile within each alternative's distribution, whether it lies in the 5-95 % band,
-    and the best alternative (lowest simulated mean). Numpy arrays."""
+    and the best alternative (lowest simulated mean) with its uncertainty: `mean_se_bps` is the
+    Monte Carlo SE of each mean, `runner_up` the rival hardest to tell from the best (smallest
+    paired difference minus 2 SE), `difference_bps` its mean minus the best's on the same paths
+    and `difference_se_bps` the SE of that paired difference; `distinguishable` is True only
+    when the best beats every alternative by more than 2 SE. Numpy arrays."""
 
     alternatives: tuple
     realised_bps: np.ndarray
     mean_bps: np.ndarray
+    mean_se_bps: np.ndarray
     std_bps: np.ndarray
     p05_bps: np.ndarray
     p50_bps: np.ndarray
@@ -69,6 +80,10 @@ class CounterfactualReport:
     percentile: np.ndarray
     in_band: np.ndarray
     best: list
+    runner_up: list
+    difference_bps: np.ndarray
+    difference_se_bps: np.ndarray
+    distinguishable: np.ndarray
     n_paths: int
     is_samples_bps: np.ndarray | None = None
 
@@ -79,9 +94,14 @@ class CounterfactualReport:
                 {
                     "realised_bps": float(self.realised_bps[i]),
                     "best_alternative": self.best[i],
+                    "runner_up": self.runner_up[i],
+                    "difference_bps": float(self.difference_bps[i]),
+                    "difference_se_bps": float(self.difference_se_bps[i]),
+                    "verdict": "best" if self.distinguishable[i] else "not distinguishable",
                     "alternatives": {
                         name: {
                             "mean_bps": float(self.mean_bps[i, j]),
+                            "mean_se_bps": float(self.mean_se_bps[i, j]),
                             "std_bps": float(self.std_bps[i, j]),
                             "p05_bps": float(self.p05_bps[i, j]),
                             "p50_bps": float(self.p50_bps[i, j]),
@@ -118,8 +138,11 @@ def _counterfactuals(
     def one(k, mp, o, real):
         params = named_strategy_params(names, o, mp)
         summ, is_bps = run_group(k, market, mp, strategy_policy, params, o, config, jnp.inf)
+        # not reported here: dropping it lets the compiler skip its sort over paths
+        summ = summ.replace(peak_participation_p95=jnp.zeros_like(summ.mean_bps))
         pct = 100.0 * jnp.mean(is_bps <= real, axis=-1)
-        return summ, pct, (is_bps if keep_samples else None)
+        _, cov = objective_covariance(is_bps, 0.0)  # objective: the mean IS
+        return summ, pct, cov, (is_bps if keep_samples else None)
 
     def body(args):
         if spread:  # the orders of a chunk are independent: split them over the devices
@@ -183,7 +206,7 @@ def counterfactual(
         require(realised.ndim == 1, "realised IS must be one number per order")
     n = realised.size
     orders = _stack_orders(order, n)
-    n_paths = positive_int("n_paths", n_paths)
+    n_paths = positive_int("n_paths", n_paths, minimum=2)
     chunk = min(positive_int("chunk", chunk), n)
     if np.ndim(market_params.sigma) == 0:
         market_params = jax.tree.map(
@@ -197,7 +220,7 @@ def counterfactual(
     n_steps = market_params.volume_frac.shape[-1]
     config = RolloutConfig(n_paths=n_paths, n_steps=n_steps, shard=False)
     key = jax.random.key(0) if key is None else key
-    summ, pct, samples = _counterfactuals(
+    summ, pct, cov, samples = _counterfactuals(
         key,
         market,
         market_params,
@@ -208,19 +231,45 @@ def counterfactual(
         chunk,
         keep_samples,
     )
+    summ, pct, cov, samples = jax.tree.map(_to_host, (summ, pct, cov, samples))
     mean = np.asarray(summ.mean_bps, float)
     pct = np.asarray(pct, float)
+    cov = np.asarray(cov, float)
+    best = np.argmin(mean, axis=1)
+    rows = np.arange(n)
+    diff = mean - mean[rows, best][:, None]  # (orders, alternatives)
+    diag = np.diagonal(cov, axis1=1, axis2=2)
+    var = diag[rows, best][:, None] + diag - 2 * cov[rows, best, :]
+    diff_se = np.sqrt(np.maximum(var, 0.0))
+    margin = np.where(np.arange(len(names)) == best[:, None], np.inf, diff - 2 * diff_se)
+    second = np.argmin(margin, axis=1)  # the rival hardest to tell from the best
+    rival = np.arange(len(names)) != best[:, None]
+    every = np.all(distinguishable(diff, diff_se, mean[rows, best][:, None]) | ~rival, axis=1)
     return CounterfactualReport(
         alternatives=names,
         realised_bps=realised,
         mean_bps=mean,
+        mean_se_bps=np.sqrt(np.maximum(np.diagonal(cov, axis1=1, axis2=2), 0.0)),
         std_bps=np.asarray(summ.std_bps, float),
         p05_bps=np.asarray(summ.p05_bps, float),
         p50_bps=np.asarray(summ.p50_bps, float),
         p95_bps=np.asarray(summ.p95_bps, float),
         percentile=pct,
         in_band=(pct >= 5.0) & (pct <= 95.0),
-        best=[names[j] for j in np.argmin(mean, axis=1)],
+        best=[names[j] for j in best],
+        runner_up=[names[j] for j in second],
+        difference_bps=diff[rows, second],
+        difference_se_bps=diff_se[rows, second],
+        distinguishable=(len(names) > 1) & every,
         n_paths=n_paths,
         is_samples_bps=None if samples is None else np.asarray(samples, float),
     )
+
+
+def _to_host(x):
+    """A numpy copy of a result, gathered from every process in a multi-process run."""
+    if jax.process_count() > 1 and isinstance(x, jax.Array) and not x.is_fully_addressable:
+        from jax.experimental import multihost_utils
+
+        return np.asarray(multihost_utils.process_allgather(x, tiled=True))
+    return np.asarray(x)

@@ -25,7 +25,7 @@ from wmjax.analytics._industry import (
 )
 from wmjax.analytics._simulate import run_group
 from wmjax.analytics._strategies import group_strategies, standard_strategies
-from wmjax.execution import RolloutConfig, check_order
+from wmjax.execution import Ranking, RolloutConfig, check_order, objective_covariance, rank
 from wmjax.market import ImpactParams
 
 #: Liquidity regimes of the sensitivity grid: multiplier on every liquidity cost of the market
@@ -102,9 +102,13 @@ class PretradeReport:
     """What `pretrade` returns; arrays are numpy, strategy axis first (in `strategies` order).
 
     IS is in basis points of the arrival notional, positive a cost. `objective_bps` is
-    mean + risk_aversion * std; `recommended` has the lowest. `sensitivity` holds mean and std
-    of IS with shape (n_strategies, n_volatility, n_volume, n_regime). `industry` holds the
-    ATHL 2005 and I-Star predictions and the constants used.
+    mean + risk_aversion * std and `objective_se_bps` its Monte Carlo standard error.
+    `recommended` is the strategy with the lowest objective among those that meet the order's
+    constraints (None if none does); `ranking` adds the paired difference to the runner-up, its
+    SE and the verdict ("not distinguishable" within 2 SE), and why each other strategy is not
+    eligible. `peak_participation_p95` is the participation actually used (p95 over paths of
+    the largest interval's). `sensitivity` holds mean and std of IS with shape (n_strategies,
+    n_volatility, n_volume, n_regime). `industry` holds the ATHL 2005 and I-Star predictions.
     """
 
     strategies: list
@@ -116,10 +120,13 @@ class PretradeReport:
     completion_prob: np.ndarray
     on_time_prob: np.ndarray
     participation: np.ndarray
+    peak_participation_p95: np.ndarray
     holdings_frac: np.ndarray
     objective_bps: np.ndarray
+    objective_se_bps: np.ndarray
     risk_aversion: float
-    recommended: str
+    recommended: str | None
+    ranking: Ranking
     is_samples_bps: np.ndarray
     n_paths: int
     order: dict
@@ -139,6 +146,9 @@ class PretradeReport:
                 "completion_prob": float(self.completion_prob[i]),
                 "on_time_prob": float(self.on_time_prob[i]),
                 "objective_bps": float(self.objective_bps[i]),
+                "objective_se_bps": float(self.objective_se_bps[i]),
+                "eligible": bool(self.ranking.eligible[i]),
+                "peak_participation_p95": float(self.peak_participation_p95[i]),
                 "participation": self.participation[i].tolist(),
                 "holdings_frac": self.holdings_frac[i].tolist(),
             }
@@ -149,6 +159,7 @@ class PretradeReport:
             "n_paths": self.n_paths,
             "risk_aversion": self.risk_aversion,
             "recommended": self.recommended,
+            "recommendation": self.ranking.to_dict(),
             "strategies": per,
             "industry": self.industry,
         }
@@ -202,6 +213,7 @@ def pretrade(
     risk_aversion: float | None = None,
     pov_rates=(0.1,),
     max_participation: float = 0.3,
+    min_on_time_prob: float = 0.95,
     sensitivity: SensitivityGrid | None = SensitivityGrid(),
     sensitivity_paths: int = 1000,
     shares_outstanding: float | None = None,
@@ -216,8 +228,11 @@ def pretrade(
             the sensitivity grid and the industry models); n_steps = market_params.n_steps.
         strategies: list of `Strategy`; default `standard_strategies(order, market_params,
             pov_rates=pov_rates)`.
-        n_paths: paths per strategy; key: a `jax.random.key` (default key(0)).
-        max_participation: the cap that defines on-time completion (see `StrategySummary`).
+        n_paths: paths per strategy (>= 2: the report gives spreads and standard errors);
+            key: a `jax.random.key` (default key(0)).
+        max_participation: the order's participation cap, which defines on-time completion
+            (see `StrategySummary`); min_on_time_prob: a strategy is eligible for the
+            recommendation only if it completes within the cap on at least this share of paths.
         sensitivity: the scenario grid (None: skip); sensitivity_paths: paths per scenario.
         shares_outstanding: for the ATHL turnover term (None: the term is 1).
         n_steps: decision intervals, for markets whose params do not carry them (the order
@@ -225,11 +240,13 @@ def pretrade(
             `sensitivity=None`).
     """
     check_order(order)
-    n_paths = positive_int("n_paths", n_paths)
+    n_paths = positive_int("n_paths", n_paths, minimum=2)
     key = jax.random.key(0) if key is None else key
     lam = float(order.risk_aversion) if risk_aversion is None else risk_aversion
     lam = float(positive("risk_aversion", lam, allow_zero=True))
     cap = float(positive("max_participation", max_participation))
+    min_on_time = float(positive("min_on_time_prob", min_on_time_prob, allow_zero=True))
+    require(min_on_time <= 1, f"min_on_time_prob must be <= 1, got {min_on_time:g}")
     n_steps = getattr(market_params, "n_steps", n_steps)
     require(n_steps is not None, "pass n_steps: market_params do not carry it")
     n_steps = positive_int("n_steps", n_steps)
@@ -274,6 +291,7 @@ def pretrade(
         "on_time_prob",
     ):
         fields[name] = np.zeros(n_s)
+    fields["peak_participation_p95"] = np.zeros(n_s)
     fields["participation"] = np.zeros((n_s, n_steps))
     fields["holdings_frac"] = np.zeros((n_s, n_steps + 1))
     for (_, idx, _), summ, (_, is_bps) in zip(groups, summaries, main, strict=True):
@@ -281,7 +299,17 @@ def pretrade(
             fields[name][idx] = np.asarray(getattr(summ, name), float)
         samples[idx] = np.asarray(is_bps, float)
     finite_array("simulated IS (bps)", samples)
-    objective = fields["mean_bps"] + lam * fields["std_bps"]
+    objective, cov = (np.asarray(x, float) for x in objective_covariance(samples, lam))
+    on_time = fields["on_time_prob"]
+    reasons = [
+        f"completes within the {100 * cap:g}% participation cap on only {100 * p:.1f}% of paths "
+        f"(needs {100 * min_on_time:g}%; it completes on {100 * c:.1f}%, peak participation "
+        f"p95 {100 * peak:.0f}%)"
+        for p, c, peak in zip(
+            on_time, fields["completion_prob"], fields["peak_participation_p95"], strict=True
+        )
+    ]
+    ranking = rank(names, objective, cov, on_time >= min_on_time, reasons, units=" bps")
     sensitivity_out = None
     if sens is not None:
         shape = sensitivity.shape
@@ -307,8 +335,10 @@ def pretrade(
         strategies=names,
         **fields,
         objective_bps=objective,
+        objective_se_bps=np.sqrt(np.diag(cov)),
         risk_aversion=lam,
-        recommended=names[int(np.argmin(objective))],
+        recommended=ranking.recommended,
+        ranking=ranking,
         is_samples_bps=samples,
         n_paths=n_paths,
         order={
@@ -316,6 +346,8 @@ def pretrade(
             "horizon_days": float(order.horizon_days),
             "side": "buy" if float(order.side) > 0 else "sell",
             "risk_aversion": float(order.risk_aversion),
+            "max_participation": cap,
+            "min_on_time_prob": min_on_time,
         },
         industry=industry,
         sensitivity=sensitivity_out,

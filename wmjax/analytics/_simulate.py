@@ -24,6 +24,8 @@ class StrategySummary:
         on_time_prob: share of paths that filled it without exceeding `max_participation` of the
             market's volume in any interval (no forced catch-up at the end).
         participation: (n_steps,) mean participation (our fills / market volume) per interval.
+        peak_participation_p95: p95 over paths of the largest participation in any interval
+            (what the strategy actually used, catch-up included).
         holdings_frac: (n_steps + 1,) mean fraction of the order still to execute per step.
     """
 
@@ -35,6 +37,7 @@ class StrategySummary:
     completion_prob: jax.Array
     on_time_prob: jax.Array
     participation: jax.Array
+    peak_participation_p95: jax.Array
     holdings_frac: jax.Array
 
 
@@ -53,6 +56,7 @@ def summarize(paths, order, max_participation) -> StrategySummary:
         completion_prob=jnp.mean(done),
         on_time_prob=jnp.mean(done & within),
         participation=jnp.mean(paths.participation, axis=0),
+        peak_participation_p95=jnp.quantile(jnp.max(paths.participation, axis=-1), 0.95),
         holdings_frac=jnp.mean(paths.holdings, axis=0) / order.quantity_shares,
     )
 

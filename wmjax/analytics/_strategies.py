@@ -47,10 +47,14 @@ class StrategyParams:
 
 
 def strategy_policy(params: StrategyParams, obs: Observation) -> jax.Array:
-    """Shares to trade: POV at `pov_rate` (finishing in the last interval) when it is > 0, the
-    trade list `fractions` otherwise."""
+    """Shares to trade: POV at `pov_rate` when it is > 0, the trade list `fractions` otherwise.
+
+    POV keeps to its rate to the end: it does not dump what remains into the last interval
+    (which would trade far above the rate), so when the market's volume is too small it ends
+    incomplete and its IS charges the rest at the final mid (`completion_prob` says how often).
+    """
     planned = schedule_policy(params.fractions, obs)
-    following = pov_policy(POVParams(params.pov_rate, jnp.float32(1.0)), obs)
+    following = pov_policy(POVParams(params.pov_rate, jnp.float32(0.0)), obs)
     return jnp.where(params.pov_rate > 0, following, planned)
 
 
@@ -69,7 +73,8 @@ def schedule_strategy(name: str, fractions) -> Strategy:
 
 
 def pov_strategy(name: str, rate: float, n_steps: int) -> Strategy:
-    """A percentage-of-volume strategy at `rate` (0 < rate <= 1) that finishes at the end."""
+    """A percentage-of-volume strategy at `rate` (0 < rate <= 1), held to the end (it may end
+    incomplete; see `strategy_policy`)."""
     p = pov(rate)
     return Strategy(name, strategy_policy, StrategyParams(twap(n_steps), p.rate))
 
@@ -132,7 +137,7 @@ def named_strategy_params(
 
     twap: equal shares; vwap: the expected volume profile `volume_frac`; ac_optimal:
     `_ac_fractions`; aggressive: fractions proportional to exp(-decay * k); pov_X: X % of the
-    interval's volume, finishing in the last interval.
+    interval's volume in every interval (no catch-up at the end).
     """
     n = market_params.volume_frac.shape[-1]
     flat = jnp.full(n, 1.0 / n, jnp.float32)

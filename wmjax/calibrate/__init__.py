@@ -20,9 +20,14 @@ from wmjax.calibrate._flow import (
     FlowCalibration,
     fit_flow,
 )
+from wmjax.calibrate._inputs import (
+    LateStartWarning,
+    late_start_gap,
+)
 from wmjax.calibrate._mle import (
     FitResult,
     fit_mle,
+    fit_mle_batch,
 )
 from wmjax.calibrate._ou_fit import (
     AL_MIN_KAPPA_PER_YEAR,
@@ -56,6 +61,7 @@ __all__ = [
     "FitResult",
     "FlowCalibration",
     "KalmanVolumeParams",
+    "LateStartWarning",
     "OUFit",
     "adf_stat",
     "bdf_beliefs",
@@ -67,9 +73,11 @@ __all__ = [
     "fit_flow",
     "fit_kalman_volume",
     "fit_mle",
+    "fit_mle_batch",
     "fit_ou_ar1",
     "kalman_beliefs",
     "kalman_filter_volume",
+    "late_start_gap",
     "mean_reverting",
     "ols_hedge",
     "ou_from_ar1",

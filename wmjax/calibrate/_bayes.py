@@ -29,8 +29,14 @@ from numpyro.diagnostics import summary as numpyro_summary
 from numpyro.infer import MCMC, NUTS, init_to_uniform
 
 from wmjax._checks import positive_int
-from wmjax.calibrate._inputs import event_arrays, fit_layout, parse_beta_structure, require_enough
-from wmjax.hawkes import EventLayout, layout_log_likelihood
+from wmjax.calibrate._inputs import (
+    event_arrays,
+    fit_layout,
+    parse_beta_structure,
+    require_enough,
+    warn_late_start,
+)
+from wmjax.hawkes import EventLayout, layout_log_likelihood, spectral_radius
 
 MU_SCALE, ALPHA_SCALE, BETA_SCALE = 1.0, 1.5, 2.0
 #: Names of the reported quantities, in summary order.
@@ -55,10 +61,6 @@ class BayesResult:
     horizon_s: float
 
 
-def _spectral_radius(alpha) -> jnp.ndarray:
-    return jnp.max(jnp.abs(jnp.linalg.eigvals(alpha)))
-
-
 def _model(data: EventLayout, log_rate, log_beta0, dim: int, beta_shape: tuple[int, int]):
     z_mu = numpyro.sample("z_mu", dist.Normal(0.0, 1.0).expand([dim]).to_event(1))
     z_alpha = numpyro.sample("z_alpha", dist.Normal(0.0, 1.0).expand([dim, dim]).to_event(2))
@@ -67,7 +69,8 @@ def _model(data: EventLayout, log_rate, log_beta0, dim: int, beta_shape: tuple[i
     alpha = numpyro.deterministic("alpha", jnp.exp(jnp.log(0.5 / dim) + ALPHA_SCALE * z_alpha))
     beta = jnp.exp(log_beta0 + BETA_SCALE * z_beta)
     numpyro.deterministic("beta", jnp.broadcast_to(beta, (dim, dim)))
-    rho = numpyro.deterministic("branching_ratio", _spectral_radius(alpha))
+    # power iteration (no host eigvals on a GPU); the indicator needs no gradient
+    rho = numpyro.deterministic("branching_ratio", spectral_radius(jax.lax.stop_gradient(alpha)))
     numpyro.factor("stationary", jnp.where(rho < 1.0, 0.0, -jnp.inf))
     numpyro.factor("log_likelihood", layout_log_likelihood(mu, alpha, beta, data))
 
@@ -95,6 +98,7 @@ def fit_bayes(
     num_samples = positive_int("num_samples", num_samples, minimum=4)  # split r_hat needs 4
     num_chains = positive_int("num_chains", num_chains)
     times, marks, horizon, dim = event_arrays(events, horizon_s, dim)
+    warn_late_start(times, horizon)
     shape = structure.shape(dim)
     require_enough(times.size, dim + dim * dim + shape[0] * shape[1], "fit_bayes")
     counts = np.bincount(marks, minlength=dim).astype(np.float64)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from enum import StrEnum
 
 import jax.numpy as jnp
@@ -70,6 +71,35 @@ def event_arrays(events, horizon_s, dim: int | None) -> tuple[np.ndarray, np.nda
         f"dimension (pass the right dim, or drop the empty dimension)",
     )
     return np.asarray(times, np.float64), marks_out, horizon, int(dim)
+
+
+class LateStartWarning(UserWarning):
+    """The events begin long after time 0: the fit would read the empty stretch as a quiet
+    period (e.g. clock times in seconds after midnight); shift the times to start at 0."""
+
+
+def late_start_gap(times: np.ndarray, horizon: float) -> float | None:
+    """The first event's time when it is suspiciously late (over 10 % of the horizon and over 20
+    mean inter-event gaps, odds about exp(-20) for a steady process), else None."""
+    if times.size < 2:
+        return None
+    first = float(times[0])
+    gap = (float(times[-1]) - first) / (times.size - 1)
+    return first if first > 0.1 * horizon and first > 20 * gap else None
+
+
+def warn_late_start(times: np.ndarray, horizon: float, option: str = "shift times_s") -> None:
+    """Warn (`LateStartWarning`) when `late_start_gap` flags the data."""
+    first = late_start_gap(times, horizon)
+    if first is not None:
+        warnings.warn(
+            f"the first event is at {first:g} s, {100 * first / horizon:.0f}% into the horizon, "
+            f"though events arrive every {(times[-1] - first) / (times.size - 1):.3g} s on "
+            f"average: if the data start later than 0 (clock times?), {option} so that they "
+            "start at 0",
+            LateStartWarning,
+            stacklevel=3,
+        )
 
 
 def require_enough(n_events: int, n_params: int, what: str) -> None:

@@ -16,15 +16,24 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from wmjax._checks import InputError, positive, positive_int
+from wmjax._checks import InputError, positive, positive_int, require
 from wmjax.calibrate._inputs import (
     BetaStructure,
     event_arrays,
     fit_layout,
     parse_beta_structure,
     require_enough,
+    warn_late_start,
 )
-from wmjax.hawkes import EventLayout, HawkesParams, layout_log_likelihood
+from wmjax.hawkes import (
+    EventLayout,
+    HawkesEvents,
+    HawkesParams,
+    event_layout,
+    layout_log_likelihood,
+    spectral_radius,
+)
+from wmjax.hawkes._likelihood import check_events_in_horizon
 
 #: Decay candidates for the default start, in units of the mean event rate N / T.
 _BETA_GRID = (0.5, 2.0, 8.0, 32.0, 128.0, 512.0)
@@ -94,11 +103,20 @@ def _default_start(data: EventLayout, counts, horizon_s: float, beta_shape) -> j
     return jnp.concatenate([mu, alpha, jnp.full(beta_shape[0] * beta_shape[1], best)])
 
 
-def _minimise(theta0, data: EventLayout, dim: int, beta_shape, max_iter: int, tol, n_events):
-    """L-BFGS on the mean negative log-likelihood in log-parameters, one while_loop."""
+def _minimise(
+    theta0, data: EventLayout, dim: int, beta_shape, max_iter: int, tol, n_events, stationary
+):
+    """L-BFGS on the mean negative log-likelihood in log-parameters, one while_loop. With
+    `stationary` the loss is +inf where the spectral radius of alpha is >= 1, so the line search
+    never accepts a non-stationary point (the support restriction `fit_bayes` uses too)."""
 
     def loss(theta):
-        return -layout_log_likelihood(*_split(jnp.exp(theta), dim, beta_shape), data) / n_events
+        mu, alpha, beta = _split(jnp.exp(theta), dim, beta_shape)
+        value = -layout_log_likelihood(mu, alpha, beta, data) / n_events
+        if not stationary:
+            return value
+        rho = spectral_radius(jax.lax.stop_gradient(alpha))
+        return jnp.where(rho < 1.0, value, jnp.inf)
 
     solver = optax.lbfgs()
     value_and_grad = optax.value_and_grad_from_state(loss)
@@ -122,29 +140,68 @@ def _minimise(theta0, data: EventLayout, dim: int, beta_shape, max_iter: int, to
     return theta, optax.tree.get(state, "count"), jnp.max(jnp.abs(grad))
 
 
-def _fit(data: EventLayout, counts, theta0, use_default, *, dim, beta_shape, max_iter, tol):
+def _fit(
+    data: EventLayout, counts, theta0, use_default, *, dim, beta_shape, max_iter, tol, stationary
+):
     n_events = jnp.sum(counts)
     start = jax.lax.cond(
         use_default,
         lambda: _default_start(data, counts, data.horizon_s, beta_shape),
         lambda: theta0,
     )
-    theta, n_iter, grad_norm = _minimise(start, data, dim, beta_shape, max_iter, tol, n_events)
+    theta, n_iter, grad_norm = _minimise(
+        start, data, dim, beta_shape, max_iter, tol, n_events, stationary
+    )
     natural = jnp.exp(theta)
-    loglik = layout_log_likelihood(*_split(natural, dim, beta_shape), data)
-    return natural, loglik, n_iter, grad_norm
+    mu, alpha, beta = _split(natural, dim, beta_shape)
+    loglik = layout_log_likelihood(mu, alpha, beta, data)
+    return natural, loglik, n_iter, grad_norm, spectral_radius(alpha)
 
 
-def _hessian(natural, data: EventLayout, *, dim, beta_shape):
-    """Hessian of the negative log-likelihood in the natural parameters."""
-    return jax.hessian(lambda v: -layout_log_likelihood(*_split(v, dim, beta_shape), data))(natural)
+def _standard_errors(natural, data: EventLayout, *, dim, beta_shape):
+    """sqrt(diag(H^-1)) of the negative log-likelihood's Hessian H in the natural parameters
+    (the observed Fisher information); NaN everywhere if H is not positive definite."""
+    hess = jax.hessian(lambda v: -layout_log_likelihood(*_split(v, dim, beta_shape), data))(natural)
+    chol = jnp.linalg.cholesky(hess)  # NaN when H is not positive definite
+    inv_chol = jax.scipy.linalg.solve_triangular(chol, jnp.eye(hess.shape[0]), lower=True)
+    return jnp.sqrt(jnp.sum(inv_chol**2, axis=0))
 
 
-_fit_jit = jax.jit(_fit, static_argnames=("dim", "beta_shape", "max_iter"))
-_hessian_jit = jax.jit(_hessian, static_argnames=("dim", "beta_shape"))
+_STATIC = ("dim", "beta_shape", "max_iter", "stationary")
+_fit_jit = jax.jit(_fit, static_argnames=_STATIC)
+_errors_jit = jax.jit(_standard_errors, static_argnames=("dim", "beta_shape"))
 
 
-def _start_vector(init, dim: int, shape: tuple[int, int], structure: BetaStructure) -> np.ndarray:
+def _fit_batch(data, counts, theta0, use_default, *, dim, beta_shape, max_iter, tol, stationary):
+    def one(d, c):
+        return _fit(
+            d,
+            c,
+            theta0,
+            use_default,
+            dim=dim,
+            beta_shape=beta_shape,
+            max_iter=max_iter,
+            tol=tol,
+            stationary=stationary,
+        )
+
+    return jax.vmap(one)(data, counts)
+
+
+def _errors_batch(natural, data, *, dim, beta_shape):
+    return jax.vmap(lambda n, d: _standard_errors(n, d, dim=dim, beta_shape=beta_shape))(
+        natural, data
+    )
+
+
+_fit_batch_jit = jax.jit(_fit_batch, static_argnames=_STATIC)
+_errors_batch_jit = jax.jit(_errors_batch, static_argnames=("dim", "beta_shape"))
+
+
+def _start_vector(
+    init, dim: int, shape: tuple[int, int], structure: BetaStructure, stationary: bool
+) -> np.ndarray:
     """log-parameters from a user's `HawkesParams` start (its beta reduced to the structure)."""
     mu = np.asarray(init.mu, np.float64).reshape(-1)
     alpha = np.asarray(init.alpha, np.float64)
@@ -158,6 +215,12 @@ def _start_vector(init, dim: int, shape: tuple[int, int], structure: BetaStructu
         beta = beta.mean(axis=0, keepdims=True)
     elif structure is BetaStructure.SCALAR:
         beta = beta.mean(keepdims=True)
+    rho = float(np.max(np.abs(np.linalg.eigvals(alpha))))
+    require(
+        not stationary or rho < 1,
+        f"init.alpha has spectral radius {rho:.4g} >= 1, outside the stationary region the fit "
+        "keeps to; start inside it, or pass stationary=False",
+    )
     # A zero entry in alpha has no logarithm; start it small instead.
     alpha = np.maximum(alpha, 1e-6)
     return np.log(np.concatenate([mu, alpha.ravel(), beta.ravel()]))
@@ -173,6 +236,7 @@ def fit_mle(
     max_iter: int = 200,
     tol: float = 1e-6,
     std_errors: bool = True,
+    stationary: bool = True,
 ) -> FitResult:
     """Fit mu, alpha and beta by maximum likelihood on [0, horizon_s].
 
@@ -182,21 +246,25 @@ def fit_mle(
     decay matrix), "source" (one decay per exciting dimension) or "scalar". Stops when the
     max-abs gradient of the mean negative log-likelihood (in log-parameters) is <= tol, or after
     max_iter L-BFGS iterations. std_errors=False skips the Hessian (d + d^2 + n_beta squared).
-    Runs in float64 whatever the global setting. Raises InputError for bad input.
+    stationary=True (default) restricts alpha to spectral radius < 1 (a fit that presses
+    against that boundary does not converge and says so); False lets it leave the region.
+    Runs in float64 whatever the global setting. Raises InputError for bad input; warns
+    (`LateStartWarning`) when the data seem to start long after time 0.
     """
     structure = parse_beta_structure(beta_structure)
     max_iter = positive_int("max_iter", max_iter)
     tol = float(positive("tol", tol))
     times, marks, horizon, dim = event_arrays(events, horizon_s, dim)
+    warn_late_start(times, horizon)
     shape = structure.shape(dim)
     require_enough(times.size, dim + dim * dim + shape[0] * shape[1], "fit_mle")
     counts = np.bincount(marks, minlength=dim).astype(np.float64)
     start = np.zeros(dim + dim * dim + shape[0] * shape[1])
     if init is not None:
-        start = _start_vector(init, dim, shape, structure)
+        start = _start_vector(init, dim, shape, structure, stationary)
     with jax.enable_x64(True):
         data = fit_layout(times, marks, horizon, dim)
-        natural, loglik, n_iter, grad_norm = _fit_jit(
+        out = _fit_jit(
             data,
             jnp.asarray(counts),
             jnp.asarray(start),
@@ -205,39 +273,106 @@ def fit_mle(
             beta_shape=shape,
             max_iter=max_iter,
             tol=tol,
+            stationary=bool(stationary),
         )
-        natural = np.asarray(natural)
-        loglik, n_iter, grad_norm = float(loglik), int(n_iter), float(grad_norm)
-        errors = np.full(natural.shape, np.nan)
+        errors = None
         if std_errors:
-            hess = np.asarray(_hessian_jit(jnp.asarray(natural), data, dim=dim, beta_shape=shape))
-            errors = _standard_errors(hess)
-    mu, alpha, beta = _split(natural, dim, shape)
-    se_mu, se_alpha, se_beta = _split(errors, dim, shape)
-    full = (dim, dim)
-    params = HawkesParams(mu=mu, alpha=alpha, beta=np.broadcast_to(beta, full).copy())
-    ses = HawkesParams(mu=se_mu, alpha=se_alpha, beta=np.broadcast_to(se_beta, full).copy())
+            errors = _errors_jit(out[0], data, dim=dim, beta_shape=shape)
+        return _result(out, errors, dim, shape, tol, times.size, horizon, structure)
+
+
+def fit_mle_batch(
+    events,
+    horizon_s,
+    dim: int,
+    *,
+    beta_structure: str = "full",
+    max_iter: int = 200,
+    tol: float = 1e-6,
+    std_errors: bool = True,
+    stationary: bool = True,
+) -> FitResult:
+    """`fit_mle` on B data sets of equal capacity at once: one jitted `vmap` of the whole fit
+    (default start, L-BFGS, Hessian), for simulation studies without a Python loop.
+
+    events: `HawkesEvents` with a leading data-set axis (e.g. `jax.vmap(simulate)` over keys;
+    no buffer may have overflowed); horizon_s: a number or (B,) seconds. Returns a `FitResult`
+    whose fields are numpy arrays with a leading (B,) axis (params and std_errors too); `report`
+    is for single fits. Each data set needs events in every dimension.
+    """
+    structure = parse_beta_structure(beta_structure)
+    max_iter = positive_int("max_iter", max_iter)
+    tol = float(positive("tol", tol))
+    dim = positive_int("dim", dim)
+    require(
+        isinstance(events, HawkesEvents) and np.ndim(events.times) == 2,
+        "events must be HawkesEvents with a leading data-set axis, times of shape (B, capacity)",
+    )
+    require(
+        not bool(np.any(np.asarray(events.overflow))),
+        "some data sets overflowed their buffer (incomplete data); simulate with a larger capacity",
+    )
+    n_sets = np.shape(events.times)[0]
+    horizon = np.broadcast_to(positive("horizon_s", horizon_s), (n_sets,)).astype(np.float64)
+    check_events_in_horizon(events, horizon[:, None])
+    mask = np.asarray(events.mask)
+    marks = np.where(mask, np.asarray(events.marks), dim)
+    require(
+        bool(np.all((marks >= 0) & (marks <= dim))), f"marks must be in 0..{dim - 1} (dim={dim})"
+    )
+    counts = np.stack([np.bincount(m, minlength=dim + 1)[:dim] for m in marks]).astype(float)
+    shape = structure.shape(dim)
+    n_params = dim + dim * dim + shape[0] * shape[1]
+    require_enough(int(counts.sum(axis=1).min()), n_params, "fit_mle_batch (smallest data set)")
+    require(
+        bool(np.all(counts > 0)),
+        "every data set needs events in every dimension; drop or regenerate the empty ones",
+    )
+    with jax.enable_x64(True):
+        ev = jax.tree.map(
+            lambda x: jnp.asarray(x, jnp.float64) if x.dtype.kind == "f" else x, events
+        )
+        data = jax.vmap(event_layout)(ev, jnp.asarray(horizon))
+        out = _fit_batch_jit(
+            data,
+            jnp.asarray(counts),
+            jnp.zeros(n_params),
+            jnp.asarray(True),
+            dim=dim,
+            beta_shape=shape,
+            max_iter=max_iter,
+            tol=tol,
+            stationary=bool(stationary),
+        )
+        errors = _errors_batch_jit(out[0], data, dim=dim, beta_shape=shape) if std_errors else None
+        n_events = counts.sum(axis=1).astype(int)
+        return _result(out, errors, dim, shape, tol, n_events, horizon, structure)
+
+
+def _result(out, errors, dim, shape, tol, n_events, horizon, structure) -> FitResult:
+    """A `FitResult` from the jitted fit's outputs (one data set, or a leading batch axis)."""
+    natural, loglik, n_iter, grad_norm, rho = (np.asarray(x) for x in out)
+    errors = np.full(natural.shape, np.nan) if errors is None else np.asarray(errors)
+    batch = natural.shape[:-1]
+    full = (*batch, dim, dim)
+
+    def unpack(vector):
+        n_a = dim * dim
+        mu = vector[..., :dim]
+        alpha = vector[..., dim : dim + n_a].reshape(*batch, dim, dim)
+        beta = vector[..., dim + n_a :].reshape(*batch, *shape)
+        return HawkesParams(mu=mu, alpha=alpha, beta=np.broadcast_to(beta, full).copy())
+
+    scalar = (lambda x, kind: kind(x)) if not batch else (lambda x, kind: x)
     return FitResult(
-        params=params,
-        std_errors=ses,
-        log_likelihood=loglik,
-        branching_ratio=float(np.max(np.abs(np.linalg.eigvals(alpha)))),
-        n_iter=n_iter,
-        converged=bool(grad_norm <= tol),
-        grad_norm=grad_norm,
-        n_events=int(times.size),
-        horizon_s=horizon,
+        params=unpack(natural),
+        std_errors=unpack(errors),
+        log_likelihood=scalar(loglik, float),
+        branching_ratio=scalar(rho, float),
+        n_iter=scalar(n_iter, int),
+        converged=scalar(grad_norm <= tol, bool),
+        grad_norm=scalar(grad_norm, float),
+        n_events=scalar(n_events, int),
+        horizon_s=scalar(horizon, float),
         beta_structure=structure.value,
     )
-
-
-def _standard_errors(hessian: np.ndarray) -> np.ndarray:
-    """sqrt(diag(H^-1)), NaN everywhere if H is not positive definite or not finite."""
-    if not np.all(np.isfinite(hessian)):
-        return np.full(hessian.shape[0], np.nan)
-    try:
-        chol = np.linalg.cholesky(hessian)
-    except np.linalg.LinAlgError:
-        return np.full(hessian.shape[0], np.nan)
-    inv_chol = np.linalg.inv(chol)
-    return np.sqrt(np.sum(inv_chol**2, axis=0))

@@ -6,7 +6,17 @@ from pathlib import Path
 
 import numpy as np
 
-from wmjax.cli._common import add_json_flag, parse_numbers, print_json, print_table, progress
+from wmjax._checks import positive_int
+from wmjax.cli._common import (
+    add_json_flag,
+    default_out,
+    fmt,
+    out_dir,
+    parse_numbers,
+    print_json,
+    print_table,
+    progress,
+)
 
 
 def register(subparsers) -> None:
@@ -42,12 +52,24 @@ def _register_pretrade(subparsers) -> None:
     p.add_argument("--paths", type=int, default=10_000, help="paths per strategy (10000)")
     p.add_argument("--risk-aversion", type=float, default=0.5, help="lambda on std, (0.5)")
     p.add_argument("--pov", default="0.1", help="POV rates, comma separated (0.1)")
+    p.add_argument(
+        "--max-participation",
+        type=float,
+        default=0.3,
+        help="the order's participation cap: a strategy must stay under it (0.3)",
+    )
+    p.add_argument(
+        "--min-on-time",
+        type=float,
+        default=0.95,
+        help="share of paths a recommended strategy must complete within the cap (0.95)",
+    )
     p.add_argument("--shares-outstanding", type=float, default=None, help="for ATHL turnover")
     p.add_argument("--volume-noise", type=float, default=0.25, help="volume noise std (0.25)")
     p.add_argument("--sensitivity-paths", type=int, default=1000, help="paths per scenario")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="random seed (0)")
     p.add_argument("--regime", default=None, help="calm or stressed (market-context line)")
-    p.add_argument("--out", default="wmjax_pretrade", help="folder for the PNGs")
+    p.add_argument("--out", default=default_out("pretrade"), help="folder for the PNGs")
     p.add_argument("--no-plots", action="store_true", help="write no PNGs")
     add_json_flag(p)
     p.set_defaults(run=run_pretrade)
@@ -66,6 +88,9 @@ def run_pretrade(args) -> int:
     from wmjax.execution import order
     from wmjax.market import ImpactMarket
 
+    positive_int("--paths", args.paths, minimum=2)
+    positive_int("--sensitivity-paths", args.sensitivity_paths, minimum=2)
+    folder = None if args.no_plots else out_dir("--out", args.out)
     o = order(args.shares, args.horizon, args.side, risk_aversion=args.risk_aversion)
     params = desk_market_params(
         args.periods,
@@ -89,30 +114,42 @@ def run_pretrade(args) -> int:
             n_paths=args.paths,
             key=jax.random.key(args.seed),
             pov_rates=rates,
+            max_participation=args.max_participation,
+            min_on_time_prob=args.min_on_time,
             sensitivity_paths=args.sensitivity_paths,
             shares_outstanding=args.shares_outstanding,
         )
         bar.advance(task)
     out = report.to_dict()
     out["market_context"] = context
-    if not args.no_plots:
-        out["figures"] = [str(p) for p in _pretrade_figures(report, Path(args.out))]
+    if folder is not None:
+        out["figures"] = [str(p) for p in _pretrade_figures(report, folder)]
     if args.json:
         print_json(out)
         return 0
     print_table(
         f"Pre-trade: {out['order']['side']} {args.shares:,.0f} shares over {args.horizon:g} days "
         f"({100 * args.shares / args.adv:.2g}% ADV), {args.paths:,} common paths",
-        ["strategy", "mean bps", "std bps", "p95 bps", "completion", "on time", "objective"],
+        [
+            "strategy",
+            "mean bps",
+            "std bps",
+            "p95 bps",
+            "completion",
+            "on time",
+            "peak part. p95",
+            "objective ± SE",
+        ],
         [
             (
-                n,
+                ("* " if n == report.recommended else "") + n + ("" if s["eligible"] else " (x)"),
                 s["mean_bps"],
                 s["std_bps"],
                 s["p95_bps"],
                 s["completion_prob"],
                 s["on_time_prob"],
-                s["objective_bps"],
+                s["peak_participation_p95"],
+                f"{fmt(s['objective_bps'])} ± {fmt(s['objective_se_bps'], 2)}",
             )
             for n, s in out["strategies"].items()
         ],
@@ -135,7 +172,7 @@ def run_pretrade(args) -> int:
         ],
     )
     sens = out["sensitivity"]
-    rec = out["recommended"]
+    rec = out["recommended"] or report.strategies[int(np.argmin(report.objective_bps))]
     axes = sens["axes"]
     grid = np.asarray(sens["mean_bps"][rec])
     rows = []
@@ -148,7 +185,12 @@ def run_pretrade(args) -> int:
         rows,
     )
     print(context_line(context))
-    print(f"recommended: {rec} (lowest mean + {out['risk_aversion']:g} * std)")
+    ranking = report.ranking
+    print(
+        f"{ranking.verdict}: {ranking.note} (objective = mean + {out['risk_aversion']:g} * std; "
+        f"(x) = breaks the {100 * args.max_participation:g}% participation cap on more than "
+        f"{100 * (1 - args.min_on_time):g}% of paths)"
+    )
     for f in out.get("figures", []):
         print(f"wrote {f}")
     return 0
@@ -219,8 +261,13 @@ def _add_fills_options(p) -> None:
     p.add_argument("--quantity", type=float, default=None, help="order size (default: filled)")
     p.add_argument("--end-price", type=float, default=None, help="mid at the end")
     p.add_argument("--periods", type=int, default=10, help="decision intervals (10)")
-    p.add_argument("--paths", type=int, default=1000, help="paths per order (1000)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--paths", type=int, default=1000, help="paths per order, >= 2 (1000)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (0)")
+    p.add_argument(
+        "--allow-implausible-prices",
+        action="store_true",
+        help="accept fill prices more than 50%% away from the arrival price",
+    )
 
 
 def _load_day(args):
@@ -242,6 +289,7 @@ def _load_day(args):
             end=args.end,
             quantity_shares=args.quantity,
             end_price=args.end_price,
+            max_price_deviation=None if args.allow_implausible_prices else 0.5,
         )
         for f in args.fills
     ]
@@ -282,8 +330,8 @@ def _register_counterfactual(subparsers) -> None:
         help="comma separated: twap, vwap, ac_optimal, aggressive, pov_<percent>",
     )
     p.add_argument("--risk-aversion", type=float, default=0.0, help="for ac_optimal (0)")
-    p.add_argument("--out", default="wmjax_counterfactual", help="folder for the PNG")
-    p.add_argument("--no-plots", action="store_true")
+    p.add_argument("--out", default=default_out("counterfactual"), help="folder for the PNG")
+    p.add_argument("--no-plots", action="store_true", help="write no PNG")
     add_json_flag(p)
     p.set_defaults(run=run_counterfactual)
 
@@ -295,6 +343,8 @@ def run_counterfactual(args) -> int:
     from wmjax.market import ImpactMarket
 
     names = tuple(a.strip() for a in args.alternatives.split(",") if a.strip())
+    positive_int("--paths", args.paths, minimum=2)
+    folder = None if args.no_plots else out_dir("--out", args.out)
     with progress(not args.json) as bar:
         task = bar.add_task("loading the day and conditioning the market", total=2)
         data, fills = _load_day(args)
@@ -316,20 +366,26 @@ def run_counterfactual(args) -> int:
     for i, (o, info) in enumerate(zip(out["orders"], infos, strict=True)):
         o["fills_file"] = args.fills[i]
         o["conditioning"] = info
-    if not args.no_plots:
-        out["figures"] = [str(_counterfactual_figure(report, Path(args.out)))]
+    if folder is not None:
+        out["figures"] = [str(_counterfactual_figure(report, folder))]
     if args.json:
         print_json(out)
         return 0
     for i, o in enumerate(out["orders"]):
         print_table(
-            f"{args.fills[i]}: realised IS {o['realised_bps']:.2f} bps "
-            f"(best alternative: {o['best_alternative']})",
-            ["alternative", "mean bps", "std bps", "p05 bps", "p95 bps", "realised pct"],
+            f"{args.fills[i]}: realised IS {o['realised_bps']:.2f} bps; "
+            + (
+                f"best alternative: {o['best_alternative']}"
+                if o["verdict"] == "best"
+                else f"not distinguishable: {o['best_alternative']} and {o['runner_up']}"
+            )
+            + f" ({o['runner_up']} {o['difference_bps']:.3g} ± {o['difference_se_bps']:.2g} bps "
+            "more on the same paths)",
+            ["alternative", "mean bps ± SE", "std bps", "p05 bps", "p95 bps", "realised pct"],
             [
                 (
                     n,
-                    a["mean_bps"],
+                    f"{fmt(a['mean_bps'])} ± {fmt(a['mean_se_bps'], 2)}",
                     a["std_bps"],
                     a["p05_bps"],
                     a["p95_bps"],

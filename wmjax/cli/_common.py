@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+import argparse
+import hashlib
 import json
 import math
+import platform
+import sys
 from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 from rich.console import Console
+from rich.measure import Measurement
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from wmjax._checks import InputError
+
+#: Every command writes its files under OUT_ROOT/<command>/ unless --out says otherwise.
+OUT_ROOT = "wmjax-out"
 
 console = Console()
 stderr_console = Console(stderr=True)
@@ -54,13 +64,84 @@ def fmt(value, digits: int = 4) -> str:
 
 
 def print_table(title: str, columns: Sequence[str], rows: Iterable[Sequence]) -> None:
-    """Print a table; numbers are formatted with `fmt`."""
+    """Print a table; numbers are formatted with `fmt`. On a terminal it fits the window
+    (cells wrap, never cut); in a pipe or a CI log it is printed at its full natural width, so
+    names and numbers are never truncated whatever the log's column count."""
     table = Table(title=title, title_justify="left")
     for i, col in enumerate(columns):
-        table.add_column(col, justify="left" if i == 0 else "right")
+        table.add_column(col, justify="left" if i == 0 else "right", overflow="fold")
     for row in rows:
         table.add_row(*(cell if isinstance(cell, str) else fmt(cell) for cell in row))
-    console.print(table)
+    width = None
+    if not console.is_terminal:
+        wide = console.options.update(width=10_000)
+        width = Measurement.get(console, wide, table).maximum
+    console.print(table, width=width, crop=False)
+
+
+def out_dir(option: str, path: str | Path) -> Path:
+    """The output folder `path`, created now, before any work: InputError naming `option` if
+    it is an existing file or cannot be created (so a run never fails after its computing)."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise InputError(f"{option} {path} is a file; give a folder (default {OUT_ROOT}/<command>)")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise InputError(f"{option} {path}: cannot create the folder ({err.strerror})") from None
+    return path
+
+
+def default_out(command: str) -> str:
+    """The default output folder of a command: wmjax-out/<command>."""
+    return f"{OUT_ROOT}/{command}"
+
+
+def versions() -> dict:
+    """Versions of wmjax, Python and the numerical libraries, for provenance records."""
+    out = {"python": platform.python_version()}
+    for name in ("wmjax", "jax", "jaxlib", "numpy", "optax", "numpyro", "flax"):
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def file_digest(path: str | Path) -> dict:
+    """{"path", "bytes", "sha256"} of an input file."""
+    path = Path(path)
+    data = path.read_bytes()
+    return {"path": str(path), "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+
+
+def provenance(args, inputs: Sequence[str | Path] = (), **extra) -> dict:
+    """What produced a result: the command line, every option (defaults included), the input
+    files with their SHA-256, the library versions, the seed and the time (UTC)."""
+    options = {k: v for k, v in vars(args).items() if k != "run" and not callable(v)}
+    return {
+        "command": "wmjax " + " ".join(sys.argv[1:]) if sys.argv else None,
+        "options": options,
+        "inputs": [file_digest(p) for p in inputs],
+        "versions": versions(),
+        "seed": options.get("seed"),
+        "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+        **extra,
+    }
+
+
+class DefaultsHelpFormatter(argparse.HelpFormatter):
+    """Help that shows every option's default (unless its help already states one)."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        default = action.default
+        stated = "default" in text or text.rstrip().endswith(f"({default})")
+        if stated or default is None or default is False or default == argparse.SUPPRESS:
+            return text
+        if not action.option_strings:
+            return text
+        return f"{text} (default: %(default)s)"
 
 
 def progress(enabled: bool = True) -> Progress:

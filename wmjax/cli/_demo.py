@@ -7,7 +7,16 @@ from pathlib import Path
 
 import numpy as np
 
-from wmjax.cli._common import add_json_flag, print_json, print_table, progress, save_figure
+from wmjax.cli._common import (
+    add_json_flag,
+    default_out,
+    fmt,
+    out_dir,
+    print_json,
+    print_table,
+    progress,
+    save_figure,
+)
 
 
 def register(subparsers) -> None:
@@ -40,7 +49,7 @@ def register(subparsers) -> None:
         default=256,
         help="held-out paths of the order-book section (0 skips it)",
     )
-    p.add_argument("--out", default="wmjax-out/demo", help="folder for the PNGs")
+    p.add_argument("--out", default=default_out("demo"), help="folder for the PNGs")
     add_json_flag(p)
     p.set_defaults(run=run)
 
@@ -121,6 +130,7 @@ def run(args) -> int:
         order,
         pov,
         pov_policy,
+        rank_strategies,
         schedule_policy,
         twap,
         vwap,
@@ -143,6 +153,7 @@ def run(args) -> int:
         args.book_paths == 0 or args.book_paths >= 2,
         f"--book-paths must be 0 (skip) or >= 2, got {args.book_paths}",
     )
+    folder = out_dir("--out", args.out)
     n = args.periods
     profile = u_shaped_profile(n)
     sigma = args.daily_vol * args.price
@@ -185,7 +196,7 @@ def run(args) -> int:
         strategies = {
             "TWAP": (schedule_policy, twap(n)),
             "VWAP": (schedule_policy, vwap(profile)),
-            "POV-10%": (pov_policy, pov(0.10)),
+            "POV-10%": (pov_policy, pov(0.10, finish_at_end=False)),
             "AC-optimal": (schedule_policy, ac_optimal(n, 1.0, sigma, eta, 0.0, lam)),
             "aggressive": (schedule_policy, aggressive(n, decay=0.7)),
             "optimised": (free_schedule_policy, result.params),
@@ -201,8 +212,9 @@ def run(args) -> int:
             task = bar.add_task("order book: baselines on held-out paths", total=None)
             book = _book_section(args)
             bar.update(task, total=1, completed=1)
-    recommended = min(stats, key=lambda k: stats[k]["objective"])
-    pngs = _plots(stats, np.linspace(0, 1, n + 1), Path(args.out), recommended)
+    ranking = rank_strategies(stats, o, cfg, objective="mean_std_bps")
+    recommended = ranking.recommended
+    pngs = _plots(stats, np.linspace(0, 1, n + 1), folder, recommended)
     seconds = time.perf_counter() - start
     table = {
         name: {
@@ -210,12 +222,19 @@ def run(args) -> int:
             "std_is_bps": s["std_is_bps"],
             "p95_is_bps": s["p95_is_bps"],
             "completion": s["completion"],
+            "peak_participation_p95": s["peak_participation_p95"],
             "objective": s["objective"],
+            "objective_se": s["objective_se"],
         }
         for name, s in stats.items()
     }
     if args.json:
-        summary = {"strategies": table, "recommended": recommended, "plots": pngs}
+        summary = {
+            "strategies": table,
+            "recommended": recommended,
+            "recommendation": ranking.to_dict(),
+            "plots": pngs,
+        }
         if book:
             summary["order_book"] = {
                 "strategies": book,
@@ -230,7 +249,7 @@ def run(args) -> int:
     )
     print_table(
         f"Pre-trade comparison (objective = mean + {args.risk_aversion:g} * std, bps)",
-        ["strategy", "mean IS", "std IS", "p95 IS", "completion", "objective"],
+        ["strategy", "mean IS", "std IS", "p95 IS", "completion", "peak part.", "objective ± SE"],
         [
             (
                 ("* " if k == recommended else "") + k,
@@ -238,12 +257,13 @@ def run(args) -> int:
                 v["std_is_bps"],
                 v["p95_is_bps"],
                 v["completion"],
-                v["objective"],
+                v["peak_participation_p95"],
+                f"{fmt(v['objective'])} ± {fmt(v['objective_se'], 2)}",
             )
             for k, v in table.items()
         ],
     )
-    print(f"recommended: {recommended}   plots: {', '.join(pngs)}")
+    print(f"{ranking.verdict}: {ranking.note}   plots: {', '.join(pngs)}")
     if book:
         best = min(book, key=lambda k: book[k]["objective"])
         print_table(

@@ -3,11 +3,19 @@ schedule next to TWAP and AC-optimal, on held-out paths)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
-from wmjax.cli._common import add_json_flag, print_json, print_table, progress, save_figure
+from wmjax._checks import positive, positive_int
+from wmjax.cli._common import (
+    add_json_flag,
+    default_out,
+    fmt,
+    out_dir,
+    print_json,
+    print_table,
+    progress,
+    save_figure,
+)
 
 IMPACTS = ("linear", "sqrt", "transient")
 
@@ -36,7 +44,7 @@ def register(subparsers) -> None:
     )
     _add_ac_flags(p)
     p.add_argument("--frontier", action="store_true", help="add the efficient frontier (and PNG)")
-    p.add_argument("--out", default="wmjax-out", help="folder for the frontier PNG")
+    p.add_argument("--out", default=default_out("ac"), help="folder for the frontier PNG")
     add_json_flag(p)
     p.set_defaults(run=run_ac)
 
@@ -61,10 +69,20 @@ def register(subparsers) -> None:
     p.set_defaults(run=run_optimize)
 
 
+def _check_ac_flags(args) -> None:
+    """Clear errors, in the flags' own names, before any work."""
+    for name in ("shares", "horizon", "sigma", "price"):
+        positive(f"--{name}", getattr(args, name))
+    for name in ("eta", "gamma", "epsilon", "risk_aversion"):
+        positive(f"--{name.replace('_', '-')}", getattr(args, name), allow_zero=True)
+    positive_int("--periods", args.periods)
+
+
 def _closed_form(args):
     """The Almgren-Chriss solution for the market flags shared by `ac` and `optimize`."""
     from wmjax.execution import almgren_chriss
 
+    _check_ac_flags(args)
     return almgren_chriss(
         args.shares,
         args.horizon,
@@ -81,6 +99,7 @@ def run_ac(args) -> int:
     from wmjax.execution import efficient_frontier
 
     sol = _closed_form(args)
+    folder = out_dir("--out", args.out) if args.frontier else None
     out = {
         "kappa": sol.kappa,
         "trajectory": sol.holdings,
@@ -106,7 +125,7 @@ def run_ac(args) -> int:
         ax.set_ylabel("expected cost E (currency)")
         ax.set_title("Almgren-Chriss efficient frontier")
         ax.legend()
-        out["frontier_png"] = str(save_figure(fig, Path(args.out) / "ac_frontier.png"))
+        out["frontier_png"] = str(save_figure(fig, folder / "ac_frontier.png"))
     if args.json:
         print_json(out)
         return 0
@@ -138,6 +157,14 @@ def _market_for(args):
     from wmjax._checks import require
     from wmjax.market import impact_params
 
+    _check_ac_flags(args)
+    positive("--daily-volume", args.daily_volume)
+    positive("--sqrt-coefficient", args.sqrt_coefficient, allow_zero=True)
+    positive("--transient-strength", args.transient_strength, allow_zero=True)
+    positive("--resilience", args.resilience, allow_zero=True)
+    positive_int("--paths", args.paths, minimum=2)
+    positive_int("--iterations", args.iterations)
+    positive("--learning-rate", args.learning_rate)
     kw = dict(
         arrival_price=args.price,
         sigma=args.sigma,
@@ -170,6 +197,7 @@ def run_optimize(args) -> int:
         holdings_from_trades,
         optimize_schedule,
         order,
+        rank_strategies,
         schedule_policy,
         twap,
     )
@@ -201,11 +229,13 @@ def run_optimize(args) -> int:
         "ac_optimal": (schedule_policy, ac_fr),
     }
     stats = evaluate_strategies(key_test, market, params, strategies, o, config)
+    ranking = rank_strategies(stats, o, config)
     out = {
         "strategies": {
-            name: {k: s[k] for k in ("mean", "std", "objective", "trajectory")}
+            name: {k: s[k] for k in ("mean", "std", "objective", "objective_se", "trajectory")}
             for name, s in stats.items()
         },
+        "recommendation": ranking.to_dict(),
         "impact": args.impact,
         "iterations": result.n_done,
         "train_seconds": result.seconds,
@@ -222,9 +252,19 @@ def run_optimize(args) -> int:
         return 0
     print_table(
         f"Held-out paths ({args.paths}), {args.impact} impact, lambda = {args.risk_aversion:g}",
-        ["strategy", "mean IS", "std IS", "E + lambda V", "mean IS (bps)"],
-        [(n, s["mean"], s["std"], s["objective"], s["mean_is_bps"]) for n, s in stats.items()],
+        ["strategy", "mean IS", "std IS", "E + lambda V ± SE", "mean IS (bps)"],
+        [
+            (
+                n,
+                s["mean"],
+                s["std"],
+                f"{fmt(s['objective'])} ± {fmt(s['objective_se'], 2)}",
+                s["mean_is_bps"],
+            )
+            for n, s in stats.items()
+        ],
     )
+    print(f"{ranking.verdict}: {ranking.note}")
     rows = [
         [str(k)] + [float(stats[n]["trajectory"][k]) for n in stats]
         for k in range(args.periods + 1)

@@ -3,13 +3,16 @@ one (MLE or NUTS posterior) to such a CSV or to the market orders in a LOBSTER m
 
 from __future__ import annotations
 
+import warnings
+from pathlib import Path
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 import wmjax.hawkes as hk
-from wmjax._checks import InputError, positive, positive_int
-from wmjax.calibrate import fit_bayes, fit_mle
+from wmjax._checks import InputError, finite_array, positive, positive_int
+from wmjax.calibrate import LateStartWarning, fit_bayes, fit_mle, late_start_gap
 from wmjax.cli._common import (
     add_json_flag,
     console,
@@ -18,6 +21,8 @@ from wmjax.cli._common import (
     print_json,
     print_table,
     progress,
+    provenance,
+    stderr_console,
 )
 from wmjax.data import (
     load_events_csv,
@@ -87,6 +92,24 @@ def register(subparsers) -> None:
     f.add_argument("--samples", type=int, default=500, help="NUTS samples per chain (bayes)")
     f.add_argument("--chains", type=int, default=4, help="NUTS chains (bayes)")
     f.add_argument("--seed", type=int, default=0, help="NUTS random seed (bayes)")
+    f.add_argument(
+        "--start",
+        type=float,
+        default=0.0,
+        help="time the data start, seconds: subtracted from every event time and from "
+        "--horizon (e.g. 34200 for times in seconds after midnight from 09:30)",
+    )
+    f.add_argument(
+        "--allow-unconverged",
+        action="store_true",
+        help="exit 0 even when the fit did not converge (L-BFGS gradient above tolerance, or "
+        "NUTS r_hat > 1.05); the result is still marked",
+    )
+    f.add_argument(
+        "--allow-nonstationary",
+        action="store_true",
+        help="let the MLE leave the stationary region (branching ratio >= 1)",
+    )
     add_json_flag(f)
     f.set_defaults(run=run_fit)
 
@@ -100,6 +123,8 @@ def _params_from_args(args) -> hk.HawkesParams:
 
 def run_simulate(args) -> int:
     horizon = float(positive("--horizon", args.horizon))
+    if Path(args.out).is_dir():
+        raise InputError(f"--out {args.out} is a folder; give the CSV file to write")
     with jax.enable_x64(True):
         params = _params_from_args(args)
         expected = np.asarray(hk.expected_count(params, horizon))
@@ -127,7 +152,8 @@ def run_simulate(args) -> int:
 
 
 def _read_events(args):
-    """(times_s, marks, horizon_s) from a CSV or a LOBSTER message file."""
+    """(times_s, marks, horizon_s) from a CSV or a LOBSTER message file, shifted by --start."""
+    start = float(finite_array("--start", args.start))
     if args.lobster:
         data = load_lobster(args.events)
         times, marks, _ = trades_from_lobster(data)
@@ -135,13 +161,32 @@ def _read_events(args):
     else:
         times, marks = load_events_csv(args.events)
         span = float(times[-1])
-    horizon = span if args.horizon is None else float(positive("--horizon", args.horizon))
+    if start:
+        if times.size and times[0] < start:
+            raise InputError(
+                f"--start {start:g} s is after the first event at {times[0]:g} s; give a start "
+                "at or before the first event"
+            )
+        times, span = times - start, span - start
+    if args.horizon is not None:
+        horizon = float(positive("--horizon", args.horizon)) - start
+        if horizon <= 0:
+            raise InputError(f"--horizon {args.horizon:g} s must be after --start {start:g} s")
+    else:
+        horizon = span
     if horizon <= 0:
         raise InputError("the data span zero seconds; pass --horizon")
     if times.size and times[-1] > horizon:
         raise InputError(
-            f"--horizon {horizon:g} s ends before the last event at {times[-1]:g} s; "
-            "pass a longer --horizon or omit it to use the data's span"
+            f"--horizon {horizon + start:g} s ends before the last event at "
+            f"{times[-1] + start:g} s; pass a longer --horizon or omit it to use the data's span"
+        )
+    first = late_start_gap(times, horizon)
+    if first is not None:
+        stderr_console.print(
+            f"warning: the first event is at {first + start:g} s, {100 * first / horizon:.0f}% "
+            "into the horizon, far later than the gaps between events: if the data start later "
+            f"than 0 (clock times?), pass --start {first + start:g} (or the session's start)"
         )
     return times, marks, horizon
 
@@ -179,9 +224,17 @@ def run_fit(args) -> int:
     times, marks, horizon = _read_events(args)
     dim = None if args.dim is None else positive_int("--dim", args.dim)
     if args.method == "mle":
-        with progress(enabled=not args.json) as bar:
-            bar.add_task("fitting (L-BFGS)", total=None)
-            fit = fit_mle((times, marks), horizon, dim, beta_structure=args.beta_structure)
+        with progress(enabled=not args.json) as bar, warnings.catch_warnings():
+            warnings.simplefilter("ignore", LateStartWarning)  # reported above with --start
+            task = bar.add_task("fitting (L-BFGS, then the Hessian)", total=1)
+            fit = fit_mle(
+                (times, marks),
+                horizon,
+                dim,
+                beta_structure=args.beta_structure,
+                stationary=not args.allow_nonstationary,
+            )
+            bar.advance(task)
         params, loglik, rho = fit.params, fit.log_likelihood, fit.branching_ratio
         extra = {
             "std_errors": {
@@ -191,10 +244,20 @@ def run_fit(args) -> int:
             },
             "converged": fit.converged,
             "n_iter": fit.n_iter,
+            "grad_norm": fit.grad_norm,
         }
+        failure = None
+        if not fit.converged:
+            failure = (
+                f"the fit did not converge: L-BFGS stopped after {fit.n_iter} iterations with "
+                f"max |grad| {fit.grad_norm:.2g} (tolerance 1e-06) at branching ratio "
+                f"{fit.branching_ratio:.4g}; check the data (--start, --horizon), try "
+                "--beta-structure scalar, or accept it with --allow-unconverged"
+            )
     else:
-        with progress(enabled=not args.json) as bar:
-            bar.add_task("sampling (NUTS)", total=None)
+        with progress(enabled=not args.json) as bar, warnings.catch_warnings():
+            warnings.simplefilter("ignore", LateStartWarning)
+            task = bar.add_task("sampling (NUTS)", total=1)
             post = fit_bayes(
                 (times, marks),
                 horizon,
@@ -205,6 +268,7 @@ def run_fit(args) -> int:
                 key=jax.random.key(args.seed),
                 beta_structure=args.beta_structure,
             )
+            bar.advance(task)
         s = post.summary
         params = hk.HawkesParams(
             mu=s["mu"]["mean"], alpha=s["alpha"]["mean"], beta=s["beta"]["mean"]
@@ -212,6 +276,13 @@ def run_fit(args) -> int:
         loglik = _log_likelihood(params, times, marks, horizon)
         rho = float(np.max(np.abs(np.linalg.eigvals(params.alpha))))
         extra = {"posterior": s, "num_divergences": post.num_divergences}
+        r_hat = max(float(np.nanmax(np.asarray(s[k]["r_hat"]))) for k in s)
+        failure = None
+        if not r_hat <= 1.05:
+            failure = (
+                f"NUTS did not converge: the largest r_hat is {r_hat:.3g} (> 1.05); run more "
+                "--warmup/--samples, or accept it with --allow-unconverged"
+            )
     ks = _ks_pvalues(params, times, marks, horizon)
     out = {
         "mu": params.mu,
@@ -223,11 +294,16 @@ def run_fit(args) -> int:
         "n_events": int(times.size),
         "horizon_s": horizon,
         "method": args.method,
+        "start_s": float(args.start),
         **extra,
+        "provenance": provenance(args, [args.events]),
     }
+    code = 0 if failure is None or args.allow_unconverged else 3
+    if failure is not None:
+        stderr_console.print(f"wmjax hawkes fit: {'warning' if code == 0 else 'error'}: {failure}")
     if args.json:
         print_json(out)
-        return 0
+        return code
     fields = [("mu", params.mu), ("alpha", params.alpha), ("beta", params.beta)]
     title = f"Hawkes {args.method.upper()} on {times.size} events over {fmt(horizon)} s"
     if args.method == "mle":
@@ -252,4 +328,4 @@ def run_fit(args) -> int:
         [("log-likelihood", loglik), ("branching ratio", rho)]
         + [(f"KS p-value, dimension {i}", float(p)) for i, p in enumerate(ks)],
     )
-    return 0
+    return code

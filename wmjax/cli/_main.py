@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from wmjax import __version__
 from wmjax._checks import InputError
 from wmjax.cli import (
     _analytics,
@@ -21,6 +22,7 @@ from wmjax.cli import (
     _vwap,
     _worldmodel,
 )
+from wmjax.cli._common import DefaultsHelpFormatter
 
 # Each module adds its sub-commands with `register(subparsers)`; each sub-command sets `run`.
 COMMAND_MODULES: tuple = (
@@ -45,10 +47,21 @@ def build_parser() -> argparse.ArgumentParser:
         prog="wmjax",
         description="Market-microstructure simulation and differentiable execution in JAX.",
     )
+    parser.add_argument("--version", action="version", version=f"wmjax {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in COMMAND_MODULES:
         module.register(sub)
+    _show_defaults(parser)
     return parser
+
+
+def _show_defaults(parser: argparse.ArgumentParser) -> None:
+    """Every sub-command's --help shows its defaults (set once here, for all modules)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                sub.formatter_class = DefaultsHelpFormatter
+                _show_defaults(sub)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -56,6 +69,13 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.run(args) or 0)
-    except (InputError, FileNotFoundError, IsADirectoryError, PermissionError) as err:
+    except (
+        InputError,
+        FileNotFoundError,
+        FileExistsError,
+        IsADirectoryError,
+        NotADirectoryError,
+        PermissionError,
+    ) as err:
         print(f"wmjax {args.command}: error: {err}", file=sys.stderr)
         return 2

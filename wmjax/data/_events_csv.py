@@ -9,6 +9,7 @@ import numpy as np
 from wmjax._checks import InputError
 from wmjax.data._lobster import LobsterData, load_lobster
 from wmjax.data._lobster_events import trades_from_lobster
+from wmjax.data._text import read_lines
 
 EVENTS_HEADER = "time,mark"
 
@@ -22,7 +23,7 @@ def load_events_csv(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"events file {path} does not exist")
-    lines = [line.strip() for line in path.read_text().splitlines()]
+    lines = [line.strip() for line in read_lines(path, "events file")]
     while lines and not lines[-1]:
         lines.pop()
     if not lines or lines[0].replace(" ", "") != EVENTS_HEADER:

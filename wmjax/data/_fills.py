@@ -17,6 +17,7 @@ optionally `quantity_shares` (the order's size; default: the sum of the fills), 
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 from pathlib import Path
@@ -25,6 +26,7 @@ import numpy as np
 from flax import struct
 
 from wmjax._checks import InputError
+from wmjax.data._text import read_text
 
 FILLS_COLUMNS = ("time", "side", "shares", "price")
 _SIDES = {"buy": 1, "b": 1, "+1": 1, "1": 1, "sell": -1, "s": -1, "-1": -1}
@@ -97,7 +99,7 @@ def _sidecar(path: Path, sidecar) -> dict:
     if not candidate.is_file():
         raise InputError(f"sidecar {candidate} does not exist")
     try:
-        meta = json.loads(candidate.read_text())
+        meta = json.loads(read_text(candidate, "sidecar"))
     except json.JSONDecodeError as err:
         raise InputError(f"sidecar {candidate} is not valid JSON: {err}") from err
     if not isinstance(meta, dict):
@@ -118,11 +120,15 @@ def load_fills(
     quantity_shares: float | None = None,
     end_price: float | None = None,
     sidecar=None,
+    max_price_deviation: float | None = 0.5,
 ) -> HistoricalFills:
     """Read a fills CSV (see the module docstring) into `HistoricalFills`.
 
     Bad rows raise `InputError` naming the file, the 1-based line and the field; a missing
-    arrival price, start or end (neither option nor sidecar) names the option to pass.
+    arrival price, start or end (neither option nor sidecar) names the option to pass. A fill
+    price more than `max_price_deviation` (a fraction, default 50 %) away from the arrival
+    price is refused as implausible (a typo, or another instrument's or currency's price); pass
+    None to accept it.
     """
     path = Path(path)
     if not path.is_file():
@@ -146,33 +152,33 @@ def load_fills(
                 f"{path}: the order's {need} is missing; pass {option} or put it in the sidecar "
                 f"{path.with_suffix('.json')}"
             )
-    with path.open(newline="") as fh:
-        reader = csv.reader(fh)
-        header = next(reader, None)
-        if header is None:
-            raise InputError(f"{path} is empty; expected a header {','.join(FILLS_COLUMNS)}")
-        names = [h.strip().lower() for h in header]
-        missing = [c for c in FILLS_COLUMNS if c not in names]
-        if missing:
-            raise InputError(
-                f"{path} line 1: header {header} lacks column(s) {missing}; expected "
-                f"{','.join(FILLS_COLUMNS)}"
-            )
-        col = {c: names.index(c) for c in FILLS_COLUMNS}
-        times, sides, shares, prices = [], [], [], []
-        for line, row in enumerate(reader, start=2):
-            if not row or all(not cell.strip() for cell in row):
-                continue
-            where = f"{path} line {line}"
-            if len(row) < len(names):
-                raise InputError(f"{where}: expected {len(names)} columns, got {len(row)}")
-            times.append(parse_time_s(row[col["time"]], f"{where} field time"))
-            side = _SIDES.get(row[col["side"]].strip().lower())
-            if side is None:
-                raise InputError(f"{where} field side: {row[col['side']]!r} is not buy or sell")
-            sides.append(side)
-            shares.append(_number(row[col["shares"]], f"{where} field shares"))
-            prices.append(_number(row[col["price"]], f"{where} field price"))
+    reader = csv.reader(io.StringIO(read_text(path, "fills file"), newline=""))
+    header = next(reader, None)
+    if header is None:
+        raise InputError(f"{path} is empty; expected a header {','.join(FILLS_COLUMNS)}")
+    names = [h.strip().lower() for h in header]
+    missing = [c for c in FILLS_COLUMNS if c not in names]
+    if missing:
+        raise InputError(
+            f"{path} line 1: header {header} lacks column(s) {missing}; expected "
+            f"{','.join(FILLS_COLUMNS)}"
+        )
+    col = {c: names.index(c) for c in FILLS_COLUMNS}
+    times, sides, shares, prices, lines = [], [], [], [], []
+    for line, row in enumerate(reader, start=2):
+        if not row or all(not cell.strip() for cell in row):
+            continue
+        where = f"{path} line {line}"
+        if len(row) < len(names):
+            raise InputError(f"{where}: expected {len(names)} columns, got {len(row)}")
+        times.append(parse_time_s(row[col["time"]], f"{where} field time"))
+        side = _SIDES.get(row[col["side"]].strip().lower())
+        if side is None:
+            raise InputError(f"{where} field side: {row[col['side']]!r} is not buy or sell")
+        sides.append(side)
+        shares.append(_number(row[col["shares"]], f"{where} field shares"))
+        prices.append(_number(row[col["price"]], f"{where} field price"))
+        lines.append(line)
     if not times:
         raise InputError(f"{path} has no fills (only a header)")
     if len(set(sides)) != 1:
@@ -181,6 +187,19 @@ def load_fills(
             f"{path} line {first} field side: a parent order has one side; this row trades the "
             "other way"
         )
+    arrival = _number(meta["arrival_price"], f"{path} arrival_price")
+    if max_price_deviation is not None:
+        band = float(max_price_deviation)
+        off = np.abs(np.asarray(prices) / arrival - 1.0)
+        bad = np.flatnonzero(off > band)
+        if bad.size:
+            i = int(bad[0])
+            raise InputError(
+                f"{path} line {lines[i]} field price: {prices[i]:g} is {100 * off[i]:.0f}% away "
+                f"from the arrival price {arrival:g} (more than {100 * band:.0f}%): check the "
+                "price units and the arrival price, or accept it with --allow-implausible-prices "
+                "(max_price_deviation=None)"
+            )
     start_s = parse_time_s(meta["start"], f"{path} start")
     end_s = parse_time_s(meta["end"], f"{path} end")
     if end_s <= start_s:
@@ -202,7 +221,7 @@ def load_fills(
         shares=np.asarray(shares)[order],
         prices=np.asarray(prices)[order],
         side=sides[0],
-        arrival_price=_number(meta["arrival_price"], f"{path} arrival_price"),
+        arrival_price=arrival,
         start_s=start_s,
         end_s=end_s,
         quantity_shares=qty,

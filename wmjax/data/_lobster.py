@@ -16,6 +16,7 @@ import numpy as np
 from flax import struct
 
 from wmjax._checks import InputError, positive_int
+from wmjax.data._text import read_lines
 
 #: LOBSTER prices are dollars x 10000; one cent is 100 of these units.
 CENT_TICK = 100
@@ -77,7 +78,7 @@ def _read_rows(path: Path, n_columns: int | None) -> tuple[list[str], int]:
     """Non-empty lines of a header-less CSV and their common column count (checked per row)."""
     if not path.is_file():
         raise FileNotFoundError(f"LOBSTER file {path} does not exist")
-    lines = path.read_text().splitlines()
+    lines = read_lines(path, "LOBSTER file")
     if lines and not lines[-1].strip():
         lines = lines[:-1]
     if not lines:

@@ -25,6 +25,7 @@ from wmjax.execution._compare import (
     OBJECTIVES,
     evaluate_strategies,
     optimize_schedule,
+    rank_strategies,
     schedule_objective,
 )
 from wmjax.execution._objectives import (
@@ -45,6 +46,13 @@ from wmjax.execution._order import (
 from wmjax.execution._pacing import (
     bars_is_bps,
     paced_fractions,
+)
+from wmjax.execution._ranking import (
+    DISTINGUISHABLE_SE,
+    Ranking,
+    distinguishable,
+    objective_covariance,
+    rank,
 )
 from wmjax.execution._rollout import (
     PATHS_AXIS,
@@ -91,6 +99,7 @@ from wmjax.execution._vwap import (
 
 __all__ = [
     "BUY",
+    "DISTINGUISHABLE_SE",
     "OBJECTIVES",
     "PATHS_AXIS",
     "SELL",
@@ -102,6 +111,7 @@ __all__ = [
     "POVParams",
     "Paths",
     "Policy",
+    "Ranking",
     "RolloutConfig",
     "TrainResult",
     "VWAPDays",
@@ -122,6 +132,7 @@ __all__ = [
     "check_fractions",
     "check_order",
     "cvar",
+    "distinguishable",
     "efficient_frontier",
     "evaluate_strategies",
     "free_schedule_policy",
@@ -131,6 +142,7 @@ __all__ = [
     "implementation_shortfall_bps",
     "mean_std",
     "mean_variance",
+    "objective_covariance",
     "objective_with_se",
     "optimize_schedule",
     "order",
@@ -141,6 +153,8 @@ __all__ = [
     "pov",
     "pov_policy",
     "quantile",
+    "rank",
+    "rank_strategies",
     "replay_vwap_days",
     "rollout",
     "schedule",

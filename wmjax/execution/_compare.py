@@ -13,6 +13,7 @@ import optax
 from wmjax._checks import positive, positive_int
 from wmjax.execution._objectives import mean_std, mean_variance, quantile
 from wmjax.execution._order import Order, RolloutConfig
+from wmjax.execution._ranking import Ranking, objective_covariance, rank
 from wmjax.execution._rollout import Policy, rollout
 from wmjax.execution._schedules import free_schedule_policy
 from wmjax.execution._train import TrainResult, train
@@ -72,9 +73,11 @@ def evaluate_strategies(
 ) -> dict[str, dict[str, Any]]:
     """Run every (policy, params) on the same paths (same key: common random numbers).
 
-    Returns per name: mean, std and p95 of IS in bps and in currency, the objective, mean
-    completion and participation, the mean holdings trajectory (shares, n_steps + 1) and the
-    per-path IS in bps (for plots).
+    Returns per name: mean, std and p95 of IS in bps and in currency, the objective and its
+    Monte Carlo standard error `objective_se` (antithetic twins counted as one unit), mean
+    completion and participation, the p95 over paths of the largest interval's participation
+    (`peak_participation_p95`, what was actually used), the mean holdings trajectory (shares,
+    n_steps + 1) and the per-path IS in bps and currency. `rank_strategies` ranks them.
     """
     fn = schedule_objective(objective)
     out = {}
@@ -91,7 +94,32 @@ def evaluate_strategies(
             "objective": float(fn(paths, order)),
             "completion": float(np.mean(paths.completion)),
             "participation": float(np.mean(paths.participation)),
+            "peak_participation_p95": float(
+                np.quantile(np.max(np.asarray(paths.participation), axis=-1), 0.95)
+            ),
             "trajectory": np.asarray(paths.holdings, np.float64).mean(axis=0),
             "is_bps": is_bps,
+            "is_currency": is_cur,
         }
+    ranking = rank_strategies(out, order, config, objective=objective)
+    for name, se in zip(ranking.names, ranking.objective_se, strict=True):
+        out[name]["objective_se"] = float(se)
     return out
+
+
+def rank_strategies(
+    stats: dict, order: Order, config: RolloutConfig, *, objective: str = "mean_variance"
+) -> Ranking:
+    """Rank the output of `evaluate_strategies` (same objective): each objective's SE, and the
+    paired difference between the best and the runner-up with its SE ("not distinguishable"
+    within 2 SE). Antithetic twins count as one independent unit."""
+    kind, field = {
+        "mean_variance": ("mean_variance", "is_currency"),
+        "mean_std_bps": ("mean_std", "is_bps"),
+    }[objective]
+    names = list(stats)
+    samples = np.stack([stats[n][field] for n in names])
+    lam = float(order.risk_aversion)
+    obj, cov = objective_covariance(samples, lam, kind, pair=2 if config.antithetic else 1)
+    units = " bps" if field == "is_bps" else ""
+    return rank(names, np.asarray(obj), np.asarray(cov), units=units)

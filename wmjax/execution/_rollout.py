@@ -183,7 +183,9 @@ def rollout(
 
     Jit-compiled once per (market, policy, config); differentiable with respect to
     `policy_params` and `market_params` where the market is. `market` and `policy` must be
-    hashable (a frozen dataclass, a function). Every path uses its own key from `key`.
+    hashable (a frozen dataclass, a function). Every path uses its own key from `key`. Raises
+    InputError for NaN or inf in the (concrete) params, and, through the schedule policies, for
+    a trade list whose length is not `config.n_steps`.
     """
     require(isinstance(config, RolloutConfig), "config must be a RolloutConfig")
     check_order(order)
@@ -202,4 +204,18 @@ def rollout(
         )
     if is_concrete(key) and not jnp.issubdtype(jnp.asarray(key).dtype, jax.dtypes.prng_key):
         require(jnp.asarray(key).shape == (2,), "key must be a jax.random.key (or PRNGKey)")
+    _check_finite("policy_params", policy_params)
+    _check_finite("market_params", market_params)
     return _rollout(key, market, market_params, policy, policy_params, order, config)
+
+
+def _check_finite(name: str, tree) -> None:
+    """InputError naming the first float leaf of `tree` that holds a NaN or inf (concrete
+    values only: under jit or grad the caller's own checks apply)."""
+    leaves = jax.tree_util.tree_leaves_with_path(tree)
+    for path, leaf in leaves:
+        if not is_concrete(leaf) or not jnp.issubdtype(jnp.result_type(leaf), jnp.floating):
+            continue
+        if not bool(np.all(np.isfinite(np.asarray(leaf)))):
+            where = name + jax.tree_util.keystr(path)
+            raise InputError(f"{where} must be finite (no NaN or inf)")

@@ -35,15 +35,28 @@ def schedule(fractions) -> jax.Array:
     return jnp.asarray(check_fractions(fractions), jnp.float32)
 
 
+def _require_one_per_step(what: str, params: jax.Array, n_steps: int) -> None:
+    # shapes are static, so this runs once at trace time, under jit and vmap alike
+    require(
+        jnp.shape(params)[-1:] == (n_steps,),
+        f"{what} must hold one value per decision interval: got shape {jnp.shape(params)} for "
+        f"{n_steps} steps (RolloutConfig.n_steps); give {n_steps} values",
+    )
+
+
 def schedule_policy(fractions: jax.Array, obs: Observation) -> jax.Array:
-    """Trade fractions[step] * quantity (shares); the last interval trades what remains."""
+    """Trade fractions[step] * quantity (shares); the last interval trades what remains.
+    `fractions` must have one entry per step (InputError otherwise)."""
+    _require_one_per_step("schedule fractions", fractions, obs.n_steps)
     planned = fractions[obs.step] * obs.order.quantity_shares
     return jnp.where(obs.step == obs.n_steps - 1, obs.remaining_shares, planned)
 
 
 def free_schedule_policy(logits: jax.Array, obs: Observation) -> jax.Array:
     """The free parametric schedule: one logit per interval, fractions = softmax(logits), so
-    every parameter value completes the order (zeros: TWAP)."""
+    every parameter value completes the order (zeros: TWAP). One logit per step (InputError
+    otherwise)."""
+    _require_one_per_step("schedule logits", logits, obs.n_steps)
     return schedule_policy(jax.nn.softmax(logits), obs)
 
 

@@ -25,7 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
-from wmjax._checks import is_concrete
+from wmjax._checks import is_concrete, require, show
 from wmjax.hawkes._events import HawkesEvents
 from wmjax.hawkes._params import HawkesParams
 
@@ -157,13 +157,44 @@ def layout_log_likelihood(mu, alpha, beta, layout: EventLayout) -> jnp.ndarray:
 
 
 @jax.jit
+def _log_likelihood(params: HawkesParams, events: HawkesEvents, horizon_s) -> jnp.ndarray:
+    layout = event_layout(events, horizon_s)
+    return layout_log_likelihood(params.mu, params.alpha, params.beta, layout)
+
+
+def check_events_in_horizon(events: HawkesEvents, horizon_s) -> None:
+    """InputError unless `horizon_s` is finite and > 0 and every valid event time is finite and
+    inside [0, horizon_s]; no-op on traced values (inside jit/vmap)."""
+    if not is_concrete(events.times, events.count, horizon_s):
+        return
+    horizon = np.asarray(horizon_s, float)
+    require(
+        bool(np.all(np.isfinite(horizon)) and np.all(horizon > 0)),
+        f"horizon_s must be a finite number of seconds > 0, got {show(horizon)}",
+    )
+    mask = np.asarray(events.mask)
+    times = np.asarray(events.times, float)[mask]
+    if times.size == 0:
+        return
+    require(bool(np.all(np.isfinite(times))), "event times must be finite (no NaN or inf)")
+    first, last, end = float(times.min()), float(times.max()), float(np.min(horizon))
+    require(first >= 0, f"event times must be >= 0 s, the first is at {first:g} s")
+    require(
+        last <= end,
+        f"events run to {last:g} s, beyond horizon_s={end:g} s: pass the horizon that contains "
+        "them (the likelihood of events after the horizon is not defined)",
+    )
+
+
 def log_likelihood(params: HawkesParams, events: HawkesEvents, horizon_s) -> jnp.ndarray:
     """Exact log-likelihood of the events on [0, horizon_s]: sum_k log lambda_{m_k}(t_k) -
     sum_i Lambda_i(T). O(N d^2) work; differentiable in `params`. Padding slots are ignored.
-    Use float64 (x64) for fitting: float32 loses digits in sums over many events.
+    Use float64 (x64) for fitting: float32 loses digits in sums over many events. Raises
+    InputError for a non-finite or non-positive horizon or events outside [0, horizon_s]
+    (checked when the inputs are concrete; jitted once).
     """
-    layout = event_layout(events, horizon_s)
-    return layout_log_likelihood(params.mu, params.alpha, params.beta, layout)
+    check_events_in_horizon(events, horizon_s)
+    return _log_likelihood(params, events, horizon_s)
 
 
 def _one_hot_marks(events: HawkesEvents, d: int) -> jnp.ndarray:

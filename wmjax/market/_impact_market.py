@@ -21,7 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
-from wmjax._checks import finite_array, positive, positive_int, require
+from wmjax._checks import is_concrete, positive, positive_int, require
 from wmjax.market._impact import (
     TRANSIENT_KERNELS,
     linear_permanent_impact,
@@ -112,51 +112,48 @@ def impact_params(
 
     By default volume is spread evenly over the intervals as one day's volume (`volume_frac`
     = 1 / n_steps each) and volatility is flat; pass `u_shaped_profile(...)` for intraday shapes.
+
+    Every value may be a JAX tracer, so sensitivities ("greeks") come from `jax.grad` / `vmap`
+    straight through this constructor (concrete values are checked, traced ones cannot be):
+
+        def expected_cost_bps(sigma, eta, adv):
+            p = impact_params(5, sigma=sigma, eta=eta, daily_volume_shares=adv)
+            return rollout(key, ImpactMarket(), p, schedule_policy, twap(5), o, cfg).is_bps.mean()
+
+        d_sigma, d_eta, d_adv = jax.grad(expected_cost_bps, argnums=(0, 1, 2))(0.95, 2.5e-6, 5e6)
     """
     n = positive_int("n_steps", n_steps)
-    if volume_frac is None:
-        volume_frac = np.full(n, 1.0 / n)
-    if vol_mult is None:
-        vol_mult = np.ones(n)
-    volume_frac = positive("volume_frac", np.asarray(volume_frac, float))
-    vol_mult = positive("vol_mult", np.asarray(vol_mult, float), allow_zero=True)
+    volume_frac = np.full(n, 1.0 / n) if volume_frac is None else volume_frac
+    vol_mult = np.ones(n) if vol_mult is None else vol_mult
     for name, arr in (("volume_frac", volume_frac), ("vol_mult", vol_mult)):
-        require(arr.shape == (n,), f"{name} must have shape ({n},) (one per step), got {arr.shape}")
-    positive("arrival_price", arrival_price)
-    positive("daily_volume_shares", daily_volume_shares)
-    for name, value in (
-        ("sigma", sigma),
-        ("volume_noise", volume_noise),
-        ("gamma", gamma),
-        ("epsilon", epsilon),
-        ("eta", eta),
-        ("sqrt_coefficient", sqrt_coefficient),
-        ("transient_strength", transient_strength),
-        ("transient_resilience", transient_resilience),
-        ("transient_exponent", transient_exponent),
-    ):
-        positive(name, value, allow_zero=True)
-    positive("sqrt_exponent", sqrt_exponent)
+        shape = tuple(jnp.shape(arr))
+        require(shape == (n,), f"{name} must have shape ({n},) (one per step), got {shape}")
     check_latency_scenario(latency)
-    f32 = lambda x: jnp.asarray(finite_array("param", x), jnp.float32)  # noqa: E731
+
+    def checked(name, value, allow_zero=True):
+        # traced values (under jax.grad / vmap) cannot be checked on the host: they pass as is
+        if is_concrete(value):
+            positive(name, value, allow_zero=allow_zero)
+        return jnp.asarray(value, jnp.float32)
+
     return ImpactParams(
-        arrival_price=f32(arrival_price),
-        sigma=f32(sigma),
-        daily_volume_shares=f32(daily_volume_shares),
-        volume_frac=f32(volume_frac),
-        vol_mult=f32(vol_mult),
-        volume_noise=f32(volume_noise),
-        gamma=f32(gamma),
-        epsilon=f32(epsilon),
-        eta=f32(eta),
-        sqrt_coefficient=f32(sqrt_coefficient),
-        sqrt_exponent=f32(sqrt_exponent),
-        transient_strength=f32(transient_strength),
-        transient_resilience=f32(transient_resilience),
-        transient_exponent=f32(transient_exponent),
-        latency_us=f32(latency.one_way_latency_us),
-        latency_jitter_us=f32(latency.jitter_us),
-        noise_sign=f32(1.0),
+        arrival_price=checked("arrival_price", arrival_price, allow_zero=False),
+        sigma=checked("sigma", sigma),
+        daily_volume_shares=checked("daily_volume_shares", daily_volume_shares, allow_zero=False),
+        volume_frac=checked("volume_frac", volume_frac, allow_zero=False),
+        vol_mult=checked("vol_mult", vol_mult),
+        volume_noise=checked("volume_noise", volume_noise),
+        gamma=checked("gamma", gamma),
+        epsilon=checked("epsilon", epsilon),
+        eta=checked("eta", eta),
+        sqrt_coefficient=checked("sqrt_coefficient", sqrt_coefficient),
+        sqrt_exponent=checked("sqrt_exponent", sqrt_exponent, allow_zero=False),
+        transient_strength=checked("transient_strength", transient_strength),
+        transient_resilience=checked("transient_resilience", transient_resilience),
+        transient_exponent=checked("transient_exponent", transient_exponent),
+        latency_us=checked("latency", latency.one_way_latency_us),
+        latency_jitter_us=checked("latency jitter", latency.jitter_us),
+        noise_sign=jnp.float32(1.0),
     )
 
 
