@@ -139,11 +139,12 @@ def test_baseline_helpers_against_closed_forms():
     for yi in y[:-1]:
         ref.append(0.9 * ref[-1] + 0.1 * yi**2)
     np.testing.assert_allclose(v, ref, rtol=1e-6)
-    assert M.macro_f1([0, 0, 1, 2, 2], [0, 1, 1, 2, 0]) == pytest.approx((0.5 + 2 / 3 + 2 / 3) / 3)
+    f1 = M.macro_f1([0, 0, 1, 2, 2], [0, 1, 1, 2, 0], 3)
+    assert f1 == pytest.approx((0.5 + 2 / 3 + 2 / 3) / 3)
     rng = np.random.default_rng(0)
     x = rng.normal(size=(600, 2))
     labels = np.digitize(x[:, 0], [-0.5, 0.5])  # three classes by thresholds on one feature
-    assert M.macro_f1(labels, M.softmax_regression(x, labels, x)) > 0.9
+    assert M.macro_f1(labels, M.softmax_regression(x, labels, x), 3) > 0.9
 
 
 def test_single_state_inference_step_runs_jitted():
