@@ -7,8 +7,8 @@ import zipfile
 
 import numpy as np
 import pytest
+from _shared import shared_file
 
-from tests._shared import shared_file
 from wmjax import InputError
 from wmjax.analytics import regime_timeline, scaling_from_timeline, timeline_summary, window_share
 from wmjax.cli._main import main
