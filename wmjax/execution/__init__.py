@@ -18,8 +18,6 @@ from wmjax.execution._book_baselines import (
     book_paths,
     book_schedule,
     book_schedule_policy,
-    objective_with_se,
-    paired_improvement,
 )
 from wmjax.execution._compare import (
     OBJECTIVES,
@@ -52,6 +50,8 @@ from wmjax.execution._ranking import (
     Ranking,
     distinguishable,
     objective_covariance,
+    objective_with_se,
+    paired_improvement,
     rank,
 )
 from wmjax.execution._rollout import (

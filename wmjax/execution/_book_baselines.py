@@ -14,7 +14,6 @@ import numpy as np
 from flax import struct
 
 from wmjax._checks import finite_array, is_concrete, positive, require
-from wmjax.execution._objectives import mean_variance
 from wmjax.execution._order import Order, RolloutConfig, check_order
 from wmjax.execution._rollout import Observation, rollout
 from wmjax.execution._schedules import ac_optimal
@@ -191,25 +190,3 @@ def book_baselines(
         "aggressive": book_schedule(market, np.zeros(n_steps), 1.0),
         "limit_hold": book_schedule(market, np.zeros(n_steps), 0.0, keep=True),
     }
-
-
-def objective_with_se(is_bps, risk_aversion) -> tuple[float, float]:
-    """E + lambda Var of IS and its standard error (delta method: the influence of path i is
-    x_i - mean + lambda ((x_i - mean)^2 - var))."""
-    x = np.asarray(is_bps, np.float64)
-    infl = _influence(x, risk_aversion)
-    return float(mean_variance(x, risk_aversion)), float(infl.std(ddof=1) / np.sqrt(x.size))
-
-
-def _influence(x, risk_aversion):
-    d = x - x.mean()
-    return d + risk_aversion * (d**2 - x.var(ddof=1))
-
-
-def paired_improvement(is_base, is_new, risk_aversion) -> tuple[float, float]:
-    """objective(base) - objective(new) on the same paths and its standard error (the paired
-    difference of the delta-method influences)."""
-    a, b = np.asarray(is_base, np.float64), np.asarray(is_new, np.float64)
-    diff = _influence(a, risk_aversion) - _influence(b, risk_aversion)
-    gain = float(mean_variance(a, risk_aversion) - mean_variance(b, risk_aversion))
-    return gain, float(diff.std(ddof=1) / np.sqrt(a.size))

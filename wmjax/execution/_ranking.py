@@ -67,6 +67,22 @@ def objective_covariance(samples, risk_aversion, kind: str = "mean_std", pair: i
     return objective[..., 0], cov
 
 
+def objective_with_se(is_bps, risk_aversion) -> tuple[float, float]:
+    """E + lambda Var of one strategy's per-path values and its standard error (the
+    "mean_variance" case of `objective_covariance`)."""
+    objective, cov = objective_covariance(np.asarray(is_bps)[None], risk_aversion, "mean_variance")
+    return float(objective[0]), float(np.sqrt(cov[0, 0]))
+
+
+def paired_improvement(is_base, is_new, risk_aversion) -> tuple[float, float]:
+    """objective(base) - objective(new) (E + lambda Var) on the same paths and the standard
+    error of that paired difference."""
+    samples = np.stack([np.asarray(is_base), np.asarray(is_new)])
+    objective, cov = objective_covariance(samples, risk_aversion, "mean_variance")
+    se = np.sqrt(max(float(cov[0, 0] + cov[1, 1] - 2 * cov[0, 1]), 0.0))
+    return float(objective[0] - objective[1]), float(se)
+
+
 @dataclass(frozen=True)
 class Ranking:
     """Strategies ranked by their objective (lower is better) with uncertainty.
