@@ -6,8 +6,11 @@ from wmjax.analytics._advisor import (
     AdvisorMemory,
     advise,
     advise_batch,
+    baseline_advice,
+    content_hash,
     hysteresis,
     limit_arrays,
+    limits_version,
     state_arrays,
 )
 from wmjax.analytics._advisor_sim import (
@@ -144,6 +147,8 @@ __all__ = [
     "advise_batch",
     "athl_cost_bps",
     "bar_features",
+    "baseline_advice",
+    "content_hash",
     "context_line",
     "counterfactual",
     "day_market_params",
@@ -162,6 +167,7 @@ __all__ = [
     "inject_momentum_ignition",
     "istar_cost_bps",
     "limit_arrays",
+    "limits_version",
     "load_schema",
     "market_context",
     "mean_se",

@@ -5,11 +5,15 @@ calibrated to the state), is intersected with a policy file (`execution_limits_v
 participation, allowed order types, maximum quote offset, per-regime caps) so it can only be
 tighter, falls back to the policy's baseline (also intersected) with a reason when the state is
 missing or older than `max_state_age_ms`, and publishes urgency tier and regime changes only
-after they persist for `hysteresis_steps` consecutive states.
+after they persist for `hysteresis_steps` consecutive states. Every advice carries its
+provenance: the input state itself, its SHA-256 and age, the limits file's version (its
+`version` field, else its hash), the simulator version, and which fallback or clip applied.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from functools import partial
@@ -125,6 +129,42 @@ def advise_batch(key, states, limits, config: AdvisorConfig = AdvisorConfig(), c
     return _decide_batch(key, states, limits, confirmed, config)
 
 
+def content_hash(obj) -> str:
+    """ "sha256:<hex>" of the canonical JSON of `obj` (sorted keys, no spaces)."""
+    text = json.dumps(obj, sort_keys=True, separators=(",", ":"))
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+
+def limits_version(limits: dict) -> str:
+    """The policy file's `version` field, else the hash of its content."""
+    return str(limits["version"]) if "version" in limits else content_hash(limits)
+
+
+def _inputs(state: dict | None, limits: dict, age_ms: float | None) -> dict:
+    return {
+        "inputs": state,
+        "inputs_hash": None if state is None else content_hash(state),
+        "state_age_ms": None if age_ms is None else float(age_ms),
+        "limits_version": limits_version(limits),
+    }
+
+
+def baseline_advice(
+    limits: dict, state: dict | None, reason: str, age_ms: float | None = None, memory=None
+) -> dict:
+    """The policy's baseline advice (intersected with the limits) with `reason` as its fallback
+    reason and full provenance: what the advisor gives for a missing or stale state, and what a
+    desk applies when the advisor is switched off."""
+    validate(limits, "execution_limits_v1", "policy")
+    if state is not None:
+        validate(state, "microstructure_state_v1", "state")
+    regime = None if state is None else state["liquidity_regime"]
+    ts = None if state is None else state["event_ts"]
+    advice = _baseline(limits, regime, reason, ts, memory or AdvisorMemory())
+    advice["provenance"].update(_inputs(state, limits, age_ms))
+    return _finish(advice, None if state is None else state["symbol"])
+
+
 def _baseline(limits: dict, regime: str | None, reason: str, event_ts, memory) -> dict:
     base = limits["baseline"]
     caps = limits.get("per_regime_caps", {})
@@ -187,19 +227,17 @@ def advise(
         raise InputError("now must be timezone-aware (e.g. datetime.now(UTC))")
     steps = int(limits.get("hysteresis_steps", config.hysteresis_steps))
     if state is None:
-        advice = _baseline(limits, None, "missing: no microstructure state was given", None, memory)
-        return _finish(advice, None), memory
+        reason = "missing: no microstructure state was given"
+        return baseline_advice(limits, None, reason, None, memory), memory
     validate(state, "microstructure_state_v1", "state")
     ts = state["event_ts"]
     age_ms = (now - parse_timestamp(ts, "state.event_ts")).total_seconds() * 1e3
     if age_ms > limits["max_state_age_ms"]:
         reason = f"stale: the state is {age_ms:.0f} ms old (limit {limits['max_state_age_ms']:g})"
-        advice = _baseline(limits, state["liquidity_regime"], reason, ts, memory)
-        return _finish(advice, state["symbol"]), memory
+        return baseline_advice(limits, state, reason, age_ms, memory), memory
     if age_ms < -CLOCK_SKEW_MS:
         reason = f"stale: the state's event_ts is {-age_ms:.0f} ms in the future"
-        advice = _baseline(limits, state["liquidity_regime"], reason, ts, memory)
-        return _finish(advice, state["symbol"]), memory
+        return baseline_advice(limits, state, reason, age_ms, memory), memory
     regime, r_pending, r_count = hysteresis(
         memory.regime, memory.regime_pending, memory.regime_count, state["liquidity_regime"], steps
     )
@@ -240,7 +278,7 @@ def advise(
             "raw_urgency_tier": raw_tier,
             "participation_budget": float(d.budget),
             "turnover_budget_usd": float(d.turnover_budget_usd),
-            "state_age_ms": age_ms,
+            **_inputs(state, limits, age_ms),
         },
     }
     new_memory = AdvisorMemory(tier, t_pending, t_count, regime, r_pending, r_count)

@@ -133,7 +133,6 @@ def evaluate_candidates(key, state: StateArrays, cfg: AdvisorConfig):
     """
     rate, is_limit, offset_spreads = (jnp.asarray(a) for a in cfg.candidates())
     spread = state.spread_bps
-    half = 0.5 * spread
     h = cfg.interval_s
     dt = h / cfg.n_sub
     sigma_s = cfg.daily_volatility * 1e4 / np.sqrt(TRADING_DAY_S)
@@ -141,20 +140,46 @@ def evaluate_candidates(key, state: StateArrays, cfg: AdvisorConfig):
     k_move, k_clock = jax.random.split(key)
     z = jax.random.normal(k_move, (cfg.n_paths, cfg.n_sub + 2), jnp.float32)
     x = jnp.cumsum(mu * dt + sigma_s * np.sqrt(dt) * z[:, : cfg.n_sub], axis=1)  # (P, n_sub)
-    x_end = x[:, -1]
     lat_s = state.latency_ms * 1e-3
     x_lat = mu * lat_s + sigma_s * jnp.sqrt(lat_s) * z[:, cfg.n_sub]
+    x_next = x[:, -1] + mu * h + sigma_s * np.sqrt(h) * z[:, cfg.n_sub + 1]
+    u = jax.random.uniform(k_clock, (cfg.n_paths,), jnp.float32, 1e-12, 1.0)
+    cost, filled, adverse = slice_costs(
+        x, x_lat, x_next, u, state, cfg, rate, is_limit, offset_spreads
+    )
+    adverse_rate = jnp.sum(adverse, axis=1) / jnp.maximum(jnp.sum(filled, axis=1), 1)
+    adverse_rate = jnp.where(is_limit > 0, adverse_rate, 0.0)
+    return jnp.mean(cost, axis=1), jnp.std(cost, axis=1, ddof=1), adverse_rate
+
+
+def slice_costs(
+    x, x_lat, x_next, u, state: StateArrays, cfg: AdvisorConfig, rate, is_limit, offset_spreads
+):
+    """The slice's cost on given mid paths (simulated, or historical in a replay), bps of the
+    arrival mid, signed against our side (see the module docstring).
+
+    Args:
+        x: (P, n_sub) mid move at the end of each sub-step of the interval, bps.
+        x_lat: (P,) mid move when a market order arrives (after the latency), bps.
+        x_next: (P,) mid move at the end of the next interval (where the rest is crossed), bps.
+        u: (P,) uniforms in (0, 1] driving the limit order's fill clock.
+        rate, is_limit, offset_spreads: (C,) the actions.
+    Returns (cost (C, P), limit filled (C, P) bool, adverse fill (C, P) bool).
+    """
+    spread = state.spread_bps
+    half = 0.5 * spread
+    h = cfg.interval_s
+    dt = h / x.shape[1]
+    x_end = x[:, -1]
     volume_usd = cfg.adv_usd * h / TRADING_DAY_S
     slice_usd = cfg.target_participation * volume_usd
     slope = 0.5 * BOOK_LEVELS * spread / state.depth_top5_usd  # bps per USD, average cost
     q = rate * volume_usd  # (C,)
     walk = slope * q
     market_now = x_lat[None, :] + half + walk[:, None]  # (C, P)
-    offset = offset_spreads * spread
-    distance = half + offset  # (C,)
+    distance = half + offset_spreads * spread  # (C,)
     touch_usd = state.depth_top5_usd / BOOK_LEVELS
     hazard = state.fill_hazard * jnp.exp(-offset_spreads) * touch_usd / (touch_usd + q)
-    u = jax.random.uniform(k_clock, (cfg.n_paths,), jnp.float32, 1e-12, 1.0)
     t_clock = -jnp.log(u)[None, :] / jnp.maximum(hazard, 1e-12)[:, None]  # (C, P)
     crossed = x[None, :, :] <= -distance[:, None, None]  # (C, P, n_sub)
     first = jnp.argmax(crossed, axis=-1)
@@ -162,15 +187,11 @@ def evaluate_candidates(key, state: StateArrays, cfg: AdvisorConfig):
     filled = jnp.minimum(t_clock, t_cross) <= h
     limit_now = jnp.where(filled, -distance[:, None], x_end[None, :] + half + walk[:, None])
     now = jnp.where(is_limit[:, None] > 0, limit_now, market_now)
-    carry = (
-        x_end + mu * h + sigma_s * np.sqrt(h) * z[:, cfg.n_sub + 1] + half + slope * slice_usd
-    )[None, :]
+    carry = (x_next + half + slope * slice_usd)[None, :]
     frac = (rate / cfg.target_participation)[:, None]
     cost = frac * now + (1.0 - frac) * carry
     adverse = filled & (x_end[None, :] < -distance[:, None])
-    adverse_rate = jnp.sum(adverse, axis=1) / jnp.maximum(jnp.sum(filled, axis=1), 1)
-    adverse_rate = jnp.where(is_limit > 0, adverse_rate, 0.0)
-    return jnp.mean(cost, axis=1), jnp.std(cost, axis=1, ddof=1), adverse_rate
+    return cost, filled, adverse
 
 
 def regime_budget(state: StateArrays, regime, cfg: AdvisorConfig):
