@@ -271,16 +271,10 @@ def _add_fills_options(p) -> None:
 
 
 def _load_day(args):
-    from wmjax._checks import InputError
-    from wmjax.data import load_fills, load_lobster
+    from wmjax.cli._common import load_lobster_day
+    from wmjax.data import load_fills
 
-    book = args.orderbook
-    if book is None:
-        name = Path(args.market).name
-        if "message" not in name:
-            raise InputError(f"--market {args.market}: pass --orderbook (no 'message' in name)")
-        book = str(Path(args.market).with_name(name.replace("message", "orderbook")))
-    data = load_lobster(args.market, book)
+    data = load_lobster_day(args.market, args.orderbook)
     fills = [
         load_fills(
             f,

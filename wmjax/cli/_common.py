@@ -97,6 +97,19 @@ def default_out(command: str) -> str:
     return f"{OUT_ROOT}/{command}"
 
 
+def load_lobster_day(market: str | Path, orderbook: str | Path | None = None):
+    """A LOBSTER message file and its order book (default: the message file's name with
+    'message' replaced by 'orderbook'), as `wmjax.data.LobsterData`."""
+    from wmjax.data import load_lobster
+
+    if orderbook is None:
+        name = Path(market).name
+        if "message" not in name:
+            raise InputError(f"--market {market}: pass --orderbook (no 'message' in name)")
+        orderbook = Path(market).with_name(name.replace("message", "orderbook"))
+    return load_lobster(market, orderbook)
+
+
 def versions() -> dict:
     """Versions of wmjax, Python and the numerical libraries, for provenance records."""
     out = {"python": platform.python_version()}

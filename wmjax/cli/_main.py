@@ -11,6 +11,7 @@ from wmjax.cli import (
     _analytics,
     _book,
     _demo,
+    _desk,
     _evaluate,
     _execution,
     _hawkes,
@@ -39,6 +40,7 @@ COMMAND_MODULES: tuple = (
     _evaluate,
     _route,
     _worldmodel,
+    _desk,
 )
 
 
