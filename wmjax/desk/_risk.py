@@ -196,14 +196,14 @@ def apply_controls(advice: dict, session: dict, limits: RiskLimits) -> tuple[dic
                 reasons.append(
                     f"position {100 * used_frac:.0f}% of limit: participation x{pscale:.3g}"
                 )
-            if rate * volume > headroom:
+            if math.isfinite(volume) and rate * volume > headroom:
                 rate = headroom / volume
                 reasons.append(f"participation capped by the position headroom {headroom:g} shares")
     remaining = max(order - filled, 0.0)
     if remaining <= 0 and rate > 0:
         rate = 0.0
         reasons.append("halted: the parent order is complete (no overfill)")
-    elif rate * volume > remaining:
+    elif math.isfinite(volume) and rate * volume > remaining:
         rate = remaining / volume
         reasons.append(f"participation capped by the {remaining:g} shares left of the order")
 
