@@ -8,8 +8,6 @@ import re
 from datetime import date
 from pathlib import Path
 
-import numpy as np
-
 from wmjax._checks import InputError, positive_int
 from wmjax.cli._common import (
     add_json_flag,
@@ -77,6 +75,7 @@ def run_verify(args) -> int:
         SnapshotConfig,
         VerifyConfig,
         advisor_enabled,
+        daily_value_usd,
         lobster_snapshots,
         verify_advisor,
     )
@@ -108,12 +107,7 @@ def run_verify(args) -> int:
         )
         bar.advance(task)
         bar.update(task, description=f"replaying {len(snaps)} snapshots, both arms")
-        adv_usd = args.adv_usd
-        if adv_usd is None:
-            trades = np.isin(data.event_type, (4, 5))
-            value = float(np.sum(data.size_shares[trades] * data.price_raw[trades])) / 1e4
-            span = float(data.times_s[-1] - data.times_s[0])
-            adv_usd = value * 23400.0 / max(span, 1.0)
+        adv_usd = daily_value_usd(data) if args.adv_usd is None else args.adv_usd
         advisor = AdvisorConfig(
             side=side,
             target_participation=args.target_participation,

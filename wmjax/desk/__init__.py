@@ -19,7 +19,7 @@ from wmjax.desk._risk import (
     advisor_enabled,
     apply_controls,
 )
-from wmjax.desk._snapshots import SnapshotConfig, Snapshots, lobster_snapshots
+from wmjax.desk._snapshots import SnapshotConfig, Snapshots, daily_value_usd, lobster_snapshots
 from wmjax.desk._verify import VerifyConfig, provenance_complete, verify_advisor
 
 __all__ = [
@@ -39,6 +39,7 @@ __all__ = [
     "apply_controls",
     "choose",
     "crn_uniforms",
+    "daily_value_usd",
     "desk_advice",
     "lobster_snapshots",
     "provenance_complete",

@@ -110,6 +110,15 @@ class Snapshots:
         return np.asarray([s["liquidity_regime"] for s in self.states])
 
 
+def daily_value_usd(data) -> float:
+    """The day's traded value (visible and hidden executions), USD, scaled to a 6.5-hour
+    session if the file covers less: the advisor's `adv_usd` for a replay of this day."""
+    trades = np.isin(data.event_type, (4, 5))
+    value = float(np.sum(data.size_shares[trades] * data.price_raw[trades].astype(np.float64)))
+    span = float(data.times_s[-1] - data.times_s[0])
+    return value / 1e4 * 23400.0 / max(span, 1.0)
+
+
 def _utc(day: date, seconds: float, offset_h: float) -> datetime:
     midnight = datetime(day.year, day.month, day.day, tzinfo=UTC)
     return midnight + timedelta(seconds=float(seconds) + offset_h * 3600.0)
