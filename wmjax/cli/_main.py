@@ -9,6 +9,7 @@ from wmjax import __version__
 from wmjax._checks import InputError
 from wmjax.cli import (
     _analytics,
+    _best_execution,
     _book,
     _demo,
     _desk,
@@ -41,6 +42,7 @@ COMMAND_MODULES: tuple = (
     _route,
     _worldmodel,
     _desk,
+    _best_execution,
 )
 
 

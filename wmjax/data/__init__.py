@@ -16,6 +16,7 @@ from wmjax.data._events_csv import (
 )
 from wmjax.data._fills import (
     FILLS_COLUMNS,
+    OPTIONAL_COLUMNS,
     HistoricalFills,
     load_fills,
 )
@@ -46,6 +47,7 @@ __all__ = [
     "CENT_TICK",
     "FILLS_COLUMNS",
     "LEAN_FIELDS",
+    "OPTIONAL_COLUMNS",
     "Bars",
     "DailyPrices",
     "Direction",

@@ -12,6 +12,12 @@ path with `.json` instead of `.csv`, or `sidecar=`), options winning: `arrival_p
 when the order arrived, > 0), `start` and `end` (the order's window, same time format),
 optionally `quantity_shares` (the order's size; default: the sum of the fills), `end_price`
 (the mid at `end`, for the opportunity cost of unfilled shares) and `symbol`.
+
+For best-execution reports a file may also give, per fill, the optional columns `venue` (the
+execution venue, e.g. a MIC), `liquidity` (passive or aggressive; also maker/taker,
+add/remove) and `bid`, `ask` (the best quotes when it executed), and in the sidecar `strategy`,
+`date` (YYYY-MM-DD), `order_type` (market or limit), `market_vwap` (the market's VWAP over the
+order's window) and `order_id`.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import csv
 import io
 import json
 import math
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +36,17 @@ from wmjax._checks import InputError
 from wmjax.data._text import read_text
 
 FILLS_COLUMNS = ("time", "side", "shares", "price")
+OPTIONAL_COLUMNS = ("venue", "liquidity", "bid", "ask")
+_LIQUIDITY = {
+    "passive": "passive",
+    "maker": "passive",
+    "add": "passive",
+    "p": "passive",
+    "aggressive": "aggressive",
+    "taker": "aggressive",
+    "remove": "aggressive",
+    "a": "aggressive",
+}
 _SIDES = {"buy": 1, "b": 1, "+1": 1, "1": 1, "sell": -1, "s": -1, "-1": -1}
 
 
@@ -56,6 +74,15 @@ class HistoricalFills:
     quantity_shares: float = struct.field(pytree_node=False)
     end_price: float = struct.field(pytree_node=False, default=math.nan)
     symbol: str = struct.field(pytree_node=False, default="")
+    bid_prices: np.ndarray | None = None  # (n,) best bid at each fill, if given
+    ask_prices: np.ndarray | None = None  # (n,) best ask at each fill, if given
+    venues: tuple = struct.field(pytree_node=False, default=())  # per fill, if given
+    liquidity: tuple = struct.field(pytree_node=False, default=())  # passive/aggressive
+    strategy: str = struct.field(pytree_node=False, default="")
+    date: str = struct.field(pytree_node=False, default="")
+    order_type: str = struct.field(pytree_node=False, default="")
+    market_vwap: float = struct.field(pytree_node=False, default=math.nan)
+    order_id: str = struct.field(pytree_node=False, default="")
 
     @property
     def filled_shares(self) -> float:
@@ -105,6 +132,7 @@ def _sidecar(path: Path, sidecar) -> dict:
     if not isinstance(meta, dict):
         raise InputError(f"sidecar {candidate} must hold a JSON object")
     known = {"arrival_price", "start", "end", "quantity_shares", "end_price", "symbol"}
+    known |= {"strategy", "date", "order_type", "market_vwap", "order_id"}
     unknown = sorted(set(meta) - known)
     if unknown:
         raise InputError(f"sidecar {candidate}: unknown field(s) {unknown}; known: {sorted(known)}")
@@ -163,8 +191,9 @@ def load_fills(
             f"{path} line 1: header {header} lacks column(s) {missing}; expected "
             f"{','.join(FILLS_COLUMNS)}"
         )
-    col = {c: names.index(c) for c in FILLS_COLUMNS}
+    col = {c: names.index(c) for c in FILLS_COLUMNS + OPTIONAL_COLUMNS if c in names}
     times, sides, shares, prices, lines = [], [], [], [], []
+    extra = {c: [] for c in OPTIONAL_COLUMNS if c in col}
     for line, row in enumerate(reader, start=2):
         if not row or all(not cell.strip() for cell in row):
             continue
@@ -179,6 +208,8 @@ def load_fills(
         shares.append(_number(row[col["shares"]], f"{where} field shares"))
         prices.append(_number(row[col["price"]], f"{where} field price"))
         lines.append(line)
+        for c, values in extra.items():
+            values.append(_optional_field(c, row[col[c]], f"{where} field {c}"))
     if not times:
         raise InputError(f"{path} has no fills (only a header)")
     if len(set(sides)) != 1:
@@ -231,4 +262,41 @@ def load_fills(
             else _number(meta["end_price"], f"{path} end_price")
         ),
         symbol=str(meta.get("symbol", "")),
+        bid_prices=np.asarray(extra["bid"])[order] if "bid" in extra else None,
+        ask_prices=np.asarray(extra["ask"])[order] if "ask" in extra else None,
+        venues=tuple(np.asarray(extra["venue"], object)[order]) if "venue" in extra else (),
+        liquidity=(
+            tuple(np.asarray(extra["liquidity"], object)[order]) if "liquidity" in extra else ()
+        ),
+        **_order_meta(path, meta),
     )
+
+
+def _optional_field(column: str, text: str, where: str):
+    text = text.strip()
+    if column in ("bid", "ask"):
+        return _number(text, where)
+    if column == "liquidity":
+        kind = _LIQUIDITY.get(text.lower())
+        if kind is None:
+            raise InputError(f"{where}: {text!r} is not passive or aggressive (maker/taker)")
+        return kind
+    if not text:
+        raise InputError(f"{where} is empty")
+    return text
+
+
+def _order_meta(path: Path, meta: dict) -> dict:
+    """The sidecar's optional order attributes for best-execution reports, checked."""
+    out = {k: str(meta.get(k, "")) for k in ("strategy", "date", "order_id")}
+    kind = str(meta.get("order_type", "")).lower()
+    if kind not in ("", "market", "limit"):
+        raise InputError(f"{path} order_type: {kind!r} is not market or limit")
+    if out["date"]:
+        try:
+            date.fromisoformat(out["date"])
+        except ValueError as err:
+            raise InputError(f"{path} date: {out['date']!r} is not YYYY-MM-DD") from err
+    vwap = meta.get("market_vwap")
+    out["market_vwap"] = math.nan if vwap is None else _number(vwap, f"{path} market_vwap")
+    return {**out, "order_type": kind}

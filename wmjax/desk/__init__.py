@@ -2,6 +2,13 @@
 risk budget (`apply_controls`, the live session's hook), the `EXECUTION_ADVISOR_ENABLED` kill
 switch, the advisor's verification plan on historical snapshots, and best-execution reports."""
 
+from wmjax.desk._best_execution import (
+    PERIODS,
+    SIZE_BUCKETS,
+    best_execution_report,
+    period_key,
+    size_bucket,
+)
 from wmjax.desk._pipeline import KILL_SWITCH_REASON, choose, desk_advice
 from wmjax.desk._replay import (
     ARMS,
@@ -12,6 +19,7 @@ from wmjax.desk._replay import (
     crn_uniforms,
     run_arm,
 )
+from wmjax.desk._report_html import report_html
 from wmjax.desk._risk import (
     SESSION_OPTIONAL,
     SESSION_REQUIRED,
@@ -26,9 +34,11 @@ __all__ = [
     "ARMS",
     "DEFAULT_POLICY",
     "KILL_SWITCH_REASON",
+    "PERIODS",
     "PROVENANCE_FIELDS",
     "SESSION_OPTIONAL",
     "SESSION_REQUIRED",
+    "SIZE_BUCKETS",
     "ArmResult",
     "RiskLimits",
     "SnapshotConfig",
@@ -37,12 +47,16 @@ __all__ = [
     "advice_stream",
     "advisor_enabled",
     "apply_controls",
+    "best_execution_report",
     "choose",
     "crn_uniforms",
     "daily_value_usd",
     "desk_advice",
     "lobster_snapshots",
+    "period_key",
     "provenance_complete",
+    "report_html",
     "run_arm",
+    "size_bucket",
     "verify_advisor",
 ]
