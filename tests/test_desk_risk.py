@@ -170,6 +170,7 @@ def test_hand_computed_case():
     reducing = {**at_limit, "side": -1.0, "is_risk_used_bps": 0.0}
     assert apply_controls(advice, reducing, limits)[0]["max_participation_rate"] == 0.2
     assert out["provenance"]["risk_limits_version"] == limits.version
+    assert out["provenance"]["position_used_fraction"] == 1.0
 
 
 def test_bad_inputs_name_the_field():
@@ -179,6 +180,8 @@ def test_bad_inputs_name_the_field():
     session = {"position_shares": 0.0, "filled_shares": 0.0, "is_risk_used_bps": float("nan")}
     with pytest.raises(InputError, match=r"session\.is_risk_used_bps must be a finite number"):
         apply_controls(advice, session, RiskLimits())
+    with pytest.raises(InputError, match=r"session\.side must be"):
+        apply_controls(advice, {**session, "is_risk_used_bps": 0.0, "side": 2.0}, RiskLimits())
     with pytest.raises(InputError, match="is_risk_budget_bps"):
         RiskLimits(is_risk_budget_bps=0.0)
     with pytest.raises(InputError, match=r"advice\.max_participation_rate"):

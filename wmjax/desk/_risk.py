@@ -135,16 +135,19 @@ def apply_controls(advice: dict, session: dict, limits: RiskLimits) -> tuple[dic
     """The advice tightened by the desk's risk limits, and the reasons applied (see the module
     docstring). Deterministic: the same inputs give the same output and reasons. The input
     advice is not modified; the output's provenance records `risk_controls` (the reasons),
-    `risk_limits_version`, `participation_before_controls_rate` and the session's usage."""
+    `risk_limits_version`, `participation_before_controls_rate`, and the shares of the risk
+    budget and of the position limit used (`risk_budget_used_fraction`,
+    `position_used_fraction`: what a dashboard shows against their limits)."""
     validate(advice, "execution_advice_v1", "advice")
     if not isinstance(session, dict):
         raise InputError(f"session must be a dict with {SESSION_REQUIRED}, got {session!r}")
     if not isinstance(limits, RiskLimits):
         raise InputError(f"limits must be a RiskLimits, got {type(limits).__name__}")
     position = _session_number(session, "position_shares")
-    _session_number(session, "filled_shares")
     used = _session_number(session, "is_risk_used_bps")
     side = _session_number(session, "side", 0.0)
+    if side not in (-1.0, 0.0, 1.0):
+        raise InputError(f"session.side must be +1 (buy) or -1 (sell), got {session['side']!r}")
     order = _session_number(session, "order_shares", math.inf)
     filled = _session_number(session, "filled_shares")
     volume = _session_number(session, "interval_volume_shares", math.inf)
@@ -215,6 +218,7 @@ def apply_controls(advice: dict, session: dict, limits: RiskLimits) -> tuple[dic
     prov["risk_limits_version"] = limits.version
     prov["participation_before_controls_rate"] = rate0
     prov["risk_budget_used_fraction"] = float(usage)
+    prov["position_used_fraction"] = abs(position) / limits.max_position_shares
     if reasons:
         prov["override"] = True
         prov["override_reasons"] = list(prov["override_reasons"]) + reasons
