@@ -28,7 +28,7 @@ from wmjax.analytics import (
     baseline_advice,
     state_arrays,
 )
-from wmjax.analytics._advisor_sim import slice_costs
+from wmjax.analytics._advisor_sim import TRADING_DAY_S, slice_costs
 from wmjax.desk._pipeline import choose
 from wmjax.desk._risk import RiskLimits, apply_controls
 
@@ -70,8 +70,9 @@ DEFAULT_POLICY = {
 @dataclass
 class ArmResult:
     """One arm on K snapshots: per-snapshot cost (bps of the snapshot mid, + a cost), traded
-    rate, whether a limit order was used and filled passively, shortfall (USD), incidents;
-    the applied advice dicts; the session at the end."""
+    rate, whether a limit order was used and filled passively, shortfall (USD), whether the
+    applied advice broke a limit (or the position went over it); the applied advice dicts;
+    the session at the end."""
 
     cost_bps: np.ndarray
     rate: np.ndarray
@@ -139,7 +140,7 @@ def run_arm(
     """Work one parent order over the snapshots `idx` (in order) with the pre-control advice
     `advices`: the risk layer reads the order's session before each decision."""
     cfg = config
-    volume_usd = cfg.adv_usd * cfg.interval_s / 23400.0
+    volume_usd = cfg.adv_usd * cfg.interval_s / TRADING_DAY_S
     mids = snapshots.mid_usd[idx]
     slice_usd = cfg.target_participation * volume_usd
     parent_usd = slice_usd * len(idx)

@@ -11,7 +11,6 @@ of the two arms' means over their own orders with Welch's SE.
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
 
 import jax
@@ -19,7 +18,7 @@ import numpy as np
 
 from wmjax._checks import positive, positive_int
 from wmjax.analytics import REGIMES, AdvisorConfig, content_hash, limits_version
-from wmjax.desk._replay import PROVENANCE_FIELDS, advice_stream, crn_uniforms, run_arm
+from wmjax.desk._replay import ARMS, PROVENANCE_FIELDS, advice_stream, crn_uniforms, run_arm
 from wmjax.desk._risk import RiskLimits
 
 
@@ -108,12 +107,12 @@ def provenance_complete(advice: dict, policy: dict) -> bool:
 def _split_book(snapshots, adv, base, policy, limits, advisor, u, cfg: VerifyConfig) -> dict:
     n = len(snapshots) // cfg.order_snapshots
     blocks = [np.arange(j * cfg.order_snapshots, (j + 1) * cfg.order_snapshots) for j in range(n)]
-    is_bps = {name: [] for name in ("baseline", "advisor")}
+    is_bps = {name: [] for name in ARMS}
     for idx in blocks:
         for name, stream in (("baseline", base), ("advisor", adv)):
             arm = run_arm(snapshots, stream, idx, policy, limits, advisor, u)
             is_bps[name].append(arm.session["is_risk_used_bps"])
-    b, a = (np.asarray(is_bps[k]) for k in ("baseline", "advisor"))
+    b, a = (np.asarray(is_bps[k]) for k in ARMS)
     a_own, b_own = a[0::2], b[1::2]  # order j goes to the advisor when j is even
     se = (
         float(np.sqrt(np.var(a_own, ddof=1) / a_own.size + np.var(b_own, ddof=1) / b_own.size))
@@ -256,7 +255,7 @@ def verify_advisor(
         "step_s": snapshots.config.step_s,
         "advisor_enabled": bool(enabled),
         "policy_version": limits_version(policy),
-        "risk_limits": json.loads(json.dumps(asdict(risk_limits), default=str)),
+        "risk_limits": asdict(risk_limits),
         "replay": {"arms": stats, "deltas": deltas, "by_regime": by_regime},
         "split_book": split,
         "provenance": prov,
