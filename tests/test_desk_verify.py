@@ -121,7 +121,7 @@ def test_verification_with_the_advisor_off_is_exactly_the_baseline(day):
     assert not out["promote"]
 
 
-def test_verify_advisor_cli(day, capsys):
+def test_verify_advisor_cli(day, capsys, monkeypatch):
     args = ["verify-advisor", "--market", str(shared_file("lobster", MESSAGES))]
     small = [
         "--step-s",
@@ -149,6 +149,14 @@ def test_verify_advisor_cli(day, capsys):
     assert split["orders"] == 7 and split["advisor_orders"] == 4 and split["baseline_orders"] == 3
     assert main([*args, "--step-s", "1800", "--paths", "16", "--adv-usd", "5e8"]) == 0
     assert "Promotion criteria" in capsys.readouterr().out
+    monkeypatch.setenv("EXECUTION_ADVISOR_ENABLED", "false")
+    coarse = ["--step-s", "1800", "--paths", "16", "--adv-usd", "5e8", "--order-snapshots", "4"]
+    assert main([*args, *coarse, "--json"]) == 0
+    off = json.loads(capsys.readouterr().out)
+    assert not off["advisor_enabled"] and off["replay"]["deltas"]["slippage_delta_bps"] == 0
+    monkeypatch.setenv("EXECUTION_ADVISOR_ENABLED", "perhaps")
+    assert main([*args, *coarse]) == 2
+    assert "EXECUTION_ADVISOR_ENABLED" in capsys.readouterr().err
     assert main([*args, "--side", "hold"]) == 2
     assert "--side" in capsys.readouterr().err
     assert main([*args, "--policy", "no_such_policy.json"]) == 2
