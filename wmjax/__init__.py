@@ -6,7 +6,8 @@ observes. Layers, lowest first: `hawkes` (order-flow point processes), `data` (r
 `calibrate` (fitting), `market` (prices, impact, latency, the order book, venues, baskets,
 regimes), `features` (microstructure state, labels, splits), `execution` (schedules, rollouts,
 objectives, training), `models` (flax world models and policies), `strategies` (market making,
-stat-arb rules, routers), `analytics` (what a desk reads), `cli` (the `wmjax` command). Every
+stat-arb rules, routers), `analytics` (what a desk reads), `desk` (risk controls over the
+advisor, its verification plan, best-execution reports), `cli` (the `wmjax` command). Every
 layer but `cli` is an attribute of the package.
 
     import wmjax as wm
@@ -16,6 +17,7 @@ from wmjax import (
     analytics,
     calibrate,
     data,
+    desk,
     execution,
     features,
     hawkes,
@@ -36,6 +38,7 @@ __all__ = [
     "analytics",
     "calibrate",
     "data",
+    "desk",
     "execution",
     "features",
     "hawkes",
