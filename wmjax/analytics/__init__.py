@@ -104,6 +104,7 @@ from wmjax.analytics._tca import (
     simulator_version,
     tca_divergence,
 )
+from wmjax.analytics._toxicity import lobster_trades, paired_market_making, vpin_day
 from wmjax.analytics._vwap_report import (
     VWAP_METHODS,
     VWAPReport,
@@ -163,10 +164,12 @@ __all__ = [
     "istar_cost_bps",
     "limit_arrays",
     "load_schema",
+    "lobster_trades",
     "market_context",
     "mean_se",
     "named_strategy_params",
     "order_from_fills",
+    "paired_market_making",
     "parse_strategy_name",
     "pov_strategy",
     "prediction_metrics",
@@ -188,6 +191,7 @@ __all__ = [
     "timeline_summary",
     "validate",
     "volume_time_days",
+    "vpin_day",
     "vwap_report",
     "window_compensators",
     "window_counts",

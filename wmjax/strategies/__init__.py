@@ -58,6 +58,11 @@ from wmjax.strategies._routing import (
     uniform_route,
     venue_set_rollouts,
 )
+from wmjax.strategies._toxicity_aware import (
+    ToxicityAware,
+    toxicity_aware,
+    toxicity_aware_strategy,
+)
 from wmjax.strategies._walk_forward import (
     RULES,
     Layout,
@@ -91,6 +96,7 @@ __all__ = [
     "RuleResult",
     "SplitResult",
     "SplitRoute",
+    "ToxicityAware",
     "WalkForwardConfig",
     "al_bands",
     "all_pairs",
@@ -134,6 +140,8 @@ __all__ = [
     "split_route_policy",
     "symmetric_bands",
     "table_quotes",
+    "toxicity_aware",
+    "toxicity_aware_strategy",
     "uniform_route",
     "venue_set_rollouts",
     "walk_forward",
