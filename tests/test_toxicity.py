@@ -2,11 +2,14 @@
 the batch one on a simulated tape, informed flow in the quote market, the toxicity-aware market
 maker against the plain one on common random numbers, and VPIN of the real AMZN day."""
 
+import importlib.util
+from pathlib import Path
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from _shared import shared_file
+from _shared import SHARED_DATA, shared_file
 
 from wmjax import InputError
 from wmjax.analytics import lobster_trades, paired_market_making, roc_auc, vpin_day
@@ -162,3 +165,15 @@ def test_vpin_of_the_amzn_day():
     assert out["classification_accuracy"] > 0.8
     assert out["vpin_correlation"] > 0.5
     assert 0.1 < out["vpin_bulk_mean"] < 0.6 and 0.1 < out["vpin_true_mean"] < 0.6
+
+
+def test_experiment_smoke(tmp_path):
+    script = Path(__file__).resolve().parents[1] / "experiments" / "toxicity.py"
+    spec = importlib.util.spec_from_file_location("toxicity_experiment", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    argv = ["--out", str(tmp_path), "--data", str(SHARED_DATA), "--paths", "32", "--steps", "100"]
+    result = module.main([*argv, "--markout-steps", "10"])
+    assert (tmp_path / "toxicity.png").stat().st_size > 0
+    assert result["amzn"]["1s"]["classification_accuracy"] > 0.8
+    assert set(result["simulated"]["toxic"]["widen"]) >= {"pnl", "adverse_selection"}
