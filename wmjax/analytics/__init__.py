@@ -86,6 +86,16 @@ from wmjax.analytics._schema import (
     validate,
 )
 from wmjax.analytics._simulate import StrategySummary
+from wmjax.analytics._spoofing import (
+    OrderStream,
+    inject_spoofing,
+    spoofing_alarms,
+    spoofing_features,
+    spoofing_score,
+    spoofing_study,
+    stream_from_flow,
+    stream_from_lobster,
+)
 from wmjax.analytics._strategies import (
     Strategy,
     StrategyParams,
@@ -131,6 +141,7 @@ __all__ = [
     "Decision",
     "DriftMonitor",
     "LimitArrays",
+    "OrderStream",
     "PretradeReport",
     "RegimeTimeline",
     "SensitivityGrid",
@@ -161,6 +172,7 @@ __all__ = [
     "idle_policy",
     "industry_estimates",
     "inject_momentum_ignition",
+    "inject_spoofing",
     "istar_cost_bps",
     "limit_arrays",
     "load_schema",
@@ -184,9 +196,15 @@ __all__ = [
     "scenario_params",
     "schedule_strategy",
     "simulator_version",
+    "spoofing_alarms",
+    "spoofing_features",
+    "spoofing_score",
+    "spoofing_study",
     "standard_strategies",
     "state_arrays",
     "strategy_policy",
+    "stream_from_flow",
+    "stream_from_lobster",
     "tca_divergence",
     "timeline_summary",
     "validate",
