@@ -2,11 +2,14 @@
 AMZN LOBSTER day (executions at the touch), the score's null behaviour, and ROC AUC on held-out
 days at the documented size."""
 
+import importlib.util
+from pathlib import Path
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from _shared import shared_file
+from _shared import SHARED_DATA, shared_file
 
 from wmjax import InputError
 from wmjax.analytics import (
@@ -110,3 +113,16 @@ def test_amzn_stream_executions_are_at_the_touch_and_alarms_are_counted(studies)
     assert set(alarms) == {"score", "classifier"} and 0 <= alarms["score"] <= 2340
     with pytest.raises(InputError, match="order-book file"):
         stream_from_lobster(load_lobster(shared_file(folder[0], folder[1].format("message"))))
+
+
+def test_experiment_smoke(tmp_path, studies):
+    script = Path(__file__).resolve().parents[1] / "experiments" / "spoofing_detection.py"
+    spec = importlib.util.spec_from_file_location("spoofing_detection", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    # The fixture's configuration: its compiled program is reused.
+    argv = ["--out", str(tmp_path), "--data", str(SHARED_DATA), "--multiples", "10"]
+    argv += ["--train-days", "3", "--test-days", "4", "--day-s", "240", "--capacity", "16384"]
+    result = module.main([*argv, "--placements", "behind"])
+    assert (tmp_path / "spoofing_detection.png").stat().st_size > 0
+    assert result["simulated"]["behind 10x"]["score"] == studies["spoof"]["score"]
