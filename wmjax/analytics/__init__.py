@@ -64,6 +64,7 @@ from wmjax.analytics._market_context import (
     market_context,
     pretrade_extras,
 )
+from wmjax.analytics._mm_risk import drawdown_summary
 from wmjax.analytics._pretrade import (
     REGIME_COST_MULTIPLIER,
     PretradeReport,
@@ -162,6 +163,7 @@ __all__ = [
     "default_test_start",
     "desk_market_params",
     "detection_study",
+    "drawdown_summary",
     "drift_alerts",
     "evaluate_candidates",
     "evaluation_report",

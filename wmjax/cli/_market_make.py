@@ -75,15 +75,14 @@ def _strategy(name, args, config):
 
 
 def summary(paths, horizon: float, markout_steps: int = 1) -> dict:
-    """P&L and risk figures of one agent's paths (price units; fills per unit time)."""
-    from wmjax.market import markout, max_drawdown
+    """P&L and risk figures of one agent's paths (price units; fills per unit time); the
+    drawdown figures are `wmjax.analytics.drawdown_summary`'s."""
+    from wmjax.analytics import drawdown_summary
+    from wmjax.market import markout
 
     pnl = np.asarray(paths.pnl, dtype=float)
-    worst = np.sort(pnl)[: max(1, len(pnl) // 100)]
     fills = float(np.asarray(paths.fills).sum())
     return {
-        "pnl_mean": pnl.mean(),
-        "pnl_se": pnl.std(ddof=1) / np.sqrt(len(pnl)),
         "pnl_std": pnl.std(ddof=1),
         "sharpe_per_session": pnl.mean() / max(pnl.std(ddof=1), 1e-12),
         "mean_abs_inventory": float(np.abs(np.asarray(paths.inventory)).mean()),
@@ -93,8 +92,7 @@ def summary(paths, horizon: float, markout_steps: int = 1) -> dict:
         / max(fills, 1.0),
         "markout_per_fill": float(np.asarray(markout(paths, markout_steps)).sum()) / max(fills, 1),
         "inventory_std": float(np.asarray(paths.inventory).std(axis=-1).mean()),
-        "max_drawdown_mean": float(np.asarray(max_drawdown(paths.mark_to_market)).mean()),
-        "cvar99_loss": -worst.mean(),
+        **drawdown_summary(paths),
     }
 
 
