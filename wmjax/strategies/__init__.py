@@ -13,6 +13,12 @@ from wmjax.strategies._censored import (
     learn_greedy,
     record_fills,
 )
+from wmjax.strategies._latency_arbitrage import (
+    StaleQuoteParams,
+    latency_arbitrage,
+    stale_quote_params,
+    win_probability,
+)
 from wmjax.strategies._market_makers import (
     AvellanedaStoikov,
     DepthTable,
@@ -96,6 +102,7 @@ __all__ = [
     "RuleResult",
     "SplitResult",
     "SplitRoute",
+    "StaleQuoteParams",
     "ToxicityAware",
     "WalkForwardConfig",
     "al_bands",
@@ -126,6 +133,7 @@ __all__ = [
     "greedy_allocation",
     "greedy_route_policy",
     "kaplan_meier_tails",
+    "latency_arbitrage",
     "learn_greedy",
     "lit_only_route",
     "llp_split",
@@ -138,6 +146,7 @@ __all__ = [
     "sharpe_difference",
     "signal_rule_result",
     "split_route_policy",
+    "stale_quote_params",
     "symmetric_bands",
     "table_quotes",
     "toxicity_aware",
@@ -145,4 +154,5 @@ __all__ = [
     "uniform_route",
     "venue_set_rollouts",
     "walk_forward",
+    "win_probability",
 ]
