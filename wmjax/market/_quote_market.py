@@ -220,6 +220,7 @@ def _one_path(key, params, strategy, strategy_params, config: QuoteConfig, limit
         cash = jnp.where(kill, cash + q * mid - jnp.abs(q) * limits.flatten_cost, cash)
         q = jnp.where(kill, 0.0, q)
         killed = killed | kill
+        mark = cash + q * mid  # before this step's fills, with the inventory recorded beside it
         vpin, imbalance = vpin_value(tape, config.vpin_bucket)
         obs = QuoteObservation(
             mid=mid,
@@ -272,7 +273,7 @@ def _one_path(key, params, strategy, strategy_params, config: QuoteConfig, limit
         )
         out = (
             q,
-            cash + q * mid,
+            mark,
             spread,
             sold.astype(jnp.int32) + bought,
             adverse,
