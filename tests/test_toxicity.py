@@ -165,6 +165,8 @@ def test_vpin_of_the_amzn_day():
     assert out["classification_accuracy"] > 0.8
     assert out["vpin_correlation"] > 0.5
     assert 0.1 < out["vpin_bulk_mean"] < 0.6 and 0.1 < out["vpin_true_mean"] < 0.6
+    with pytest.raises(InputError, match="window_buckets"):
+        vpin_day(*lobster_trades(data), bar_s=1.0, buckets_per_day=200, window_buckets=200)
 
 
 def test_experiment_smoke(tmp_path):

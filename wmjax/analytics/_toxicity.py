@@ -74,27 +74,25 @@ def vpin_day(
         bulk.sell_volume, truth.sell_volume
     )
     valid = np.asarray(bulk.valid)
+    require(
+        valid.sum() >= 2,
+        f"{int(bulk.count)} buckets leave {int(valid.sum())} VPIN values with window_buckets="
+        f"{window_buckets}; lower window_buckets or raise buckets_per_day",
+    )
     series = {
         name: np.asarray(v.vpin)[valid] for name, v in (("bulk", bulk), ("true_sides", truth))
     }
-    both = valid.sum() >= 2
     return {
         "bucket_volume_shares": bucket,
         "buckets": int(bulk.count),
         "valid_buckets": int(valid.sum()),
         "bars": n_bars,
-        "vpin_bulk_mean": float(series["bulk"].mean()) if valid.any() else float("nan"),
-        "vpin_bulk_max": float(series["bulk"].max()) if valid.any() else float("nan"),
-        "vpin_true_mean": float(series["true_sides"].mean()) if valid.any() else float("nan"),
-        "vpin_true_max": float(series["true_sides"].max()) if valid.any() else float("nan"),
-        "vpin_correlation": float(np.corrcoef(series["bulk"], series["true_sides"])[0, 1])
-        if both
-        else float("nan"),
+        "vpin_bulk_mean": float(series["bulk"].mean()),
+        "vpin_bulk_max": float(series["bulk"].max()),
+        "vpin_true_mean": float(series["true_sides"].mean()),
+        "vpin_true_max": float(series["true_sides"].max()),
+        "vpin_correlation": float(np.corrcoef(series["bulk"], series["true_sides"])[0, 1]),
         "classification_accuracy": float(np.asarray(correct)[full].sum() / (bucket * full.sum())),
-        "bucket_imbalance_bulk": np.abs(np.asarray(bulk.buy_volume - bulk.sell_volume))[full]
-        / bucket,
-        "bucket_imbalance_true": np.abs(np.asarray(truth.buy_volume - truth.sell_volume))[full]
-        / bucket,
         "series": {k: v.tolist() for k, v in series.items()},
     }
 
