@@ -172,11 +172,14 @@ def test_market_make_cli_json(capsys):
     from wmjax.cli._main import main
 
     argv = ["market-make", "--paths", "64", "--steps", "50", "--dt", "0.005", "--json"]
-    assert main([*argv, "--agent", "as", "as-symmetric", "cjp"]) == 0
+    toxic = ["--informed-rate", "60", "--info-start-rate", "2", "--info-end-rate", "2"]
+    assert main([*argv, *toxic, "--agent", "as", "cjp", "as-toxic"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert set(out["agents"]) == {"as", "as-symmetric", "cjp"}
+    assert set(out["agents"]) == {"as", "cjp", "as-toxic"}
     for agent in out["agents"].values():
         assert agent["pnl_se"] > 0 and agent["fill_rate"] > 0 and agent["cvar99_loss"] > -1e3
+    paired = out["as_toxic_minus_as"]["pnl"]
+    assert paired["difference"] == pytest.approx(paired["new"] - paired["base"], abs=1e-6)
     assert main(["market-make", "--paths", "1"]) == 2
     assert "--paths" in capsys.readouterr().err
 

@@ -67,6 +67,7 @@ from wmjax.analytics._market_context import (
     market_context,
     pretrade_extras,
 )
+from wmjax.analytics._mm_risk import drawdown_summary
 from wmjax.analytics._pretrade import (
     REGIME_COST_MULTIPLIER,
     PretradeReport,
@@ -89,6 +90,16 @@ from wmjax.analytics._schema import (
     validate,
 )
 from wmjax.analytics._simulate import StrategySummary
+from wmjax.analytics._spoofing import (
+    OrderStream,
+    inject_spoofing,
+    spoofing_alarms,
+    spoofing_features,
+    spoofing_score,
+    spoofing_study,
+    stream_from_flow,
+    stream_from_lobster,
+)
 from wmjax.analytics._strategies import (
     Strategy,
     StrategyParams,
@@ -107,6 +118,7 @@ from wmjax.analytics._tca import (
     simulator_version,
     tca_divergence,
 )
+from wmjax.analytics._toxicity import lobster_trades, paired_market_making, vpin_day
 from wmjax.analytics._vwap_report import (
     VWAP_METHODS,
     VWAPReport,
@@ -133,6 +145,7 @@ __all__ = [
     "Decision",
     "DriftMonitor",
     "LimitArrays",
+    "OrderStream",
     "PretradeReport",
     "RegimeTimeline",
     "SensitivityGrid",
@@ -155,6 +168,7 @@ __all__ = [
     "default_test_start",
     "desk_market_params",
     "detection_study",
+    "drawdown_summary",
     "drift_alerts",
     "evaluate_candidates",
     "evaluation_report",
@@ -165,14 +179,17 @@ __all__ = [
     "idle_policy",
     "industry_estimates",
     "inject_momentum_ignition",
+    "inject_spoofing",
     "istar_cost_bps",
     "limit_arrays",
     "limits_version",
     "load_schema",
+    "lobster_trades",
     "market_context",
     "mean_se",
     "named_strategy_params",
     "order_from_fills",
+    "paired_market_making",
     "parse_strategy_name",
     "pov_strategy",
     "prediction_metrics",
@@ -187,13 +204,20 @@ __all__ = [
     "scenario_params",
     "schedule_strategy",
     "simulator_version",
+    "spoofing_alarms",
+    "spoofing_features",
+    "spoofing_score",
+    "spoofing_study",
     "standard_strategies",
     "state_arrays",
     "strategy_policy",
+    "stream_from_flow",
+    "stream_from_lobster",
     "tca_divergence",
     "timeline_summary",
     "validate",
     "volume_time_days",
+    "vpin_day",
     "vwap_report",
     "window_compensators",
     "window_counts",

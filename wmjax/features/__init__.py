@@ -25,6 +25,7 @@ from wmjax.features._ofi import (
 )
 from wmjax.features._state import FeatureConfig, MicrostructureState, microstructure_state, symlog
 from wmjax.features._stream import BookStream, stream_from_books, stream_from_lobster
+from wmjax.features._vpin import Vpin, bulk_volume_classification, time_bars, vpin
 
 __all__ = [
     "BookStream",
@@ -33,6 +34,8 @@ __all__ = [
     "MicrostructureState",
     "Move",
     "Split",
+    "Vpin",
+    "bulk_volume_classification",
     "chronological_split",
     "class_balance",
     "clock_grid_rows",
@@ -51,4 +54,6 @@ __all__ = [
     "stream_from_books",
     "stream_from_lobster",
     "symlog",
+    "time_bars",
+    "vpin",
 ]

@@ -107,6 +107,7 @@ from wmjax.market._quote_market import (
     QuotePaths,
     Quotes,
     RiskLimits,
+    markout,
     max_drawdown,
     quote_config,
     quote_market_params,
@@ -159,6 +160,12 @@ from wmjax.market._replay import (
     replay_final,
     replay_free_running,
     replay_one_step,
+)
+from wmjax.market._toxicity import (
+    VpinState,
+    vpin_state,
+    vpin_update,
+    vpin_value,
 )
 from wmjax.market._venues import (
     TAIL_KINDS,
@@ -257,6 +264,7 @@ __all__ = [
     "VenuesMarket",
     "VenuesObservation",
     "VenuesState",
+    "VpinState",
     "advance_orders",
     "apply_regime",
     "basket_init",
@@ -286,6 +294,7 @@ __all__ = [
     "liquidity_regime",
     "liquidity_tails",
     "market_order",
+    "markout",
     "max_drawdown",
     "messages_from_lobster",
     "minute_features",
@@ -325,5 +334,8 @@ __all__ = [
     "u_shaped_profile",
     "venue_params",
     "volatility_multipliers",
+    "vpin_state",
+    "vpin_update",
+    "vpin_value",
     "walk_book",
 ]

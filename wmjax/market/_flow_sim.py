@@ -18,7 +18,10 @@ class FlowPath:
     """Per-event record of a simulated horizon (arrays (capacity,); padding repeats the state).
 
     best_bid_ticks / best_ask_ticks after each event (the last known price when a side is
-    empty); trade_sign +1 for a market buy, -1 for a market sell, 0 otherwise; traded_shares.
+    empty); trade_sign +1 for a market buy, -1 for a market sell, 0 otherwise; traded_shares;
+    the book event each flow event became: side (`Side`: the side a limit order or cancel
+    rests on, the side a market order hits), price_ticks and size_shares (0 for padding and
+    no-op cancels).
     """
 
     times_s: jax.Array
@@ -28,6 +31,9 @@ class FlowPath:
     trade_sign: jax.Array
     traded_shares: jax.Array
     valid: jax.Array
+    side: jax.Array
+    price_ticks: jax.Array
+    size_shares: jax.Array
 
 
 @struct.dataclass
@@ -66,7 +72,7 @@ def _run_flow(params: FlowParams, book: BookState, events: FlowEvents):
         anchor = quotes(new, anchor)
         traded = jnp.sum(fills)
         sign = jnp.where(kind == BookEvent.MARKET, jnp.where(side == Side.ASK, 1, -1), 0)
-        rec = (anchor[0], anchor[1], jnp.where(traded > 0, sign, 0), traded)
+        rec = (anchor[0], anchor[1], jnp.where(traded > 0, sign, 0), traded, side, price, size)
         return (new, anchor), rec
 
     inputs = _EventInputs(
@@ -77,7 +83,8 @@ def _run_flow(params: FlowParams, book: BookState, events: FlowEvents):
         size_shares=events.size_shares,
         valid=events.mask,
     )
-    (book, _), (bids, asks, signs, traded) = jax.lax.scan(step, (book, anchor), inputs)
+    (book, _), outs = jax.lax.scan(step, (book, anchor), inputs)
+    bids, asks, signs, traded, sides, prices, sizes = outs
     path = FlowPath(
         times_s=events.times_s,
         flow_type=events.flow_type,
@@ -86,6 +93,9 @@ def _run_flow(params: FlowParams, book: BookState, events: FlowEvents):
         trade_sign=signs,
         traded_shares=traded,
         valid=events.mask,
+        side=sides,
+        price_ticks=prices,
+        size_shares=sizes,
     )
     return book, path, events.overflow
 

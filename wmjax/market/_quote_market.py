@@ -9,6 +9,14 @@ with probability min(1, exp(-decay_k·delta)), so the fill intensity at depth de
 A·exp(-k·delta) as in Avellaneda & Stoikov (2008), with A = mo_rate and k = decay_k. Fills are one
 unit each.
 
+Toxic flow (optional, off by default): information events start at rate `info_start_rate` and
+end at rate `info_end_rate` (per unit time), each on a side s = ±1 with equal odds; while one
+lasts, informed market orders add `informed_rate` per unit time to side s and the mid drifts by
+s·`info_drift` per unit time (the information coming out), in the manner of the sequential-trade
+models behind PIN and VPIN (Easley, Kiefer, O'Hara & Paperman 1996; Easley, López de Prado &
+O'Hara 2012). The market maker sees the public tape's VPIN and signed order imbalance on a volume
+clock of `vpin_bucket` orders (`wmjax.market.vpin_update`), never the information state.
+
 Exogenous draws (mid noise, arrivals, fill uniforms) come from the step key only, never from
 the quotes: two strategies run on the same key face the same market orders (common random
 numbers). A strategy is a function `(params, QuoteObservation) -> Quotes`.
@@ -24,6 +32,7 @@ import jax.numpy as jnp
 from flax import struct
 
 from wmjax._checks import InputError, is_concrete, positive, positive_int, require
+from wmjax.market._toxicity import vpin_state, vpin_update, vpin_value
 
 
 @struct.dataclass
@@ -36,6 +45,10 @@ class QuoteMarketParams:
         mo_rate: market orders per unit time on each side (A).
         decay_k: fill-probability decay per price unit of depth (k, kappa).
         jump: mid move in the market order's direction per market order (epsilon), price units.
+        informed_rate: extra market orders per unit time on the informed side during an event.
+        info_start_rate, info_end_rate: rates (per unit time) at which an information event
+            starts (when none is on) and ends.
+        info_drift: mid drift during an event, price units per unit time, in its direction.
     """
 
     mid0: jax.Array
@@ -43,6 +56,10 @@ class QuoteMarketParams:
     mo_rate: jax.Array
     decay_k: jax.Array
     jump: jax.Array
+    informed_rate: jax.Array
+    info_start_rate: jax.Array
+    info_end_rate: jax.Array
+    info_drift: jax.Array
 
 
 def quote_market_params(
@@ -51,45 +68,68 @@ def quote_market_params(
     mo_rate: float = 140.0,
     decay_k: float = 1.5,
     jump: float = 0.0,
+    informed_rate: float = 0.0,
+    info_start_rate: float = 0.0,
+    info_end_rate: float = 0.0,
+    info_drift: float = 0.0,
 ) -> QuoteMarketParams:
     """Checked params; the defaults are Avellaneda & Stoikov's (2008) simulation (s = 100,
-    sigma = 2, A = 140, k = 1.5)."""
+    sigma = 2, A = 140, k = 1.5) without toxic flow."""
     for name, value in (("mid0", mid0), ("sigma", sigma), ("mo_rate", mo_rate)):
         positive(name, value)
     positive("decay_k", decay_k)
-    positive("jump", jump, allow_zero=True)
-    return QuoteMarketParams(*(jnp.float32(v) for v in (mid0, sigma, mo_rate, decay_k, jump)))
+    toxic = (informed_rate, info_start_rate, info_end_rate, info_drift)
+    for name, value in zip(
+        ("jump", "informed_rate", "info_start_rate", "info_end_rate", "info_drift"),
+        (jump, *toxic),
+        strict=True,
+    ):
+        positive(name, value, allow_zero=True)
+    values = (mid0, sigma, mo_rate, decay_k, jump, *toxic)
+    return QuoteMarketParams(*(jnp.float32(v) for v in values))
 
 
 @struct.dataclass
 class QuoteConfig:
-    """Static shape of a run: `n_steps` steps of length `dt` (horizon T = n_steps·dt)."""
+    """Static shape of a run: `n_steps` steps of length `dt` (horizon T = n_steps·dt); the
+    observed VPIN uses buckets of `vpin_bucket` market orders and a window of `vpin_window`
+    buckets."""
 
     n_steps: int = struct.field(pytree_node=False)
     dt: float = struct.field(pytree_node=False)
+    vpin_bucket: float = struct.field(pytree_node=False, default=10.0)
+    vpin_window: int = struct.field(pytree_node=False, default=10)
 
     @property
     def horizon(self) -> float:
         return self.n_steps * self.dt
 
 
-def quote_config(n_steps: int = 200, dt: float = 0.005) -> QuoteConfig:
+def quote_config(
+    n_steps: int = 200, dt: float = 0.005, vpin_bucket: float = 10.0, vpin_window: int = 10
+) -> QuoteConfig:
     """Checked config; the defaults are Avellaneda & Stoikov's (T = 1, dt = 0.005)."""
     positive_int("n_steps", n_steps)
     positive("dt", dt)
-    return QuoteConfig(n_steps=int(n_steps), dt=float(dt))
+    # A step brings at most one market order per side: a bucket of >= 2 closes at most once.
+    require(float(vpin_bucket) >= 2, f"vpin_bucket must be >= 2 orders, got {vpin_bucket}")
+    positive_int("vpin_window", vpin_window)
+    return QuoteConfig(int(n_steps), float(dt), float(vpin_bucket), int(vpin_window))
 
 
 @struct.dataclass
 class QuoteObservation:
     """What a market maker sees before quoting: mid (price units), inventory (units), cash
-    (price units), time left to the horizon and the step index."""
+    (price units), time left to the horizon, the step index, and the tape's toxicity so far:
+    VPIN and the signed order imbalance (buy - sell) / volume over the last buckets."""
 
     mid: jax.Array
     inventory: jax.Array
     cash: jax.Array
     time_left: jax.Array
     step: jax.Array
+    vpin: jax.Array
+    order_imbalance: jax.Array
 
 
 @struct.dataclass
@@ -117,6 +157,11 @@ class QuotePaths:
         adverse_selection: (n_paths,) sum over our fills of the mid move against us in the
             step of the fill (positive is adverse), price units.
         killed: (n_paths,) whether the kill switch fired.
+        vpin: (n_paths, n_steps) the VPIN the maker saw before each step.
+        informed: (n_paths, n_steps) int8 information state in each step (-1, 0, +1).
+        buy_orders, sell_orders: (n_paths, n_steps) int8 market orders of each step (the tape).
+        mid: (n_paths, n_steps + 1) mid before each step and at the end, price units.
+        net_fills: (n_paths, n_steps) int8 our units bought minus sold in each step.
     """
 
     pnl: jax.Array
@@ -128,6 +173,12 @@ class QuotePaths:
     inventory_penalty: jax.Array
     adverse_selection: jax.Array
     killed: jax.Array
+    vpin: jax.Array
+    informed: jax.Array
+    buy_orders: jax.Array
+    sell_orders: jax.Array
+    mid: jax.Array
+    net_fills: jax.Array
 
 
 Strategy = Callable[[Any, QuoteObservation], Quotes]
@@ -164,13 +215,21 @@ def _one_path(key, params, strategy, strategy_params, config: QuoteConfig, limit
     dt = config.dt
 
     def body(carry, step):
-        mid, q, cash, killed = carry
+        mid, q, cash, killed, info, tape = carry
         kill = ~killed & (cash + q * mid <= -limits.loss_limit)
         cash = jnp.where(kill, cash + q * mid - jnp.abs(q) * limits.flatten_cost, cash)
         q = jnp.where(kill, 0.0, q)
         killed = killed | kill
+        mark = cash + q * mid  # before this step's fills, with the inventory recorded beside it
+        vpin, imbalance = vpin_value(tape, config.vpin_bucket)
         obs = QuoteObservation(
-            mid=mid, inventory=q, cash=cash, time_left=config.horizon - step * dt, step=step
+            mid=mid,
+            inventory=q,
+            cash=cash,
+            time_left=config.horizon - step * dt,
+            step=step,
+            vpin=vpin,
+            order_imbalance=imbalance,
         )
         quotes = strategy(strategy_params, obs)
         quotes = quotes.replace(
@@ -179,34 +238,61 @@ def _one_path(key, params, strategy, strategy_params, config: QuoteConfig, limit
         )
         bid_depth = jnp.asarray(quotes.bid_depth, mid.dtype)
         ask_depth = jnp.asarray(quotes.ask_depth, mid.dtype)
-        k_mid, k_order = jax.random.split(jax.random.fold_in(key, step))
+        step_key = jax.random.fold_in(key, step)
+        k_mid, k_order = jax.random.split(step_key)
+        # The information draws get their own stream so the others match the market without it.
+        k_info = jax.random.fold_in(step_key, 1)
         z = jax.random.normal(k_mid, dtype=mid.dtype)
         # One uniform per side: a market order arrives when u < A·dt and fills our quote when
         # u < A·exp(-k·delta)·dt, so fills at delta >= 0 are a subset of arrivals.
         u = jax.random.uniform(
             k_order, (2,), dtype=mid.dtype
         )  # (buy market order, sell market order)
-        arrive = u < params.mo_rate * dt
-        rate_dt = params.mo_rate * dt * jnp.exp(-params.decay_k * jnp.stack([ask_depth, bid_depth]))
+        informed = jnp.stack([info > 0, info < 0]).astype(mid.dtype)
+        rate = params.mo_rate + params.informed_rate * informed
+        arrive = u < rate * dt
+        rate_dt = rate * dt * jnp.exp(-params.decay_k * jnp.stack([ask_depth, bid_depth]))
         sold = quotes.ask_on & (u[0] < rate_dt[0])
         bought = quotes.bid_on & (u[1] < rate_dt[1])
         cash = cash + jnp.where(sold, mid + ask_depth, 0.0)
         cash = cash - jnp.where(bought, mid - bid_depth, 0.0)
         q_next = q - sold.astype(q.dtype) + bought.astype(q.dtype)
         jump = params.jump * (arrive[0].astype(mid.dtype) - arrive[1].astype(mid.dtype))
-        mid_next = mid + params.sigma * jnp.sqrt(dt) * z + jump
+        drift = params.info_drift * info.astype(mid.dtype) * dt
+        mid_next = mid + params.sigma * jnp.sqrt(dt) * z + jump + drift
         move = mid_next - mid
         adverse = jnp.where(sold, move, 0.0) - jnp.where(bought, move, 0.0)
         spread = jnp.where(quotes.bid_on & quotes.ask_on, ask_depth + bid_depth, jnp.nan)
-        out = (q, cash + q * mid, spread, sold.astype(jnp.int32) + bought, adverse)
-        return (mid_next, q_next, cash, killed), out
+        u_switch, u_side = jax.random.uniform(k_info, (2,), dtype=mid.dtype)
+        start = (info == 0) & (u_switch < params.info_start_rate * dt)
+        end = (info != 0) & (u_switch < params.info_end_rate * dt)
+        info_next = jnp.where(start, jnp.where(u_side < 0.5, 1, -1), jnp.where(end, 0, info))
+        buys, sells = arrive[0].astype(jnp.int8), arrive[1].astype(jnp.int8)
+        tape = vpin_update(
+            tape, arrive[0].astype(mid.dtype), arrive[1].astype(mid.dtype), config.vpin_bucket
+        )
+        out = (
+            q,
+            mark,
+            spread,
+            sold.astype(jnp.int32) + bought,
+            adverse,
+            vpin,
+            info,
+            buys,
+            sells,
+            mid,
+            bought.astype(jnp.int8) - sold.astype(jnp.int8),
+        )
+        return (mid_next, q_next, cash, killed, info_next.astype(jnp.int8), tape), out
 
     mid0 = jnp.asarray(params.mid0)
     zero = jnp.zeros((), mid0.dtype)
-    carry0 = (mid0, zero, zero, jnp.bool_(False))
+    tape0 = vpin_state(config.vpin_window, mid0.dtype)
+    carry0 = (mid0, zero, zero, jnp.bool_(False), jnp.int8(0), tape0)
     steps = jnp.arange(config.n_steps, dtype=jnp.int32)
-    (mid, q, cash, killed), outs = jax.lax.scan(body, carry0, steps)
-    inv, mtm, spread, fills, adverse = outs
+    (mid, q, cash, killed, _, _), outs = jax.lax.scan(body, carry0, steps)
+    inv, mtm, spread, fills, adverse, vpin, informed, buys, sells, mids, net = outs
     pnl = cash + q * mid
     return QuotePaths(
         pnl=pnl,
@@ -218,6 +304,12 @@ def _one_path(key, params, strategy, strategy_params, config: QuoteConfig, limit
         inventory_penalty=(inv**2).sum() * dt,
         adverse_selection=adverse.sum(),
         killed=killed,
+        vpin=vpin,
+        informed=informed,
+        buy_orders=buys,
+        sell_orders=sells,
+        mid=jnp.append(mids, mid),
+        net_fills=net,
     )
 
 
@@ -236,14 +328,26 @@ def simulate_quotes(
     limits = risk_limits() if limits is None else limits
     if not isinstance(n_paths, int) or n_paths < 1:
         raise InputError(f"n_paths must be an integer >= 1, got {n_paths!r}")
-    if is_concrete(params.mo_rate):
+    if is_concrete(params.mo_rate, params.informed_rate):
+        most = (float(params.mo_rate) + float(params.informed_rate)) * config.dt
         require(
-            float(params.mo_rate) * config.dt <= 1.0,
-            f"mo_rate * dt = {float(params.mo_rate) * config.dt:.3g} is the probability of a "
-            "market order per side and step; use a smaller dt (more steps) so that it is <= 1",
+            most <= 1.0,
+            f"(mo_rate + informed_rate) * dt = {most:.3g} is the probability of a market order "
+            "per side and step; use a smaller dt (more steps) so that it is <= 1",
         )
     keys = jax.vmap(lambda p: jax.random.fold_in(key, p))(jnp.arange(n_paths))
     return jax.vmap(lambda k: _one_path(k, params, strategy, strategy_params, config, limits))(keys)
+
+
+def markout(paths: QuotePaths, horizon_steps: int) -> jax.Array:
+    """Adverse selection per path at a horizon: the sum over our fills of the mid's move against
+    us from the fill's step to `horizon_steps` steps later (the horizon's mid at most), price
+    units; `horizon_steps` = 1 is `paths.adverse_selection`."""
+    horizon_steps = positive_int("horizon_steps", horizon_steps)
+    mid = paths.mid
+    n_steps = mid.shape[-1] - 1
+    later = mid[..., jnp.minimum(jnp.arange(n_steps) + horizon_steps, n_steps)]
+    return -(paths.net_fills * (later - mid[..., :-1])).sum(axis=-1)
 
 
 def max_drawdown(mark_to_market: jax.Array) -> jax.Array:

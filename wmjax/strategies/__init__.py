@@ -13,6 +13,12 @@ from wmjax.strategies._censored import (
     learn_greedy,
     record_fills,
 )
+from wmjax.strategies._latency_arbitrage import (
+    StaleQuoteParams,
+    latency_arbitrage,
+    stale_quote_params,
+    win_probability,
+)
 from wmjax.strategies._market_makers import (
     AvellanedaStoikov,
     DepthTable,
@@ -58,6 +64,11 @@ from wmjax.strategies._routing import (
     uniform_route,
     venue_set_rollouts,
 )
+from wmjax.strategies._toxicity_aware import (
+    ToxicityAware,
+    toxicity_aware,
+    toxicity_aware_strategy,
+)
 from wmjax.strategies._walk_forward import (
     RULES,
     Layout,
@@ -91,6 +102,8 @@ __all__ = [
     "RuleResult",
     "SplitResult",
     "SplitRoute",
+    "StaleQuoteParams",
+    "ToxicityAware",
     "WalkForwardConfig",
     "al_bands",
     "all_pairs",
@@ -120,6 +133,7 @@ __all__ = [
     "greedy_allocation",
     "greedy_route_policy",
     "kaplan_meier_tails",
+    "latency_arbitrage",
     "learn_greedy",
     "lit_only_route",
     "llp_split",
@@ -132,9 +146,13 @@ __all__ = [
     "sharpe_difference",
     "signal_rule_result",
     "split_route_policy",
+    "stale_quote_params",
     "symmetric_bands",
     "table_quotes",
+    "toxicity_aware",
+    "toxicity_aware_strategy",
     "uniform_route",
     "venue_set_rollouts",
     "walk_forward",
+    "win_probability",
 ]
