@@ -10,6 +10,7 @@ from wmjax._checks import InputError
 from wmjax.cli import (
     _analytics,
     _book,
+    _dashboard,
     _demo,
     _evaluate,
     _execution,
@@ -39,6 +40,7 @@ COMMAND_MODULES: tuple = (
     _evaluate,
     _route,
     _worldmodel,
+    _dashboard,
 )
 
 
