@@ -40,6 +40,7 @@ def register(subparsers) -> None:
     p.add_argument("--steps", type=int, default=30, help="decision intervals")
     p.add_argument("--horizon-s", type=float, default=1800.0, help="order horizon, market s")
     p.add_argument("--speed", type=float, default=60.0, help="market seconds per wall second")
+    p.add_argument("--band-paths", type=int, default=512, help="paths of the pre-trade band")
     p.add_argument("--limits", help="execution_limits_v1 JSON policy file (default: built in)")
     p.add_argument("--db", default="wmjax-out/dashboard.sqlite", help="session store (SQLite)")
     p.add_argument("--run-for-s", type=float, default=None, help="stop after this many seconds")
@@ -69,6 +70,7 @@ def _configs(args) -> list:
             speed=args.speed,
             seed=i,
             replay=args.replay,
+            band_paths=args.band_paths,
             limits=None if limits is None else json.dumps(limits, sort_keys=True),
         )
         for i in range(n)

@@ -56,6 +56,7 @@ class Hub:
         self.subscribers: set[asyncio.Queue] = set()
         self.tasks: dict[str, asyncio.Task] = {}
         self.latency_ms: list[float] = []
+        self.lag_ms: list[float] = []  # how late each interval ran behind its schedule
 
     def publish(self, sid: str, events: list[dict]) -> None:
         events = self.store.append(sid, [e for e in events if e is not None])
@@ -125,6 +126,7 @@ class Hub:
                 now = time.time()
                 due = t0 + session.k * wall_step
                 if now >= due:
+                    self.lag_ms.append((now - due) * 1e3)
                     self.publish(sid, session.step(now))
                 else:
                     self.publish(sid, session.watch(now))
@@ -313,7 +315,15 @@ class BackgroundServer:
         self.store = SessionStore(db)
         self.hub = Hub(self.store, controls)
         app = build_app(self.hub, list(configs))
-        config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
+        # open event streams would hold a graceful shutdown forever: give them one second
+        config = uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            log_level="warning",
+            lifespan="on",
+            timeout_graceful_shutdown=1,
+        )
         self.server = uvicorn.Server(config)
         self.url = f"http://{host}:{port}"
         self._thread = None
