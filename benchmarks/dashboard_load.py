@@ -44,7 +44,14 @@ def chromium(width: int = 1280, height: int = 800):
                  f"--window-size={width},{height}"):  # fmt: skip
         opts.add_argument(flag)
     opts.binary_location = binary
-    return webdriver.Chrome(options=opts, service=Service(driver))
+    browser = webdriver.Chrome(options=opts, service=Service(driver))
+    # the page's viewport itself is width x height (the window size includes no chrome here,
+    # but headless builds differ: set the metrics explicitly)
+    browser.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False},
+    )
+    return browser
 
 
 def run(sessions: int, seconds: float, step_s: float, browser=None, band_paths: int = 512) -> dict:
@@ -84,7 +91,7 @@ def run(sessions: int, seconds: float, step_s: float, browser=None, band_paths: 
         while time.time() < deadline and any(srv.hub.status[i] == "running" for i in ids):
             time.sleep(0.5)
         t_end = time.time()
-        time.sleep(2.5)  # the page posts its latencies every second
+        time.sleep(1.5)  # the page posts its latencies every second
         shown = browser.execute_script(
             "return Object.fromEntries(Object.entries(window.dash.S).map(([k, s]) => [k, s.fills]))"
         )

@@ -93,11 +93,9 @@ def card_state(driver, sid):
 
 def test_browser_shows_the_trace_the_band_and_an_injected_alert(server, browser):
     ARTIFACTS.mkdir(exist_ok=True)
-    # 1 s per interval: 12 s of streaming, long enough to watch it update
-    aaa, bbb = (
-        create(server, symbol="AAA", seed=0),
-        create(server, symbol="BBB", strategy="advisor"),
-    )
+    # 0.5 s per interval: 6 s of streaming, long enough to watch it update
+    aaa = create(server, symbol="AAA", seed=0, speed=120.0)
+    bbb = create(server, symbol="BBB", seed=1, speed=120.0, strategy="advisor")
     browser.get(server.url)
     first = wait(lambda: (s := card_state(browser, aaa)) and s["isPoints"] >= 2 and s, 60,
                  "the IS trace")  # fmt: skip

@@ -223,17 +223,18 @@ def test_lobster_replay_every_advice_carries_provenance():
 def test_fills_replay_streams_the_files_executions(tmp_path):
     path = tmp_path / "order.csv"
     path.write_text(
-        "time,side,shares,price\n34200,buy,100,10.01\n34300,buy,300,10.03\n34600,buy,200,10.02\n"
+        "time,side,shares,price\n34200,buy,100,50.01\n34300,buy,300,50.03\n34600,buy,200,50.02\n"
     )
     path.with_suffix(".json").write_text(
-        json.dumps({"arrival_price": 10.0, "start": 34200, "end": 34680, "symbol": "XYZ"})
+        json.dumps({"arrival_price": 50.0, "start": 34200, "end": 34680, "symbol": "XYZ"})
     )
-    s = LiveSession("h", config(replay=str(path)))  # 60-s intervals, as the other sessions
+    # 60-s intervals at $50, as the simulated sessions: the advisor compiled for them serves
+    s = LiveSession("h", config(replay=str(path)))
     fills = of(run(s, N), "fill")
     np.testing.assert_allclose([f["shares"] for f in fills], [100, 300, 0, 0, 0, 0, 200, 0])
     assert s.feed.symbol == "XYZ"
-    # (100 * 0.01 + 300 * 0.03 + 200 * 0.02) / (600 * 10) * 1e4
-    assert s.is_so_far_bps == pytest.approx(14.0 / 6000 * 1e4, rel=1e-5)
+    # (100 * 0.01 + 300 * 0.03 + 200 * 0.02) / (600 * 50) * 1e4
+    assert s.is_so_far_bps == pytest.approx(14.0 / 30000 * 1e4, rel=1e-4)
 
 
 def test_metrics_carry_the_seed_names_and_labels():

@@ -22,6 +22,7 @@ import json
 import logging
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
 
 import numpy as np
@@ -57,6 +58,8 @@ class Hub:
         self.tasks: dict[str, asyncio.Task] = {}
         self.latency_ms: list[float] = []
         self.lag_ms: list[float] = []  # how late each interval ran behind its schedule
+        # intervals compute on worker threads so the event loop keeps streaming meanwhile
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wmjax-live")
 
     def publish(self, sid: str, events: list[dict]) -> None:
         events = self.store.append(sid, [e for e in events if e is not None])
@@ -127,7 +130,8 @@ class Hub:
                 due = t0 + session.k * wall_step
                 if now >= due:
                     self.lag_ms.append((now - due) * 1e3)
-                    self.publish(sid, session.step(now))
+                    loop = asyncio.get_running_loop()
+                    self.publish(sid, await loop.run_in_executor(self.pool, session.step, now))
                 else:
                     self.publish(sid, session.watch(now))
                     await asyncio.sleep(min(due - now, WATCH_S))
@@ -147,6 +151,7 @@ class Hub:
         for task in self.tasks.values():
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        self.pool.shutdown(wait=True)
 
 
 def _error(status: int, message: str) -> JSONResponse:
