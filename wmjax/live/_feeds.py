@@ -137,6 +137,10 @@ class SimulatedFeed:
             regime=regime_of(move) if step > 0 else "normal",
         )
 
+    def warm(self) -> None:
+        """Compile the market step (a call whose result is discarded: the step is pure)."""
+        _sim_step(self._k_steps, jnp.int32(0), self._state, jnp.float32(0.0), self.params)
+
     def execute(self, step: int, shares: float) -> tuple[float, float, float]:
         """Trade `shares` (>= 0, the order's direction) in interval `step`: (filled, average
         price, mid at the interval's end)."""

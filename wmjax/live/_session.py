@@ -28,6 +28,7 @@ from wmjax.analytics import (
     AdvisorConfig,
     AdvisorMemory,
     advise,
+    advise_batch,
     named_strategy_params,
     strategy_policy,
     tca_divergence,
@@ -108,6 +109,19 @@ class LiveSession:
         self.crash_at: int | None = config.crash_strategy_at_step
         self.strategy_failed = False
         self.advice: dict | None = None
+        self._warm()
+
+    def _warm(self) -> None:
+        """Compile this configuration's jitted pieces now (advisor, policy, market step) by
+        calling them and discarding the results (pure functions), so a new session's compile
+        never stalls the interval thread that every running session shares."""
+        tick = self.feed.observe(0)
+        state = self._own_state(tick, 0.0)
+        advise_batch(self.key, [state], [self.limits], self.advisor_config)
+        self._policy_shares(tick, self.quantity)
+        warm = getattr(self.feed, "warm", None)
+        if warm is not None:
+            warm()
 
     @property
     def done(self) -> bool:
@@ -256,6 +270,9 @@ class LiveSession:
     def _target(self, tick, remaining: float) -> float:
         if self.crash_at is not None and self.k >= self.crash_at:
             raise RuntimeError(f"injected strategy crash at interval {self.k}")
+        return self._policy_shares(tick, remaining)
+
+    def _policy_shares(self, tick, remaining: float) -> float:
         obs = Observation(
             market=ImpactObservation(
                 jnp.float32(tick.mid),

@@ -9,7 +9,11 @@ let pending = [];        // emit times (ms) of live events not yet drawn
 let latency = [];        // measured event-to-screen latencies (ms), not yet posted
 const grid = document.getElementById("grid");
 
-function fmt(x, d = 1) { return (x === null || x === undefined || !isFinite(x)) ? "–" : Number(x).toFixed(d); }
+function fmt(x, d = 1) {
+  if (x === null || x === undefined || !isFinite(x)) return "–";
+  const v = Number(x);
+  return (Math.abs(v) < 0.5 * 10 ** -d ? 0 : v).toFixed(d);   // no "-0"
+}
 
 function card(id) {
   if (S[id]) return S[id];
@@ -135,7 +139,7 @@ function draw(s) {
     const top = Math.max(last.ceiling * 1.5, last.participation, 1e-9);
     const bar = q(".bar i");
     bar.style.width = Math.min(100, 100 * last.participation / top) + "%";
-    bar.className = last.participation > last.ceiling + 1e-9 ? "over" : "";
+    bar.className = last.participation > last.ceiling * (1 + 1e-4) ? "over" : "";
     q(".bar u").style.left = (100 * last.ceiling / top) + "%";
   }
   const ul = q("ul.alerts");
