@@ -7,7 +7,8 @@ any alerts). The page (the real dashboard) reports, for every live event, the ti
 server publishing it to the frame that drew it (`Date.now()` after the draw minus the server's
 `emit_ms`; one machine, one clock). At the end the fills every card counted are compared with
 the fills in the SQLite store (dropped = stored - shown), and the server's step lag (how late an
-interval ran behind its schedule: event-loop saturation) is reported.
+interval ran behind its schedule) and its CPU time per interval (this process: sessions, server,
+SQLite; the browser is another process) are reported.
 
     python benchmarks/dashboard_load.py                       # 50 orders x 300 s (issue 15)
     python benchmarks/dashboard_load.py --sessions 50 --seconds 60
@@ -86,11 +87,11 @@ def run(sessions: int, seconds: float, step_s: float, browser=None, band_paths: 
         t_compile = time.time()
         with httpx.Client(base_url=srv.url, timeout=600) as client:
             ids = [client.post("/api/sessions", json=c.to_dict()).json()["id"] for c in configs]
-        t_start = time.time()
+        t_start, cpu_start = time.time(), time.process_time()
         deadline = t_start + seconds + 120
         while time.time() < deadline and any(srv.hub.status[i] == "running" for i in ids):
             time.sleep(0.5)
-        t_end = time.time()
+        t_end, cpu_end = time.time(), time.process_time()
         time.sleep(1.5)  # the page posts its latencies every second
         shown = browser.execute_script(
             "return Object.fromEntries(Object.entries(window.dash.S).map(([k, s]) => [k, s.fills]))"
@@ -120,6 +121,8 @@ def run(sessions: int, seconds: float, step_s: float, browser=None, band_paths: 
         "latency_p50_ms": q(lat, 50),
         "latency_p99_ms": q(lat, 99),
         "latency_max_ms": float(lat.max()) if lat.size else float("nan"),
+        "server_cpu_s": cpu_end - cpu_start,
+        "server_cpu_ms_per_interval": (cpu_end - cpu_start) / max(lag.size, 1) * 1e3,
         "step_lag_p50_ms": q(lag, 50),
         "step_lag_p99_ms": q(lag, 99),
         "load_average": os.getloadavg(),

@@ -20,7 +20,7 @@ from wmjax.live import (
     pretrade_band,
 )
 from wmjax.live._metrics import LiveMetrics
-from wmjax.live._session import digest
+from wmjax.live._provenance import digest
 from wmjax.live._store import SessionStore
 from wmjax.market import ImpactMarket
 

@@ -90,7 +90,9 @@ def run(args) -> int:
 
         app = build_app(Hub(SessionStore(args.db)), configs)
         print(f"wmjax dashboard on http://{args.host}:{args.port}  (Ctrl-C stops)")
-        uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+        uvicorn.run(
+            app, host=args.host, port=args.port, log_level="warning", timeout_graceful_shutdown=1
+        )
         return 0
     seconds = float(positive("--run-for-s", args.run_for_s))
     with BackgroundServer(args.db, configs, port=args.port, host=args.host) as srv:

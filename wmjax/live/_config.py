@@ -47,7 +47,8 @@ class SessionConfig:
         replay: a LOBSTER message file (its `_orderbook_` file beside it) or a fills CSV.
         target_participation: the advisor's target (its POV base schedule).
         band_paths, advisor_paths: simulated paths of the pre-trade band and of the advisor.
-        limits: an `execution_limits_v1` dict (default `DEFAULT_LIMITS`).
+        limits: an `execution_limits_v1` policy as canonical JSON text (`from_dict` takes a
+            dict too; default `DEFAULT_LIMITS`).
         threshold_bps, consecutive: the divergence alert (see `AlertRules`).
         crash_strategy_at_step: fault injection: the strategy raises from this interval on.
     """

@@ -145,7 +145,7 @@ class SimulatedFeed:
         """Trade `shares` (>= 0, the order's direction) in interval `step`: (filled, average
         price, mid at the interval's end)."""
         self._state, fills, mid_before, mid_after = _sim_step(
-            self._k_steps, jnp.int32(step), self._state, jnp.float32(shares), self.params
+            self._k_steps, np.int32(step), self._state, np.float32(shares), self.params
         )
         self._prev_mid = float(mid_before)
         filled = float(fills.shares)

@@ -56,10 +56,18 @@ class Hub:
         self.history: list[dict] = []
         self.subscribers: set[asyncio.Queue] = set()
         self.tasks: dict[str, asyncio.Task] = {}
+        self.loop: asyncio.AbstractEventLoop | None = None
         self.latency_ms: list[float] = []
         self.lag_ms: list[float] = []  # how late each interval ran behind its schedule
         # intervals compute on worker threads so the event loop keeps streaming meanwhile
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wmjax-live")
+
+    def close_streams(self) -> None:
+        """End every open event stream (on shutdown; a browser would reconnect and resume)."""
+        for q in list(self.subscribers):
+            self.subscribers.discard(q)
+            with contextlib.suppress(asyncio.QueueFull):
+                q.put_nowait(None)
 
     def publish(self, sid: str, events: list[dict]) -> None:
         events = self.store.append(sid, [e for e in events if e is not None])
@@ -249,6 +257,8 @@ def build_app(hub: Hub, initial: list[SessionConfig] = ()) -> Starlette:
                     except TimeoutError:
                         yield ": ping\n\n"
                         continue
+                    if e is None:
+                        break
                     if e["seq"] > last:
                         last = e["seq"]
                         yield f"id: {last}\ndata: {json.dumps(e)}\n\n"
@@ -282,6 +292,7 @@ def build_app(hub: Hub, initial: list[SessionConfig] = ()) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(_app):
+        hub.loop = asyncio.get_running_loop()
         await hub.resume_all()
         for config in initial if not hub.frames else ():  # a restart resumes instead
             await hub.create(config)
@@ -346,6 +357,9 @@ class BackgroundServer:
         return self
 
     def __exit__(self, *exc):
+        if self.hub.loop is not None:
+            self.hub.loop.call_soon_threadsafe(self.hub.close_streams)
+            time.sleep(0.2)
         self.server.should_exit = True
         self._thread.join(timeout=30)
         self.store.close()

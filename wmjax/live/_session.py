@@ -13,14 +13,10 @@ the IS so far is compared with the pre-trade band (`_band`).
 from __future__ import annotations
 
 import copy
-import hashlib
-import json
-import os
 from collections.abc import Callable
 from datetime import UTC, datetime
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from wmjax._checks import InputError
@@ -38,38 +34,16 @@ from wmjax.execution import Observation
 from wmjax.live._alerts import Alerts
 from wmjax.live._band import ADVISOR, base_strategy, pretrade_band
 from wmjax.live._config import SessionConfig, make_feed
+from wmjax.live._provenance import (
+    DISABLED_REASON,
+    advisor_enabled,
+    digest,
+    identity_controls,
+    override_reason,
+)
 from wmjax.market._impact_market import ImpactObservation
 
-DISABLED_REASON = "disabled: EXECUTION_ADVISOR_ENABLED=false"
 _policy = jax.jit(strategy_policy)
-
-
-def advisor_enabled(environ=None) -> bool:
-    """False when EXECUTION_ADVISOR_ENABLED is false/0/no/off (the kill switch)."""
-    value = (os.environ if environ is None else environ).get("EXECUTION_ADVISOR_ENABLED", "true")
-    return value.strip().lower() not in ("false", "0", "no", "off")
-
-
-def digest(obj) -> str:
-    """sha256 of `obj` as canonical JSON (sorted keys), hex."""
-    text = json.dumps(obj, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _override_reason(advice: dict) -> str | None:
-    prov = advice["provenance"]
-    if prov["fallback"]:
-        reason = prov["fallback_reason"] or ""
-        kind = reason.split(":")[0]
-        return "advisor_disabled" if reason == DISABLED_REASON else f"fallback_{kind}"
-    if prov.get("controls_reasons"):
-        return "controls"
-    return "limits_clip" if prov["override"] else None
-
-
-def identity_controls(advice: dict, view: dict) -> tuple[dict, list]:
-    """The default controls hook: no risk layer, nothing tightened."""
-    return advice, []
 
 
 class LiveSession:
@@ -100,6 +74,8 @@ class LiveSession:
         self.limits = validate(config.limits_dict(), "execution_limits_v1", "limits")
         self.limits_version = f"sha256:{digest(self.limits)[:12]}"
         self.key = jax.random.key(config.seed + 7919)
+        # the advisor's key of each interval, split once (no key arithmetic per interval)
+        self._keys = list(jax.random.split(self.key, self.feed.n_steps + 1))
         self.memory = AdvisorMemory()
         self.alerts = Alerts(config.alert_rules())
         self.k, self.filled, self.notional = 0, 0.0, 0.0
@@ -211,7 +187,7 @@ class LiveSession:
             advice, _ = advise(None, self.limits, now=now)
             advice["provenance"]["fallback_reason"] = DISABLED_REASON
         else:
-            key = jax.random.fold_in(self.key, self.k)
+            key = self._keys[self.k]
             advice, self.memory = advise(
                 state,
                 self.limits,
@@ -248,7 +224,7 @@ class LiveSession:
                 "type": "advice",
                 "step": self.k,
                 "advice": self.advice,
-                "override_reason": _override_reason(self.advice),
+                "override_reason": override_reason(self.advice),
             }
         ]
         alert = self.alerts.set("stale", stale, f"advisor input {reason}; baseline policy")
@@ -275,17 +251,17 @@ class LiveSession:
     def _policy_shares(self, tick, remaining: float) -> float:
         obs = Observation(
             market=ImpactObservation(
-                jnp.float32(tick.mid),
-                jnp.float32(self.feed.arrival_price),
-                jnp.float32(tick.volume_shares),
-                jnp.float32(0.0),
-                jnp.float32(0.0),
-                jnp.float32(self.feed.interval_s / 23400.0),
+                np.float32(tick.mid),
+                np.float32(self.feed.arrival_price),
+                np.float32(tick.volume_shares),
+                np.float32(0.0),
+                np.float32(0.0),
+                np.float32(self.feed.interval_s / 23400.0),
             ),
             order=self.order,
-            step=jnp.int32(self.k),
-            remaining_shares=jnp.float32(remaining),
-            time_left_days=jnp.float32(0.0),
+            step=np.int32(self.k),
+            remaining_shares=np.float32(remaining),
+            time_left_days=np.float32(0.0),
             n_steps=self.feed.n_steps,
         )
         return float(_policy(self._params, obs))
@@ -350,7 +326,7 @@ class LiveSession:
         record = tca_divergence(is_bps, self.band.samples_bps[:, k], self.feed.version)
         advice = self.advice
         participation = filled / tick.volume_shares if tick.volume_shares > 0 else 0.0
-        overrides = int(_override_reason(advice) is not None)
+        overrides = int(override_reason(advice) is not None)
         notional = self.quantity * self.feed.arrival_price
         alert_events, flagged = self.alerts.interval(
             record,
