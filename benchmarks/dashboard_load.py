@@ -17,6 +17,7 @@ SQLite; the browser is another process) are reported.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import shutil
@@ -55,7 +56,21 @@ def chromium(width: int = 1280, height: int = 800):
     return browser
 
 
-def run(sessions: int, seconds: float, step_s: float, browser=None, band_paths: int = 512) -> dict:
+def _shown(browser, ids) -> int:
+    counts = browser.execute_script(
+        "return Object.fromEntries(Object.entries(window.dash.S).map(([k, s]) => [k, s.fills]))"
+    )
+    return int(sum(counts.get(i, 0) for i in ids))
+
+
+def run(
+    sessions: int,
+    seconds: float,
+    step_s: float,
+    browser=None,
+    band_paths: int = 512,
+    grace_s: float = 120.0,
+) -> dict:
     """Serve `sessions` orders of `seconds / step_s` intervals to `browser` (default: a new
     headless Chromium) and measure; returns the figures as a dict."""
     from wmjax.live import SessionConfig
@@ -88,10 +103,18 @@ def run(sessions: int, seconds: float, step_s: float, browser=None, band_paths: 
         with httpx.Client(base_url=srv.url, timeout=600) as client:
             ids = [client.post("/api/sessions", json=c.to_dict()).json()["id"] for c in configs]
         t_start, cpu_start = time.time(), time.process_time()
-        deadline = t_start + seconds + 120
+        deadline = t_start + seconds + grace_s
         while time.time() < deadline and any(srv.hub.status[i] == "running" for i in ids):
             time.sleep(0.5)
         t_end, cpu_end = time.time(), time.process_time()
+        status = {i: srv.hub.status[i] for i in ids}
+        # past the deadline the orders still running are stopped; then the page gets the time
+        # to draw what was streamed before the shown and stored fills are compared
+        asyncio.run_coroutine_threadsafe(srv.hub.stop(), srv.hub.loop).result(120)
+        n_stored = sum(len(srv.store.events(i, ("fill",))) for i in ids)
+        settle = time.time() + 30
+        while time.time() < settle and _shown(browser, ids) < n_stored:
+            time.sleep(0.5)
         time.sleep(1.5)  # the page posts its latencies every second
         shown = browser.execute_script(
             "return Object.fromEntries(Object.entries(window.dash.S).map(([k, s]) => [k, s.fills]))"
@@ -101,7 +124,6 @@ def run(sessions: int, seconds: float, step_s: float, browser=None, band_paths: 
         browser.save_screenshot(screenshot)
         lat = np.asarray(srv.hub.latency_ms, float)
         lag = np.asarray(srv.hub.lag_ms, float)
-        status = {i: srv.hub.status[i] for i in ids}
         browser.get("about:blank")  # close the event stream before the server stops
     if own:
         browser.quit()
@@ -114,6 +136,8 @@ def run(sessions: int, seconds: float, step_s: float, browser=None, band_paths: 
         "setup_s": t_start - t_compile,
         "streaming_s": t_end - t_start,
         "done": sum(s == "done" for s in status.values()),
+        "intervals_scheduled": sessions * n_steps,
+        "intervals_run": len(lag),
         "fills_stored": sum(stored.values()),
         "fills_shown": int(sum(shown.get(i, 0) for i in ids)),
         "dropped_fills": int(sum(stored[i] - shown.get(i, 0) for i in ids)),
@@ -135,9 +159,10 @@ def main(argv=None) -> dict:
     p.add_argument("--sessions", type=int, default=50)
     p.add_argument("--seconds", type=float, default=300.0)
     p.add_argument("--step-s", type=float, default=1.0, help="wall seconds per interval")
+    p.add_argument("--grace-s", type=float, default=120.0, help="extra time for late orders")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     args = p.parse_args(argv)
-    out = run(args.sessions, args.seconds, args.step_s)
+    out = run(args.sessions, args.seconds, args.step_s, grace_s=args.grace_s)
     if args.json:
         print(json.dumps(out))
     else:
