@@ -4,7 +4,8 @@ server-sent events.
 
 Routes: `GET /` the page; `GET /api/sessions` every session's frame and its ticks, fills and
 alerts so far (a reload redraws from it) with `last_seq`; `GET /api/stream?after=SEQ` (or the
-`Last-Event-ID` header) the events after SEQ, then live; `POST /api/sessions` a new session
+`Last-Event-ID` header) the page's events (session, tick, fill, alert) after SEQ, then every
+event live; `POST /api/sessions` a new session
 (a `SessionConfig` JSON object); `POST /api/sessions/{id}/state` an external
 `microstructure_state_v1` message; `POST /api/sessions/{id}/faults` fault injection
 (`{"stall_state_s": s}`); `POST /api/latency` the page's event-to-screen latencies (ms);
@@ -77,9 +78,9 @@ class Hub:
             e["emit_ms"] = now_ms
             if session is not None:
                 self.metrics.observe(session.feed.symbol, session.strategy, e)
-            if e["type"] in SNAPSHOT_TYPES:
+            if e["type"] in SNAPSHOT_TYPES:  # what a page draws: kept for reloads, reconnects
                 self.snapshot.setdefault(sid, []).append(e)
-            self.history.append(e)
+                self.history.append(e)
             for q in list(self.subscribers):
                 try:
                     q.put_nowait(e)
@@ -101,7 +102,7 @@ class Hub:
         for sid, cfg, status in self.store.sessions():
             events = self.store.events(sid)
             self.snapshot[sid] = [e for e in events if e["type"] in SNAPSHOT_TYPES]
-            self.history.extend(events)
+            self.history.extend(self.snapshot[sid])
             frames = [e for e in events if e["type"] == "session"]
             self.frames[sid] = frames[0] if frames else {}
             self.status[sid] = status
