@@ -11,6 +11,7 @@ from wmjax.cli import (
     _analytics,
     _best_execution,
     _book,
+    _dashboard,
     _demo,
     _desk,
     _evaluate,
@@ -43,6 +44,7 @@ COMMAND_MODULES: tuple = (
     _worldmodel,
     _desk,
     _best_execution,
+    _dashboard,
 )
 
 
