@@ -2,6 +2,7 @@
 restart from persisted events, the controls hook, provenance, the band against the rollout
 engine, replays (LOBSTER, fills) and the metrics. Intervals are driven by hand (no sleeping)."""
 
+import hashlib
 import json
 
 import jax
@@ -10,17 +11,18 @@ import pytest
 from _shared import LOBSTER, shared_file
 
 from wmjax.analytics import named_strategy_params, strategy_policy
+from wmjax.desk import RiskLimits
 from wmjax.execution import RolloutConfig, rollout
 from wmjax.live import (
     DEFAULT_LIMITS,
     LiveSession,
     SessionConfig,
+    desk_controls,
     is_so_far_bps,
     make_feed,
     pretrade_band,
 )
 from wmjax.live._metrics import LiveMetrics
-from wmjax.live._provenance import digest
 from wmjax.live._store import SessionStore
 from wmjax.market import ImpactMarket
 
@@ -98,7 +100,7 @@ def test_missing_state_stream_uses_the_baseline():
     s.stall_state(T0 - 1.0, 100.0)
     events = s.step(T0)
     prov = of(events, "advice")[0]["advice"]["provenance"]
-    assert prov["fallback_reason"].startswith("missing") and prov["input_state"] is None
+    assert prov["fallback_reason"].startswith("missing") and prov["inputs"] is None
     assert of(events, "alert")[0]["kind"] == "stale" and of(events, "fill")
 
 
@@ -181,13 +183,20 @@ def test_controls_hook_can_only_tighten():
     loose = of(LiveSession("l", config(strategy="advisor"), loosen).step(T0), "advice")[0]
     assert loose["advice"]["max_participation_rate"] == free["max_participation_rate"]
     assert "refused" in loose["advice"]["provenance"]["controls_reasons"][0]
+    desk = desk_controls(RiskLimits(max_participation_rate=0.01))
+    capped = of(LiveSession("d", config(strategy="advisor"), desk).step(T0), "advice")[0]
+    assert capped["advice"]["max_participation_rate"] == pytest.approx(
+        min(0.01, free["max_participation_rate"])
+    )
+    assert capped["advice"]["provenance"]["risk_limits_version"] == "risk_limits_v1"
 
 
 PROVENANCE = (
-    "input_state",
-    "input_state_sha256",
-    "input_state_age_ms",
+    "inputs",
+    "inputs_hash",
+    "state_age_ms",
     "limits_version",
+    "advisor_enabled",
     "simulator_version",
     "market_simulator_version",
     "fallback",
@@ -202,9 +211,10 @@ def check_provenance(advice_events, limits_version):
         prov = e["advice"]["provenance"]
         assert all(k in prov for k in PROVENANCE)
         assert prov["limits_version"] == limits_version
-        if prov["input_state"] is not None:
-            assert prov["input_state_sha256"] == digest(prov["input_state"])
-            assert prov["input_state_age_ms"] >= 0
+        if prov["inputs"] is not None:
+            text = json.dumps(prov["inputs"], sort_keys=True, separators=(",", ":"))
+            assert prov["inputs_hash"] == "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+            assert prov["state_age_ms"] >= 0
 
 
 def test_lobster_replay_every_advice_carries_provenance():

@@ -43,6 +43,18 @@ def register(subparsers) -> None:
     p.add_argument("--band-paths", type=int, default=512, help="paths of the pre-trade band")
     p.add_argument("--limits", help="execution_limits_v1 JSON policy file (default: built in)")
     p.add_argument("--db", default="wmjax-out/dashboard.sqlite", help="session store (SQLite)")
+    p.add_argument(
+        "--risk-budget-bps",
+        type=float,
+        default=25.0,
+        help="desk risk layer: each order's IS risk budget, bps (participation tightens as used)",
+    )
+    p.add_argument(
+        "--max-position-shares",
+        type=float,
+        default=1e6,
+        help="desk risk layer: position limit, shares",
+    )
     p.add_argument("--run-for-s", type=float, default=None, help="stop after this many seconds")
     add_json_flag(p)
     p.set_defaults(run=run)
@@ -78,24 +90,33 @@ def _configs(args) -> list:
 
 
 def run(args) -> int:
-    from wmjax.live import make_feed
+    from wmjax.desk import RiskLimits
+    from wmjax.live import desk_controls, make_feed
     from wmjax.live._server import BackgroundServer
 
     configs = _configs(args)
+    controls = desk_controls(
+        RiskLimits(
+            is_risk_budget_bps=positive("--risk-budget-bps", args.risk_budget_bps),
+            max_position_shares=positive("--max-position-shares", args.max_position_shares),
+        )
+    )
     make_feed(configs[0])  # bad --replay files fail here, before the server starts
     if args.run_for_s is None:
         import uvicorn
 
         from wmjax.live._server import Hub, SessionStore, build_app
 
-        app = build_app(Hub(SessionStore(args.db)), configs)
+        app = build_app(Hub(SessionStore(args.db), controls), configs)
         print(f"wmjax dashboard on http://{args.host}:{args.port}  (Ctrl-C stops)")
         uvicorn.run(
             app, host=args.host, port=args.port, log_level="warning", timeout_graceful_shutdown=1
         )
         return 0
     seconds = float(positive("--run-for-s", args.run_for_s))
-    with BackgroundServer(args.db, configs, port=args.port, host=args.host) as srv:
+    with BackgroundServer(
+        args.db, configs, port=args.port, host=args.host, controls=controls
+    ) as srv:
         if not args.json:
             print(f"wmjax dashboard on {srv.url} for {seconds:g} s")
         time.sleep(seconds)

@@ -6,7 +6,7 @@ from wmjax.live._alerts import AlertRules, Alerts
 from wmjax.live._band import Band, is_so_far_bps, pretrade_band
 from wmjax.live._config import DEFAULT_LIMITS, SessionConfig, make_feed
 from wmjax.live._feeds import FillsFeed, LobsterFeed, SimulatedFeed, Tick
-from wmjax.live._provenance import advisor_enabled, digest, identity_controls
+from wmjax.live._provenance import desk_controls, identity_controls
 from wmjax.live._session import LiveSession
 
 __all__ = [
@@ -20,8 +20,7 @@ __all__ = [
     "SessionConfig",
     "SimulatedFeed",
     "Tick",
-    "advisor_enabled",
-    "digest",
+    "desk_controls",
     "identity_controls",
     "is_so_far_bps",
     "make_feed",

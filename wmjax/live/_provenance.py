@@ -1,25 +1,9 @@
-"""Provenance helpers of live advice: the kill switch, canonical hashes, the override reason
-(the `reason` label of `execution_policy_override_total`) and the default controls hook."""
+"""Provenance helpers of live advice: the override reason (the `reason` label of
+`execution_policy_override_total`) and the controls hooks (none, or the desk's risk layer)."""
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
-
-DISABLED_REASON = "disabled: EXECUTION_ADVISOR_ENABLED=false"
-
-
-def advisor_enabled(environ=None) -> bool:
-    """False when EXECUTION_ADVISOR_ENABLED is false/0/no/off (the kill switch)."""
-    value = (os.environ if environ is None else environ).get("EXECUTION_ADVISOR_ENABLED", "true")
-    return value.strip().lower() not in ("false", "0", "no", "off")
-
-
-def digest(obj) -> str:
-    """sha256 of `obj` as canonical JSON (sorted keys), hex."""
-    text = json.dumps(obj, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()
+from wmjax.desk import KILL_SWITCH_REASON, RiskLimits, apply_controls
 
 
 def override_reason(advice: dict) -> str | None:
@@ -28,7 +12,7 @@ def override_reason(advice: dict) -> str | None:
     if prov["fallback"]:
         reason = prov["fallback_reason"] or ""
         kind = reason.split(":")[0]
-        return "advisor_disabled" if reason == DISABLED_REASON else f"fallback_{kind}"
+        return "advisor_disabled" if reason == KILL_SWITCH_REASON else f"fallback_{kind}"
     if prov.get("controls_reasons"):
         return "controls"
     return "limits_clip" if prov["override"] else None
@@ -37,3 +21,21 @@ def override_reason(advice: dict) -> str | None:
 def identity_controls(advice: dict, view: dict) -> tuple[dict, list]:
     """The default controls hook: no risk layer, nothing tightened."""
     return advice, []
+
+
+def desk_controls(limits: RiskLimits = RiskLimits()):  # noqa: B008 (frozen)
+    """The desk's risk layer (`wmjax.desk.apply_controls`) as a live controls hook: the session
+    view becomes the desk's session (position = side x filled shares, the IS so far, floored at
+    0, is the risk used)."""
+
+    def controls(advice: dict, view: dict) -> tuple[dict, list]:
+        session = {
+            "position_shares": view["side"] * view["filled_shares"],
+            "filled_shares": view["filled_shares"],
+            "is_risk_used_bps": max(float(view["is_so_far_bps"]), 0.0),
+            "side": view["side"],
+            "order_shares": view["quantity_shares"],
+        }
+        return apply_controls(advice, session, limits)
+
+    return controls

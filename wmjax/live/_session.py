@@ -25,22 +25,18 @@ from wmjax.analytics import (
     AdvisorMemory,
     advise,
     advise_batch,
+    limits_version,
     named_strategy_params,
     strategy_policy,
     tca_divergence,
     validate,
 )
+from wmjax.desk import advisor_enabled, choose
 from wmjax.execution import Observation
 from wmjax.live._alerts import Alerts
 from wmjax.live._band import ADVISOR, base_strategy, pretrade_band
 from wmjax.live._config import SessionConfig, make_feed
-from wmjax.live._provenance import (
-    DISABLED_REASON,
-    advisor_enabled,
-    digest,
-    identity_controls,
-    override_reason,
-)
+from wmjax.live._provenance import identity_controls, override_reason
 from wmjax.market._impact_market import ImpactObservation
 
 _policy = jax.jit(strategy_policy)
@@ -72,7 +68,7 @@ class LiveSession:
             n_paths=config.advisor_paths,
         )
         self.limits = validate(config.limits_dict(), "execution_limits_v1", "limits")
-        self.limits_version = f"sha256:{digest(self.limits)[:12]}"
+        self.limits_version = limits_version(self.limits)
         self.key = jax.random.key(config.seed + 7919)
         # the advisor's key of each interval, split once (no key arithmetic per interval)
         self._keys = list(jax.random.split(self.key, self.feed.n_steps + 1))
@@ -116,6 +112,7 @@ class LiveSession:
             "strategy": self.strategy,
             "step": self.k,
             "n_steps": self.feed.n_steps,
+            "side": self.side,
             "quantity_shares": self.quantity,
             "filled_shares": self.filled,
             "is_so_far_bps": self._is_bps(None),
@@ -183,22 +180,16 @@ class LiveSession:
     def _advise(self, now_s: float) -> list[dict]:
         now = datetime.fromtimestamp(now_s, UTC)
         state = self.state
-        if not advisor_enabled():
-            advice, _ = advise(None, self.limits, now=now)
-            advice["provenance"]["fallback_reason"] = DISABLED_REASON
-        else:
-            key = self._keys[self.k]
-            advice, self.memory = advise(
-                state,
-                self.limits,
-                now=now,
-                memory=self.memory,
-                key=key,
-                config=self.advisor_config,
-            )
-        age_ms = None
-        if state is not None:
-            age_ms = (now - datetime.fromisoformat(state["event_ts"])).total_seconds() * 1e3
+        enabled = advisor_enabled()
+        shadow, self.memory = advise(
+            state,
+            self.limits,
+            now=now,
+            memory=self.memory,
+            key=self._keys[self.k],
+            config=self.advisor_config,
+        )
+        advice = choose(shadow, state, self.limits, enabled)
         controlled, reasons = self.controls(copy.deepcopy(advice), self.view())
         reasons = list(reasons)
         if controlled["max_participation_rate"] > advice["max_participation_rate"] + 1e-12:
@@ -206,12 +197,7 @@ class LiveSession:
             controlled = advice
         prov = controlled["provenance"]
         prov.update(
-            input_state=state,
-            input_state_sha256=None if state is None else digest(state),
-            input_state_age_ms=age_ms,
-            limits_version=self.limits_version,
             market_simulator_version=self.feed.version,
-            advisor_enabled=advisor_enabled(),
             controls_reasons=reasons,
             advisor_memory=self.memory.to_dict(),
         )
