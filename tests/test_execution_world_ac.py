@@ -115,18 +115,18 @@ def test_world_model_is_the_closed_form_on_flat_paths(pretrained):
 
 
 def test_pretrained_world_model_tracks_the_oracle_on_held_out_problems(pretrained, held_out):
-    """Held-out problems (a key never used in training). The learned correction must beat the
-    constant-parameter closed form by a wide margin; the figures of the benchmark's 1000-problem
-    set are in the README."""
+    """Held-out problems (a key never used in training): the target is 1% of X; the learned
+    phases must meet it on nearly all and beat the constant-parameter closed form by a wide
+    margin (the benchmark's 1000-problem figures are in the README: 97.5% within 1%)."""
     model, params = pretrained
     run = jax.jit(lambda p, problems: batch_schedules(model, p, problems))
     learned = _holdings_error(np.asarray(run(params, held_out), float), held_out)
     closed = _holdings_error(
         np.asarray(run(model.init(jax.random.key(0)), held_out), float), held_out
     )
-    assert np.median(learned) < 0.006
-    assert np.quantile(learned, 0.9) < 0.015
-    assert np.median(learned) < 0.25 * np.median(closed)
+    assert np.mean(learned < 0.01) >= 0.95
+    assert np.median(learned) < 0.003 and learned.max() < 0.04
+    assert np.median(learned) < 0.1 * np.median(closed)
 
 
 @pytest.mark.slow

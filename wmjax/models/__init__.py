@@ -55,6 +55,12 @@ from wmjax.models._hmm import (
     log_emissions,
     match_states,
 )
+from wmjax.models._impact_book import (
+    BookMetaorderDistribution,
+    fit_square_root_law,
+    simulate_book_metaorders,
+    square_root_law_bps,
+)
 from wmjax.models._impact_model import (
     IMPACT_LAWS,
     MarketImpactModel,
@@ -169,6 +175,7 @@ __all__ = [
     "Action",
     "AlmgrenChrissWorldModel",
     "BarDays",
+    "BookMetaorderDistribution",
     "DarkPoolRouter",
     "DarkPoolRoutingModel",
     "DetectorFit",
@@ -225,6 +232,7 @@ __all__ = [
     "explore_venues",
     "fill_prediction",
     "fit_hmm",
+    "fit_square_root_law",
     "fit_twap_world_model",
     "fit_vwap_world_model",
     "fit_world_model",
@@ -266,11 +274,13 @@ __all__ = [
     "save_placement",
     "save_world_model",
     "schedule_net_trades",
+    "simulate_book_metaorders",
     "simulate_metaorders",
     "simulate_plans",
     "simulated_example",
     "size_slope",
     "softmax_regression",
+    "square_root_law_bps",
     "statarb_loss",
     "train_ac_heads",
     "train_ac_world_model",
