@@ -3,7 +3,7 @@ simulator, AC world model inference per order, and the accuracy figures of issue
 
     python benchmarks/execution_world.py [--only ac,impact,impact_book,world] [--save-weights]
         [--ac-updates 2500] [--impact-updates 4000] [--world-updates 1500]
-        [--book-metaorders 128] [--book-paths 16] [--json out.json]
+        [--book-metaorders 192] [--book-paths 16] [--book-updates 1000] [--json out.json]
 
 `--save-weights` writes the AC world model to wmjax/models/weights/ac_world_v1.msgpack (the
 pre-trained model the tests check against the tridiagonal oracle on held-out problems).
@@ -179,9 +179,10 @@ def bench_impact_book(args) -> dict:
     n_train = 3 * args.book_metaorders // 4
     train_set = jax.tree.map(lambda x: x[:n_train], data)
     test_set = jax.tree.map(lambda x: x[n_train:], data)
-    model = MarketImpactModel()
+    # a small net: ~100 noisy metaorders would be memorised by the 64-unit default
+    model = MarketImpactModel(hidden=16)
     result = train_impact_model(
-        jax.random.key(23), train_set, model, n_updates=args.impact_updates, relative=False
+        jax.random.key(23), train_set, model, n_updates=args.book_updates, relative=False
     )
     perm, temp = model(result.params, test_set["features"])
     learned = np.asarray(perm / 2 * (1 - 1 / 8) + temp, float)
@@ -306,7 +307,8 @@ def bench_world(args) -> dict:
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", default="ac,impact,impact_book,world")
-    parser.add_argument("--book-metaorders", type=int, default=128)
+    parser.add_argument("--book-metaorders", type=int, default=192)
+    parser.add_argument("--book-updates", type=int, default=1000)
     parser.add_argument("--book-paths", type=int, default=16)
     parser.add_argument("--ac-updates", type=int, default=2500)
     parser.add_argument("--impact-updates", type=int, default=4000)

@@ -16,7 +16,7 @@ from wmjax.analytics import (
     standard_strategies,
 )
 from wmjax.analytics._desk import desk_market_params
-from wmjax.execution import order
+from wmjax.execution import objective_covariance, order, ranking_swaps
 from wmjax.market import ImpactMarket
 from wmjax.models import (
     ExecutionWorldModel,
@@ -81,6 +81,12 @@ def test_surrogate_pretrade_ranks_the_standard_strategies_like_the_simulator(par
     best, pick = np.argmin(samples.mean(-1)), np.argmin(sur)
     diff = samples[pick] - samples[best]
     assert diff.mean() <= 3 * diff.std(ddof=1) / np.sqrt(diff.size)
+    # the desk's objective, mean + 0.5 std: any pair the surrogate orders unlike the simulator
+    # must be within the simulation's noise (paired delta-method SE, `ranking_swaps`)
+    objective, cov = objective_covariance(samples, 0.5)
+    predicted = np.asarray(pred["is_mean_bps"] + 0.5 * pred["is_std_bps"])
+    swaps = ranking_swaps(names, predicted, objective, cov)
+    assert not any(s["distinguishable"] for s in swaps), swaps
 
 
 @pytest.mark.slow
