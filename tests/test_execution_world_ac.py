@@ -112,6 +112,12 @@ def test_world_model_is_the_closed_form_on_flat_paths(pretrained):
         lam = lam_bps * 1e4 / (q * S0)
         ref = almgren_chriss(1.0, t, 10, 0.8, 2e-7, 0.0, 0.0, lam).trades
         np.testing.assert_allclose(np.asarray(f), ref, atol=2e-5)
+    # the limits of the sinh profile in float32: lambda = 0 is TWAP; a huge lambda (total phase
+    # 144, where sinh overflows float32 at 89) trades everything at once, without NaN
+    twap = schedule(params, jnp.full(10, 0.8), jnp.full(10, 2e-7), 0.0, 3e5, 0.5)
+    np.testing.assert_allclose(np.asarray(twap), np.full(10, 0.1), atol=1e-5)
+    now = np.asarray(schedule(params, jnp.full(10, 1.5), jnp.full(10, 1e-7), 1e3, 1e5, 2.0))
+    assert np.all(np.isfinite(now)) and now[0] > 1 - 1e-6
 
 
 def test_pretrained_world_model_tracks_the_oracle_on_held_out_problems(pretrained, held_out):

@@ -23,8 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from wmjax._checks import InputError, positive_int, require
-from wmjax.execution import RolloutConfig, book_paths, book_schedule, book_schedule_policy
-from wmjax.execution._order import Order
+from wmjax.execution import Order, RolloutConfig, book_paths, book_schedule, book_schedule_policy
 from wmjax.market import BookMarket, book_params
 from wmjax.models._impact_model import impact_features
 
