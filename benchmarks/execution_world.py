@@ -1,8 +1,9 @@
 """Execution world models: training time of each model, the surrogate pre-trade against the
 simulator, AC world model inference per order, and the accuracy figures of issue 11.
 
-    python benchmarks/execution_world.py [--only ac,impact,world] [--save-weights]
-        [--ac-updates 2500] [--impact-updates 4000] [--world-updates 1500] [--json out.json]
+    python benchmarks/execution_world.py [--only ac,impact,impact_book,world] [--save-weights]
+        [--ac-updates 2500] [--impact-updates 4000] [--world-updates 1500]
+        [--book-metaorders 192] [--book-paths 16] [--book-updates 1000] [--json out.json]
 
 `--save-weights` writes the AC world model to wmjax/models/weights/ac_world_v1.msgpack (the
 pre-trained model the tests check against the tridiagonal oracle on held-out problems).
@@ -29,23 +30,27 @@ from wmjax.analytics import (
     standard_strategies,
 )
 from wmjax.analytics._desk import desk_market_params
-from wmjax.execution import order, time_varying_ac_trades
-from wmjax.market import ImpactMarket, expected_paths
+from wmjax.execution import objective_covariance, order, ranking_swaps, time_varying_ac_trades
+from wmjax.market import ImpactMarket, book_key, expected_paths
 from wmjax.models import (
     AlmgrenChrissWorldModel,
+    BookMetaorderDistribution,
     ExecutionWorldModel,
     MarketImpactModel,
     MetaorderDistribution,
     PathDistribution,
     Plan,
     batch_schedules,
+    fit_square_root_law,
     intraday_markets,
     sample_problems,
     save_ac_world,
     save_execution_world,
+    simulate_book_metaorders,
     simulate_metaorders,
     simulate_plans,
     size_slope,
+    square_root_law_bps,
     train_ac_heads,
     train_ac_world_model,
     train_execution_world_model,
@@ -162,6 +167,70 @@ def bench_impact(args) -> dict:
     return out
 
 
+def bench_impact_book(args) -> dict:
+    """MarketImpactModel on TWAPs of market orders executed on the book world: trained on the
+    first 3/4 of the drawn metaorders, scored on the rest beside the square-root law fitted on
+    the same training metaorders and the training mean (the simple baseline)."""
+    dist = BookMetaorderDistribution(size_shares=(300.0, 10000.0), horizon_s=(5.0, 30.0))
+    draws = dist.sample(jax.random.key(21), args.book_metaorders)
+    data, sim_s = _timed(
+        simulate_book_metaorders, book_key(22), draws, n_paths=args.book_paths, n_steps=8
+    )
+    n_train = 3 * args.book_metaorders // 4
+    train_set = jax.tree.map(lambda x: x[:n_train], data)
+    test_set = jax.tree.map(lambda x: x[n_train:], data)
+    # a small net: ~100 noisy metaorders would be memorised by the 64-unit default
+    model = MarketImpactModel(hidden=16)
+    result = train_impact_model(
+        jax.random.key(23), train_set, model, n_updates=args.book_updates, relative=False
+    )
+    perm, temp = model(result.params, test_set["features"])
+    learned = np.asarray(perm / 2 * (1 - 1 / 8) + temp, float)
+    fit = fit_square_root_law(train_set)
+    actual = np.asarray(test_set["realised_bps"], float)
+    preds = {
+        "learned": learned,
+        "square_root_law": square_root_law_bps(fit, test_set),
+        "train_mean": np.full_like(actual, float(np.mean(train_set["realised_bps"]))),
+    }
+    scores = {name: prediction_metrics(p, actual) for name, p in preds.items()}
+    paired = {}
+    for name in ("square_root_law", "train_mean"):
+        gain = (preds[name] - actual) ** 2 - (learned - actual) ** 2
+        paired[f"mse_{name}_minus_learned"] = {
+            "mean": float(gain.mean()),
+            "se": float(gain.std(ddof=1) / np.sqrt(gain.size)),
+        }
+    typical = {k: float(np.median(np.asarray(train_set[k]))) for k in ("depth", "daily_volatility")}
+    horizon = float(np.median(np.asarray(train_set["horizon_days"])))
+    sizes = (
+        float(np.quantile(train_set["size_adv"], 0.1)),
+        float(np.quantile(train_set["size_adv"], 0.9)),
+    )
+    return {
+        "metaorders": {"train": n_train, "test": args.book_metaorders - n_train},
+        "paths_per_metaorder": args.book_paths,
+        "simulation_s": sim_s,
+        "train_s": result.seconds,
+        "realised_bps_range": [float(actual.min()), float(actual.max())],
+        "label_noise_rms_se_bps": float(
+            np.sqrt(np.mean(np.asarray(test_set["realised_se_bps"]) ** 2))
+        ),
+        "square_root_law_fit": fit,
+        "rmse_realised_bps": {k: v["rmse"] for k, v in scores.items()},
+        "bias_realised_bps": {k: v["bias"] for k, v in scores.items()},
+        "paired_mse_gain": paired,
+        "learned_size_slope": size_slope(
+            model,
+            result.params,
+            depth=typical["depth"],
+            daily_volatility=typical["daily_volatility"],
+            horizon_days=horizon,
+            sizes=sizes,
+        ),
+    }
+
+
 def bench_world(args) -> dict:
     train_data = sample_problems(jax.random.key(1), 4000)
     labels, sim_s = _timed(simulate_plans, jax.random.key(2), *train_data)
@@ -204,7 +273,7 @@ def bench_world(args) -> dict:
     sim_warm_s = time.perf_counter() - start
     lam = float(o.risk_aversion)
     sur_obj = np.asarray(pred["is_mean_bps"] + lam * pred["is_std_bps"])
-    sim_obj = np.asarray(report.mean_bps) + lam * np.asarray(report.std_bps)
+    sim_obj, sim_cov = (np.asarray(x) for x in objective_covariance(report.is_samples_bps, lam))
     return {
         "train_s": result.seconds,
         "label_simulation_s": sim_s,
@@ -218,8 +287,12 @@ def bench_world(args) -> dict:
             "strategies": names,
             "surrogate_mean_bps": pred["is_mean_bps"],
             "simulator_mean_bps": report.mean_bps,
+            "surrogate_std_bps": pred["is_std_bps"],
+            "simulator_std_bps": report.std_bps,
             "surrogate_objective": sur_obj,
             "simulator_objective": sim_obj,
+            "simulator_objective_se": np.sqrt(np.diag(sim_cov)),
+            "swapped_pairs": ranking_swaps(names, sur_obj, sim_obj, sim_cov),
             "same_ranking": bool(np.all(np.argsort(sur_obj) == np.argsort(sim_obj))),
             "same_best": bool(np.argmin(sur_obj) == np.argmin(sim_obj)),
             "surrogate_s": surrogate_s,
@@ -233,7 +306,10 @@ def bench_world(args) -> dict:
 
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", default="ac,impact,world")
+    parser.add_argument("--only", default="ac,impact,impact_book,world")
+    parser.add_argument("--book-metaorders", type=int, default=192)
+    parser.add_argument("--book-updates", type=int, default=1000)
+    parser.add_argument("--book-paths", type=int, default=16)
     parser.add_argument("--ac-updates", type=int, default=2500)
     parser.add_argument("--impact-updates", type=int, default=4000)
     parser.add_argument("--world-updates", type=int, default=1500)
@@ -241,7 +317,13 @@ def main(argv=None) -> dict:
     parser.add_argument("--json", default=None)
     args = parser.parse_args(argv)
     out = {"load_average": os.getloadavg(), "cpus": os.cpu_count(), "devices": str(jax.devices())}
-    for part, fn in (("ac", bench_ac), ("impact", bench_impact), ("world", bench_world)):
+    parts = (
+        ("ac", bench_ac),
+        ("impact", bench_impact),
+        ("impact_book", bench_impact_book),
+        ("world", bench_world),
+    )
+    for part, fn in parts:
         if part in args.only.split(","):
             out[part] = fn(args)
             print(

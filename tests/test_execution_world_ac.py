@@ -112,21 +112,27 @@ def test_world_model_is_the_closed_form_on_flat_paths(pretrained):
         lam = lam_bps * 1e4 / (q * S0)
         ref = almgren_chriss(1.0, t, 10, 0.8, 2e-7, 0.0, 0.0, lam).trades
         np.testing.assert_allclose(np.asarray(f), ref, atol=2e-5)
+    # the limits of the sinh profile in float32: lambda = 0 is TWAP; a huge lambda (total phase
+    # 144, where sinh overflows float32 at 89) trades everything at once, without NaN
+    twap = schedule(params, jnp.full(10, 0.8), jnp.full(10, 2e-7), 0.0, 3e5, 0.5)
+    np.testing.assert_allclose(np.asarray(twap), np.full(10, 0.1), atol=1e-5)
+    now = np.asarray(schedule(params, jnp.full(10, 1.5), jnp.full(10, 1e-7), 1e3, 1e5, 2.0))
+    assert np.all(np.isfinite(now)) and now[0] > 1 - 1e-6
 
 
 def test_pretrained_world_model_tracks_the_oracle_on_held_out_problems(pretrained, held_out):
-    """Held-out problems (a key never used in training). The learned correction must beat the
-    constant-parameter closed form by a wide margin; the figures of the benchmark's 1000-problem
-    set are in the README."""
+    """Held-out problems (a key never used in training): the target is 1% of X; the learned
+    phases must meet it on nearly all and beat the constant-parameter closed form by a wide
+    margin (the benchmark's 1000-problem figures are in the README: 97.5% within 1%)."""
     model, params = pretrained
     run = jax.jit(lambda p, problems: batch_schedules(model, p, problems))
     learned = _holdings_error(np.asarray(run(params, held_out), float), held_out)
     closed = _holdings_error(
         np.asarray(run(model.init(jax.random.key(0)), held_out), float), held_out
     )
-    assert np.median(learned) < 0.006
-    assert np.quantile(learned, 0.9) < 0.015
-    assert np.median(learned) < 0.25 * np.median(closed)
+    assert np.mean(learned < 0.01) >= 0.95
+    assert np.median(learned) < 0.003 and learned.max() < 0.04
+    assert np.median(learned) < 0.1 * np.median(closed)
 
 
 @pytest.mark.slow

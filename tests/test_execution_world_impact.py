@@ -7,11 +7,16 @@ import pytest
 
 import wmjax as wm
 from wmjax.analytics import athl_cost_bps, istar_cost_bps, prediction_metrics
+from wmjax.market import BookMarket, book_key
 from wmjax.models import (
+    BookMetaorderDistribution,
     MarketImpactModel,
     MetaorderDistribution,
+    fit_square_root_law,
+    simulate_book_metaorders,
     simulate_metaorders,
     size_slope,
+    square_root_law_bps,
     train_impact_model,
 )
 
@@ -74,3 +79,53 @@ def test_impact_law_recovery_and_held_out_rmse(law, slope):
     ]
     assert prediction_metrics(athl, t["realised_bps"])["rmse"]["mean"] > realised
     assert prediction_metrics(istar, t["realised_bps"])["rmse"]["mean"] > realised
+
+
+def test_square_root_law_fit_recovers_its_coefficients_and_inputs_are_checked():
+    """Metaorders whose cost is exactly c + Y sigma sqrt(X / ADV) (+ small noise): the fit
+    returns c and Y; bad inputs fail with a message naming the argument."""
+    rng = np.random.default_rng(0)
+    n = 400
+    data = {
+        "size_adv": rng.uniform(1e-4, 0.1, n),
+        "daily_volatility": rng.uniform(0.01, 0.04, n),
+    }
+    truth = 0.5 + 0.7 * data["daily_volatility"] * np.sqrt(data["size_adv"]) * 1e4
+    data["realised_bps"] = truth + rng.normal(0, 0.05, n)
+    fit = fit_square_root_law(data)
+    assert abs(fit["c_bps"] - 0.5) < 0.02 and abs(fit["y"] - 0.7) < 0.01
+    np.testing.assert_allclose(square_root_law_bps(fit, data), truth, atol=0.05)
+    draws = BookMetaorderDistribution().sample(jax.random.key(0), 2)
+    with pytest.raises(wm.InputError, match="n_paths"):
+        simulate_book_metaorders(book_key(0), draws, n_paths=1)
+    noisy = {
+        "features": np.zeros((2, 6), np.float32),
+        "permanent_bps": np.array([1.0, -0.5], np.float32),
+        "temporary_bps": np.array([1.0, 2.0], np.float32),
+    }
+    with pytest.raises(wm.InputError, match="relative=False"):
+        train_impact_model(jax.random.key(0), noisy, MarketImpactModel(hidden=4), n_updates=2)
+
+
+@pytest.mark.slow
+def test_book_metaorders_cost_more_when_larger():
+    """On the book world (n_steps = 2, 1 s intervals): 20,000 shares, about four times the seed
+    book's visible depth per side (10 one-tick levels of 250-750 shares), walk several levels
+    and cost several bps (1 tick = 1 bp), far more than 50 shares, which pay about half the
+    one-tick spread."""
+    draws = {
+        "size_shares": np.array([50.0, 20000.0], np.float32),
+        "horizon_s": np.array([2.0, 2.0], np.float32),
+        "rate_scale": np.array([1.0, 1.0], np.float32),
+        "depth_shares": np.array([500.0, 500.0], np.float32),
+    }
+    market = BookMarket(events_per_step=128)
+    out = simulate_book_metaorders(book_key(3), draws, n_paths=4, n_steps=2, market=market)
+    j, se = np.asarray(out["realised_bps"]), np.asarray(out["realised_se_bps"])
+    # half spread of a one-tick spread on a 100.00 stock: 0.5 bps; the mid moves ~1 bp in 1 s
+    assert abs(j[0] - 0.5) < 4 * se[0] + 1.0
+    assert j[1] > j[0] + 3.0 and j[1] - j[0] > 4 * np.hypot(se[0], se[1])
+    assert np.all(np.isfinite(np.asarray(out["daily_volatility"])))
+    np.testing.assert_allclose(
+        np.asarray(out["size_adv"]) * np.asarray(out["adv_shares"]), [50, 20000]
+    )

@@ -16,12 +16,13 @@ from wmjax.analytics import (
     standard_strategies,
 )
 from wmjax.analytics._desk import desk_market_params
-from wmjax.execution import order
+from wmjax.execution import objective_covariance, order, ranking_swaps
 from wmjax.market import ImpactMarket
 from wmjax.models import (
     ExecutionWorldModel,
     Plan,
     load_execution_world,
+    price_risk_bps,
     sample_problems,
     simulate_plans,
     train_execution_world_model,
@@ -81,6 +82,17 @@ def test_surrogate_pretrade_ranks_the_standard_strategies_like_the_simulator(par
     best, pick = np.argmin(samples.mean(-1)), np.argmin(sur)
     diff = samples[pick] - samples[best]
     assert diff.mean() <= 3 * diff.std(ddof=1) / np.sqrt(diff.size)
+    # the desk's objective, mean + 0.5 std: any pair the surrogate orders unlike the simulator
+    # must be within the simulation's noise (paired delta-method SE, `ranking_swaps`)
+    objective, cov = objective_covariance(samples, 0.5)
+    predicted = np.asarray(pred["is_mean_bps"] + 0.5 * pred["is_std_bps"])
+    swaps = ranking_swaps(names, predicted, objective, cov)
+    assert not any(s["distinguishable"] for s in swaps), swaps
+    # the risk head's anchor is the simulator's Std[IS] for static schedules, up to the noise of
+    # the power-law impact on random volume (~1-2%) and of 2,000 paths (SE ~1.6%)
+    for i in (names.index("twap"), names.index("vwap"), names.index("ac_optimal")):
+        plan = Plan(sp.fractions[i], sp.pov_rate[i], jnp.float32(1.0))
+        np.testing.assert_allclose(price_risk_bps(plan, mp, o), sim.std_bps[i], rtol=0.05)
 
 
 @pytest.mark.slow

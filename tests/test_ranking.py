@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from wmjax.analytics import pov_strategy, pretrade, schedule_strategy
-from wmjax.execution import objective_covariance, order, rank
+from wmjax.execution import objective_covariance, order, rank, ranking_swaps
 from wmjax.market import ImpactMarket, impact_params
 
 
@@ -108,3 +108,26 @@ def test_never_recommends_a_strategy_that_breaks_the_participation_cap():
     assert r.completion_prob[j] == 0.0 and not r.ranking.eligible[j]
     assert r.peak_participation_p95[j] == pytest.approx(0.05, rel=1e-5)
     np.testing.assert_allclose(r.holdings_frac[j, -1], 0.5, rtol=1e-4)
+
+
+def test_ranking_swaps_separates_noise_from_real_disagreement():
+    """Common paths: b costs 0.01 more than a (pure noise at this size, an exact tie in
+    expectation shifted by far less than its SE), c costs 2 more. A surrogate that swaps a and b
+    is within noise; one that ranks c first is distinguishably wrong."""
+    rng = np.random.default_rng(1)
+    base = rng.normal(10.0, 3.0, 2000)
+    samples = np.stack(
+        [base + rng.normal(0, 1, 2000), base + 0.01 + rng.normal(0, 1, 2000), base + 2.0]
+    )
+    obj, cov = (np.asarray(v) for v in objective_covariance(samples, 0.5))
+    names = ("a", "b", "c")
+    assert ranking_swaps(names, obj, obj, cov) == []
+    tie = ranking_swaps(names, obj[[1, 0, 2]], obj, cov)
+    assert len(tie) == 1 and {tie[0]["better"], tie[0]["worse"]} == {"a", "b"}
+    assert not tie[0]["distinguishable"]
+    wrong = ranking_swaps(names, np.array([1.0, 2.0, 0.0]), obj, cov)
+    assert {(s["better"], s["worse"]) for s in wrong} == {("a", "c"), ("b", "c")}
+    assert all(s["distinguishable"] for s in wrong)
+    # the SE is the paired one: the difference of c and a has no base-path noise in it
+    c_vs_a = next(s for s in wrong if s["better"] == "a")
+    assert c_vs_a["difference_se"] < 0.5 * np.sqrt(cov[0, 0])

@@ -53,6 +53,7 @@ from wmjax.execution._ranking import (
     objective_with_se,
     paired_improvement,
     rank,
+    ranking_swaps,
 )
 from wmjax.execution._rollout import (
     PATHS_AXIS,
@@ -155,6 +156,7 @@ __all__ = [
     "quantile",
     "rank",
     "rank_strategies",
+    "ranking_swaps",
     "replay_vwap_days",
     "rollout",
     "schedule",

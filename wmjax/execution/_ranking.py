@@ -127,6 +127,34 @@ class Ranking:
         }
 
 
+def ranking_swaps(names, predicted, objective, covariance) -> list[dict]:
+    """Where a predicted ranking (a surrogate's objectives, lower is better) orders a pair of
+    strategies unlike the simulated `objective` (with `covariance` from `objective_covariance`,
+    on common paths): one dict per swapped pair with the simulated difference (the one the
+    simulator ranks worse minus the better), its paired SE and whether it is `distinguishable`.
+    A ranking that agrees on every distinguishable pair is as right as the simulation can say."""
+    pred = np.asarray(predicted, float)
+    obj, cov = np.asarray(objective, float), np.asarray(covariance, float)
+    out = []
+    for i in range(obj.size):
+        for j in range(i + 1, obj.size):
+            if np.sign(pred[i] - pred[j]) == np.sign(obj[i] - obj[j]):
+                continue
+            better, worse = (i, j) if obj[i] <= obj[j] else (j, i)
+            diff = float(obj[worse] - obj[better])
+            se = float(np.sqrt(max(cov[i, i] + cov[j, j] - 2 * cov[i, j], 0.0)))
+            out.append(
+                {
+                    "better": names[better],
+                    "worse": names[worse],
+                    "difference": diff,
+                    "difference_se": se,
+                    "distinguishable": bool(distinguishable(diff, se, obj[better])),
+                }
+            )
+    return out
+
+
 def closest_rival(objective, covariance, best: int, others) -> tuple[int, float, float, bool]:
     """The strategy among `others` hardest to tell from `best`: the one whose paired difference
     minus 2 SE is smallest (a near-twin of the best does not hide a third strategy that is

@@ -5,11 +5,16 @@ Two parts over one parameter PyTree:
   volatility and liquidity levels) -> log sigma_k, log eta_k; fitted by regression on markets
   whose true expected paths are known (`expected_paths`). No gamma_k head: the impact market's
   permanent impact does not vary within the day.
-- trajectory policy: [sigma path, eta path, lambda, Q, T] -> a static schedule softmax(.) * Q.
-  Its logits are the constant-parameter closed form of Almgren & Chriss (2000, eq. 18) at the
-  paths' rms sigma and mean eta, plus a learned correction c(d, u) - c(0, u) of the paths' log
-  deviations d from flat, given the urgency u = log(lambda sigma^2 T^2 / eta): on flat paths the
-  policy *is* the closed form; elsewhere the correction is trained by differentiating
+- trajectory policy: [sigma path, eta path, lambda, Q, T] -> a static schedule. It predicts in
+  the closed form's own coordinates: AC 2000 (eq. 18) holds x_k = sinh(kappa (T - t_k)) /
+  sinh(kappa T), a sinh of the phase left, kappa tau per interval. The policy keeps that shape
+  and learns each interval's phase, phi_j = kappa tau exp(c_j), with kappa at the paths' rms
+  sigma and mean eta; x_k = sinh(sum_{j>k} phi_j) / sinh(sum_j phi_j). Every decreasing
+  schedule has such phases; the flat limits are local in them (low urgency trades in
+  proportion to phi_j, high urgency decays at the local rate), so c_j = g(u) . (the log
+  deviations of sigma and eta at j and its neighbours) + c(d, u) - c(0, u): per-interval gains
+  g of the urgency u = log(lambda sigma^2 T^2 / eta) plus an MLP of all deviations d. On flat
+  paths c = 0 and the policy *is* the closed form; elsewhere it is trained by differentiating
   E[IS] + lambda Var[IS] (bps; lambda in 1 / bps) through `RegimeImpactMarket` with
   `wmjax.execution.rollout` and `train`.
 """
@@ -30,7 +35,6 @@ from wmjax.execution import (
     Order,
     RolloutConfig,
     TrainResult,
-    ac_holdings,
     ac_kappa,
     mean_variance,
     rollout,
@@ -51,14 +55,32 @@ ARRIVAL_PRICE = 50.0
 
 
 class _Correction(nn.Module):
+    """[d_sigma (n), d_eta (n), urgency] -> log phase corrections (n): local gains of the
+    urgency on the deviations at j - 1, j, j + 1, plus an MLP of everything."""
+
     n_out: int
     hidden: int
 
     @nn.compact
     def __call__(self, x):
-        x = nn.tanh(nn.Dense(self.hidden)(x))
-        x = nn.tanh(nn.Dense(self.hidden)(x))
-        return nn.Dense(self.n_out, kernel_init=nn.initializers.zeros)(x)
+        n = self.n_out
+        d_sigma, d_eta, ctx = x[:n], x[n : 2 * n], x[2 * n :]
+        zeros = nn.initializers.zeros
+        gains = nn.Dense(6 * n, kernel_init=zeros)(nn.tanh(nn.Dense(16)(ctx))).reshape(6, n)
+        pad = lambda v: jnp.pad(v, 1)  # noqa: E731
+        local = jnp.stack(
+            [
+                d_sigma,
+                d_eta,
+                pad(d_sigma)[:-2],  # the interval before
+                pad(d_eta)[:-2],
+                pad(d_sigma)[2:],  # the interval after
+                pad(d_eta)[2:],
+            ]
+        )
+        h = nn.tanh(nn.Dense(self.hidden)(x))
+        h = nn.tanh(nn.Dense(self.hidden)(h))
+        return nn.Dense(n, kernel_init=zeros)(h) + jnp.sum(gains * local, axis=0)
 
 
 class _Heads(nn.Module):
@@ -68,6 +90,14 @@ class _Heads(nn.Module):
     def __call__(self, x):
         x = nn.tanh(nn.Dense(self.hidden)(x))
         return nn.Dense(2)(nn.tanh(nn.Dense(self.hidden)(x)))
+
+
+def _sinh_holdings(phases: jax.Array) -> jax.Array:
+    """Holdings (n + 1,) from 1 to 0: sinh(Psi_k) / sinh(Psi_0), Psi_k = sum_{j>=k} phases_j,
+    written with exp and expm1 so that it neither overflows (Psi ~ 50) nor loses the low-urgency
+    limit Psi_k / Psi_0."""
+    psi = jnp.concatenate([jnp.cumsum(phases[::-1])[::-1], jnp.zeros(1, phases.dtype)])
+    return jnp.exp(psi - psi[0]) * jnp.expm1(-2.0 * psi) / jnp.expm1(-2.0 * psi[0])
 
 
 @struct.dataclass
@@ -112,8 +142,8 @@ class AlmgrenChrissWorldModel:
         sigma_bar = jnp.sqrt(jnp.mean(sigma_path**2))
         eta_bar = jnp.mean(eta_path)
         lam = _lambda_currency(risk_aversion_bps, quantity_shares, arrival_price)
-        kappa = ac_kappa(tau, sigma_bar, eta_bar, lam)
-        closed = trades_from_holdings(ac_holdings(kappa, 1.0, horizon_days, n))
+        # floored: lambda = 0 is TWAP, the limit of small phases
+        phase = jnp.maximum(ac_kappa(tau, sigma_bar, eta_bar, lam) * tau, 1e-6)
         urgency = jnp.log(jnp.maximum(lam * sigma_bar**2 * horizon_days**2 / eta_bar, 1e-8))
         dev = jnp.concatenate([jnp.log(sigma_path / sigma_bar), jnp.log(eta_path / eta_bar)])
         net = _Correction(n, self.hidden)
@@ -121,7 +151,7 @@ class AlmgrenChrissWorldModel:
         corr = net.apply(params.policy, jnp.concatenate([dev, ctx])) - net.apply(
             params.policy, jnp.concatenate([jnp.zeros_like(dev), ctx])
         )
-        return jax.nn.softmax(jnp.log(jnp.maximum(closed, 1e-12)) + corr)
+        return trades_from_holdings(_sinh_holdings(phase * jnp.exp(corr)))
 
     def fit_paths(self, params, features: jax.Array) -> tuple[jax.Array, jax.Array]:
         """Heads: (n_steps, 5) `ac_market_features` -> sigma_k, eta_k (price units)."""

@@ -112,6 +112,18 @@ def step_features(plan: Plan, params: ImpactParams, order: Order) -> jax.Array:
     )
 
 
+def price_risk_bps(plan: Plan, params: ImpactParams, order: Order) -> jax.Array:
+    """The plan's price risk (bps), the anchor of the risk head: the std of the arithmetic
+    market's Brownian part of IS, sigma sqrt(tau sum_k m_k^2 r_k^2) / S0, with r_k the planned
+    share still to do after interval k (POV: at its expected volume) and m_k the volatility
+    multiplier (Almgren & Chriss 2000, eq. 7 with time-varying sigma)."""
+    frac = step_features(plan, params, order)[:, 0]
+    remaining = jnp.clip(1.0 - jnp.cumsum(frac), 0.0, 1.0)
+    tau = order.horizon_days / frac.shape[0]
+    var = tau * jnp.sum(params.vol_mult**2 * remaining**2)
+    return 1e4 * params.sigma / params.arrival_price * jnp.sqrt(jnp.maximum(var, 1e-12))
+
+
 class _WorldNet(nn.Module):
     hidden: int
 
@@ -133,7 +145,7 @@ class _WorldNet(nn.Module):
 @dataclass(frozen=True)
 class ExecutionWorldModel:
     """Predicts, for one plan on one market: per-interval impact (bps), E[IS] (bps), Std[IS]
-    (bps) and P(complete on time)."""
+    (bps; the plan's `price_risk_bps` times a learned factor) and P(complete on time)."""
 
     hidden: int = 64
 
@@ -152,7 +164,7 @@ class ExecutionWorldModel:
         return {
             "impact_bps": 10.0 * impact,
             "is_mean_bps": 10.0 * head[0],
-            "is_std_bps": 10.0 * jnp.exp(head[1]),
+            "is_std_bps": price_risk_bps(plan, market_params, order) * jnp.exp(head[1]),
             "completion_prob": jax.nn.sigmoid(head[2]),
         }
 
@@ -255,8 +267,11 @@ def train_execution_world_model(
     learning_rate: float = 3e-3,
     callback=None,
 ):
-    """Fit on (params, orders, plans) and `simulate_plans` labels: squared errors of E[IS],
-    log Std[IS] and the per-interval impact (bps / 10), and the cross-entropy of completion."""
+    """Fit on (params, orders, plans) and `simulate_plans` labels: squared errors of E[IS] and
+    the per-interval impact (bps / 10), the Gaussian likelihood of the sample variance of IS
+    (2 r + exp(-2 r) - 1 with r = log(predicted / sample std), minimised in expectation by the
+    true variance, where a squared log error would aim low by 1 / (2 dof)), and the
+    cross-entropy of completion."""
     positive_int("batch", batch)
     params, orders, plans = data
     n = params.sigma.shape[0]
@@ -271,9 +286,12 @@ def train_execution_world_model(
         lab = take(labels)
         p = jnp.clip(out["completion_prob"], 1e-6, 1 - 1e-6)
         y = lab["completion"]
+        r = jnp.log(out["is_std_bps"]) - jnp.log(jnp.maximum(lab["is_std_bps"], 1e-3))
         return jnp.mean(
             ((out["is_mean_bps"] - lab["is_mean_bps"]) / 10.0) ** 2
-            + (jnp.log(out["is_std_bps"]) - jnp.log(jnp.maximum(lab["is_std_bps"], 1e-3))) ** 2
+            + 2.0 * r
+            + jnp.exp(-2.0 * r)
+            - 1.0
             + jnp.mean(((out["impact_bps"] - lab["impact_bps"]) / 10.0) ** 2, axis=-1)
             - (y * jnp.log(p) + (1 - y) * jnp.log1p(-p))
         )

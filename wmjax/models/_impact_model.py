@@ -161,17 +161,29 @@ def train_impact_model(
     *,
     n_updates: int = 1500,
     learning_rate: float = 3e-3,
+    relative: bool = True,
     callback=None,
 ):
-    """Fit `model` on `simulate_metaorders` output: full-batch Adam on the squared error of
-    log impact (relative error, so small and large orders weigh alike). Returns `TrainResult`."""
+    """Fit `model` on `simulate_metaorders` (or `simulate_book_metaorders`) output: full-batch
+    Adam on the squared error of log impact (`relative`: small and large orders weigh alike;
+    labels must be positive), or, for labels that are noisy path means and may be negative (the
+    book world), on the squared error in bps over the labels' mean square. Returns
+    `TrainResult`."""
     x = data["features"]
-    log_perm = jnp.log(data["permanent_bps"])
-    log_temp = jnp.log(data["temporary_bps"])
+    perm, temp = data["permanent_bps"], data["temporary_bps"]
+    if relative:
+        require(
+            bool(jnp.all(perm > 0) & jnp.all(temp > 0)),
+            "relative=True needs positive impact labels; pass relative=False for noisy labels",
+        )
+    scale = jnp.mean(perm**2 + temp**2)
 
     def loss(params, _key):
         out = _ImpactNet(model.hidden).apply(params, x)
-        return jnp.mean((out[:, 0] - log_perm) ** 2 + (out[:, 1] - log_temp) ** 2)
+        if relative:
+            return jnp.mean((out[:, 0] - jnp.log(perm)) ** 2 + (out[:, 1] - jnp.log(temp)) ** 2)
+        pred = jnp.exp(out)
+        return jnp.mean((pred[:, 0] - perm) ** 2 + (pred[:, 1] - temp) ** 2) / scale
 
     sched = optax.cosine_decay_schedule(learning_rate, n_updates, alpha=0.02)
     return train(
