@@ -97,8 +97,8 @@ def run(args) -> int:
     configs = _configs(args)
     controls = desk_controls(
         RiskLimits(
-            is_risk_budget_bps=positive("--risk-budget-bps", args.risk_budget_bps),
-            max_position_shares=positive("--max-position-shares", args.max_position_shares),
+            is_risk_budget_bps=float(positive("--risk-budget-bps", args.risk_budget_bps)),
+            max_position_shares=float(positive("--max-position-shares", args.max_position_shares)),
         )
     )
     make_feed(configs[0])  # bad --replay files fail here, before the server starts
