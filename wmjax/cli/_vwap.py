@@ -98,6 +98,13 @@ def run(args) -> int:
         ],
         rows,
     )
+    learned = "world_model_dynamic"
+    print_table(
+        f"{learned} against the dynamic baselines (paired over test days; + = {learned} better)",
+        ["baseline", "ΔMAPE", "SE", "ΔTE bps", "SE"],
+        [[b, *report.paired(learned, "mape", b), *report.paired(learned, "tracking_bps", b)]
+         for b in ("rolling_mean", "kalman_dynamic", "bdf_dynamic")],
+    )  # fmt: skip
     print(
         f"forecasts {report.forecast_s:.1f} s (world model training included), "
         f"replays {report.replay_s:.1f} s"
