@@ -94,19 +94,22 @@ PREDICTORS = ("learned", "kaplan_meier", "true_tails", "greedy_km")
 class _PluggedParams:
     router: RouterParams
     tails: jax.Array  # (K, S) T(1 .. S)
+    own_head: jax.Array  # bool: the router's fill head, else the plug-in of `tails`
 
 
 @dataclass(frozen=True)
 class _Plugged:
-    """The learned router's allocations, with expected fills from the plug-in of `tails`
-    instead of its fill head (same actions, so the same fills on the same paths)."""
+    """The learned router, its expected fills from its own fill head or from the plug-in of
+    `tails` (the same actions either way, so the same fills on the same paths; one compiled
+    rollout for the three predictions)."""
 
     router: DarkPoolRouter
 
     def __call__(self, params: _PluggedParams, obs) -> VenueAction:
         a = self.router(params.router, obs)
         rate = plug_in_fill_rate(params.tails, a.dark_shares / obs.market.lot_shares)
-        return VenueAction(a.shares, a.dark_shares, rate * a.dark_shares)
+        expected = jnp.where(params.own_head, a.expected_fill_shares, rate * a.dark_shares)
+        return VenueAction(a.shares, a.dark_shares, expected)
 
 
 def route_comparison(key, scenario: RouteScenario, callback=None) -> dict[str, Any]:
@@ -148,14 +151,20 @@ def route_comparison(key, scenario: RouteScenario, callback=None) -> dict[str, A
     child = sc.quantity_shares / sc.n_steps
     llp = jax.vmap(lambda c: llp_split(c * sc.lot_shares, child).split)(caps)
     km_tails = jax.vmap(lambda h: kaplan_meier_tails(h, OPTIMISM))(eval_hist)
+    cap = sc.capacity_lots
+    plug_ins = {  # T(1 .. capacity_lots) for pricing the learned router's allocations
+        "kaplan_meier": jax.vmap(kaplan_meier_tails)(eval_hist)[:, :, 1:],
+        "true_tails": jax.vmap(lambda v: liquidity_tails(v, cap))(eval_sets)[:, :, 1:],
+    }
+    learned = RouterParams(jax.tree.map(per_set, result.params), eval_feats, per_set(fractions))
     strategies = {
         "lit_only": (split_route_policy, SplitRoute(per_set(fractions), jnp.zeros((b, k)))),
         "uniform": (split_route_policy, SplitRoute(per_set(fractions), jnp.full((b, k), 1 / k))),
         "greedy_km": (greedy_route_policy, GreedyRoute(per_set(fractions), km_tails)),
         "llp_split": (split_route_policy, SplitRoute(per_set(fractions), llp)),
         "learned": (
-            router,
-            RouterParams(jax.tree.map(per_set, result.params), eval_feats, per_set(fractions)),
+            _Plugged(router),
+            _PluggedParams(learned, plug_ins["true_tails"], jnp.ones(b, bool)),
         ),
     }
     config = RolloutConfig(n_paths=sc.eval_paths, n_steps=sc.n_steps)
@@ -166,15 +175,10 @@ def route_comparison(key, scenario: RouteScenario, callback=None) -> dict[str, A
         st = paths.final_state  # per pool and path: sums over the steps
         fills[name] = [np.asarray(x, np.float64)
                        for x in (st.sent_shares, st.filled_shares, st.expected_shares)]  # fmt: skip
-    # the learned router's allocations priced by two plug-ins (capacity_lots-long tails)
-    cap = sc.capacity_lots
-    plug_ins = {
-        "kaplan_meier": jax.vmap(kaplan_meier_tails)(eval_hist)[:, :, 1:],
-        "true_tails": jax.vmap(lambda v: liquidity_tails(v, cap))(eval_sets)[:, :, 1:],
-    }
+    # the learned router's allocations priced by the two plug-ins
     for name, tails in plug_ins.items():
         paths = venue_set_rollouts(k_eval, market, eval_sets, _Plugged(router),
-                                   _PluggedParams(strategies["learned"][1], tails), parent,
+                                   _PluggedParams(learned, tails, jnp.zeros(b, bool)), parent,
                                    config)  # fmt: skip
         fills[name] = [*fills["learned"][:2],
                        np.asarray(paths.final_state.expected_shares, np.float64)]  # fmt: skip
