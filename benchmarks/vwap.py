@@ -20,7 +20,7 @@ import numpy as np
 from wmjax.calibrate import bdf_beliefs, kalman_beliefs, rolling_mean_beliefs
 from wmjax.data import load_volume_bins
 from wmjax.execution import replay_vwap_days
-from wmjax.models import fit_vwap_world_model, world_model_beliefs
+from wmjax.models import fit_vwap_world_model, world_model_beliefs, world_model_prior
 
 VOLUME_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "volume"
 TEST_START, WINDOW, MIN_TRAIN = 60, 21, 5
@@ -39,10 +39,11 @@ def classical(vol):
     )
 
 
-def world_model(vol, dates, prior_test):
+def world_model(vol, dates):
     test = np.arange(TEST_START, vol.shape[0])
     train = np.arange(MIN_TRAIN, TEST_START)
-    prior_train = kalman_beliefs(vol, train, MIN_TRAIN, True, fit_until=TEST_START)
+    prior_train = world_model_prior(vol, train, TEST_START, WINDOW)
+    prior_test = world_model_prior(vol, test, TEST_START, WINDOW)
     model, params, _ = fit_vwap_world_model(jax.random.key(0), vol, train, dates, prior_train)
     return jax.block_until_ready(
         {
@@ -74,11 +75,7 @@ def main(argv=None):
         beliefs, *secs = timed(lambda: {t: classical(v) for t, (v, _) in data.items()})
         rows.append((f"classical forecasts, 5 x 2 tickers, {attempt}", *secs))
     for attempt in ("first", "second"):
-        learned, *secs = timed(
-            lambda: {
-                t: world_model(v, d, beliefs[t]["kalman_dynamic"]) for t, (v, d) in data.items()
-            }
-        )
+        learned, *secs = timed(lambda: {t: world_model(v, d) for t, (v, d) in data.items()})
         rows.append((f"world model fit + 2 forecasts x 2 tickers, {attempt}", *secs))
     for t in data:
         beliefs[t].update(learned[t])

@@ -16,7 +16,7 @@ from wmjax.calibrate import (
     rolling_mean_beliefs,
 )
 from wmjax.data import load_lean_hourly, load_volume_bins
-from wmjax.models import VWAPWorldModel, vwap_inputs, world_model_beliefs
+from wmjax.models import VWAPWorldModel, vwap_inputs, world_model_beliefs, world_model_prior
 
 N_DAYS, N_BINS, DAY = 30, 6, 25
 
@@ -34,24 +34,22 @@ def _dates(n):
 
 
 def _world_model_beliefs(vol, dynamic):
-    """World model with random (non-zero) heads on its Kalman prior, for the leakage test."""
+    """World model with random (non-zero) heads on its prior, for the leakage test."""
     days = np.array([DAY])
-    prior = kalman_beliefs(vol, days, 5, True, fit_until=20)
+    prior = world_model_prior(vol, days, fit_until=20)
     batch = vwap_inputs(vol, days, _dates(N_DAYS), prior)
     model = VWAPWorldModel(4)
-    params = model.init(
-        jax.random.key(0),
-        batch.opening[0],
-        batch.base_logits[0],
-        batch.printed[0],
-        batch.base_rest[0],
-    )
+    params = model.init(jax.random.key(0), *(x[0] for x in _model_args(batch)))
     leaves, tree = jax.tree.flatten(params)
     keys = jax.random.split(jax.random.key(1), len(leaves))
     params = jax.tree.unflatten(
         tree, [x + 0.3 * jax.random.normal(k, x.shape) for x, k in zip(leaves, keys, strict=True)]
     )
     return world_model_beliefs(model, params, vol, days, _dates(N_DAYS), prior, dynamic)
+
+
+def _model_args(batch):
+    return batch.opening, batch.base_logits, batch.printed, batch.base_rest, batch.bin_feats
 
 
 METHODS = {
@@ -62,6 +60,7 @@ METHODS = {
     "kalman_dynamic": lambda v: kalman_beliefs(v, [DAY], 21, True, fit_until=20),
     "world_model": lambda v: _world_model_beliefs(v, False),
     "world_model_dynamic": lambda v: _world_model_beliefs(v, True),
+    "world_model_prior": lambda v: world_model_prior(v, [DAY], fit_until=20),
 }
 
 
@@ -81,6 +80,29 @@ def test_no_leakage_of_the_days_own_volume(volume, name):
         if k == 3 and "dynamic" in name:  # the dynamic ones do use the printed bins
             assert not np.allclose(again[k + 1 :], base[k + 1 :], rtol=1e-4)
     np.testing.assert_allclose(base.sum(-1), 1.0, rtol=1e-5)
+
+
+def test_untrained_world_model_is_its_prior_and_the_prior_opens_on_the_rolling_mean(volume):
+    """Zero output heads: the static forecast is the prior's row 0, which is the 21-day mean
+    share; the dynamic rows are the Kalman filter's with that curve as seasonal (bins >= k of
+    row k in the filter's proportions times curve_j / filter row 0_j)."""
+    days = np.array([DAY, DAY + 1])
+    prior = np.asarray(world_model_prior(volume, days, fit_until=20))
+    shares = volume / volume.sum(1, keepdims=True)
+    curve = np.stack([shares[d - 21 : d].mean(0) for d in days])
+    np.testing.assert_allclose(prior[:, 0], curve, rtol=1e-5)
+    kal = np.asarray(kalman_beliefs(volume, days, 5, True, fit_until=20))
+    k = 3
+    ratio = prior[:, k, k:] / kal[:, k, k:] / (prior[:, 0, k:] / kal[:, 0, k:])
+    np.testing.assert_allclose(ratio / ratio[:, :1], 1.0, rtol=1e-4)
+    batch = vwap_inputs(volume, days, _dates(N_DAYS), prior)
+    model = VWAPWorldModel(4)
+    params = model.init(jax.random.key(0), *(x[0] for x in _model_args(batch)))
+    for dynamic in (False, True):
+        got = np.asarray(world_model_beliefs(model, params, volume, days, _dates(N_DAYS),
+                                             prior, dynamic))  # fmt: skip
+        want = prior if dynamic else np.broadcast_to(prior[:, :1], prior.shape)
+        np.testing.assert_allclose(got, want, rtol=2e-4, atol=1e-6)
 
 
 def test_rolling_mean_is_the_mean_share_of_the_last_21_days(volume):

@@ -8,7 +8,15 @@ import pytest
 
 from wmjax.cli._main import main
 
-METHODS = {"rolling_mean", "bdf", "kalman", "world_model", "world_model_dynamic"}
+METHODS = {
+    "rolling_mean",
+    "bdf",
+    "bdf_dynamic",
+    "kalman",
+    "kalman_dynamic",
+    "world_model",
+    "world_model_dynamic",
+}
 
 
 @pytest.fixture(scope="module")

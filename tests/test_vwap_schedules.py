@@ -109,13 +109,14 @@ def test_tracking_variance_formula_matches_monte_carlo():
     assert abs(slippage.mean()) < 3 * slippage.std() / np.sqrt(slippage.size)
 
 
-def test_plan_policy_with_fixed_beliefs_is_the_static_schedule():
+@pytest.mark.parametrize("risk_aversion", [0.0, 1e-6, np.inf])
+def test_plan_policy_with_fixed_beliefs_is_the_static_schedule(risk_aversion):
     n = 6
     curve = u_shaped_profile(n) / u_shaped_profile(n).sum()
     params = impact_params(n, volume_frac=curve)
     cfg = RolloutConfig(n_paths=4, n_steps=n, shard=False)
     o = order(1e5, 1.0)
-    plan = vwap_plan(np.tile(curve, (n, 1)), 5e6)
+    plan = vwap_plan(np.tile(curve, (n, 1)), 5e6, 0.1, 2.0, risk_aversion)
     a = rollout(jax.random.key(0), ImpactMarket(), params, vwap_plan_policy, plan, o, cfg)
     fr = jnp.asarray(curve, jnp.float32)
     b = rollout(jax.random.key(0), ImpactMarket(), params, schedule_policy, fr, o, cfg)
@@ -138,8 +139,27 @@ def test_risk_aversion_trades_tracking_for_impact():
     assert float(averse.is_bps[0]) > float(neutral.is_bps[0])
 
 
+def test_infinite_risk_aversion_trades_to_the_forecast_cumulative_curve():
+    """lambda = inf: after bin k the shares done are X times the cumulative share through bin k
+    of row k (the belief made at its start), whatever the impact."""
+    n = 6
+    rng = np.random.default_rng(3)
+    rows = rng.uniform(0.5, 1.5, (n, n)) * u_shaped_profile(n)
+    beliefs = rows / rows.sum(1, keepdims=True)
+    cum = np.array([beliefs[k, : k + 1].sum() for k in range(n)])
+    assert np.all(np.diff(cum) > 0)  # no bin asks to sell back
+    params = impact_params(n, eta=1e-3)
+    cfg = RolloutConfig(n_paths=2, n_steps=n, shard=False)
+    o = order(1e5, 1.0)
+    plan = vwap_plan(beliefs, 5e6, 0.1, 2.0, np.inf)
+    paths = rollout(jax.random.key(0), ImpactMarket(), params, vwap_plan_policy, plan, o, cfg)
+    np.testing.assert_allclose(np.cumsum(paths.shares[0]), 1e5 * cum, rtol=1e-5)
+
+
 def test_bad_beliefs_are_named():
     with pytest.raises(InputError, match="beliefs"):
         vwap_plan(np.ones((3, 3)), 1e6)
     with pytest.raises(InputError, match="volume_shares"):
         impact_optimal_trades([1.0, -1.0], 10.0, 0.1)
+    with pytest.raises(InputError, match="risk_aversion must be >= 0"):
+        vwap_plan(np.full((3, 3), 1 / 3), 1e6, risk_aversion=-1.0)

@@ -22,9 +22,17 @@ from wmjax._checks import positive_int, require
 from wmjax.calibrate import bdf_beliefs, kalman_beliefs, rolling_mean_beliefs
 from wmjax.data import VolumeBins
 from wmjax.execution import replay_vwap_days
-from wmjax.models import fit_vwap_world_model, world_model_beliefs
+from wmjax.models import fit_vwap_world_model, world_model_beliefs, world_model_prior
 
-VWAP_METHODS = ("rolling_mean", "bdf", "kalman", "world_model", "world_model_dynamic")
+VWAP_METHODS = (
+    "rolling_mean",
+    "bdf",
+    "bdf_dynamic",
+    "kalman",
+    "kalman_dynamic",
+    "world_model",
+    "world_model_dynamic",
+)
 WINDOW_DAYS = 21
 MIN_TRAIN_DAYS = 5
 
@@ -77,9 +85,13 @@ def vwap_report(
     n_paths: int = 256,
     world_model_steps: int = 400,
     order_frac_adv: float = 0.1,
+    risk_aversion: float = float("inf"),
 ) -> VWAPReport:
     """Score every method of `VWAP_METHODS` on the test days of `bins` (from date `test_from`,
-    else after `default_test_start` complete days)."""
+    else after `default_test_start` complete days). Every schedule plays its belief tensor with
+    `wmjax.execution.vwap_plan_policy` at `risk_aversion` (inf, the default: trade to the
+    forecast cumulative curve; 0: the risk-neutral re-forecast split of what remains); static
+    beliefs give the static VWAP schedule either way."""
     volume = bins.volume_shares[bins.complete]
     dates = bins.days[bins.complete]
     n_days = volume.shape[0]
@@ -98,17 +110,19 @@ def vwap_report(
     k_model, k_replay = jax.random.split(key)
     t0 = time.perf_counter()
     train = np.arange(MIN_TRAIN_DAYS, start)
-    # the world model's prior: the Kalman filter's dynamic forecast (parameters from the
-    # training days; the filter is causal), for training and test days alike
-    prior_train = kalman_beliefs(volume, train, MIN_TRAIN_DAYS, True, fit_until=start)
-    prior_test = kalman_beliefs(volume, test, MIN_TRAIN_DAYS, True, fit_until=start)
+    # the world model's prior: the rolling-mean curve at the open, the Kalman filter's dynamic
+    # forecast on it once bins print (parameters from the training days; the filter is causal)
+    prior_train = world_model_prior(volume, train, start, WINDOW_DAYS)
+    prior_test = world_model_prior(volume, test, start, WINDOW_DAYS)
     model, params, _ = fit_vwap_world_model(
         k_model, volume, train, dates, prior_train, n_steps=world_model_steps
     )
     beliefs = {
         "rolling_mean": rolling_mean_beliefs(volume, test, WINDOW_DAYS),
         "bdf": bdf_beliefs(volume, test, WINDOW_DAYS),
+        "bdf_dynamic": bdf_beliefs(volume, test, WINDOW_DAYS, dynamic=True),
         "kalman": kalman_beliefs(volume, test, WINDOW_DAYS),
+        "kalman_dynamic": kalman_beliefs(volume, test, WINDOW_DAYS, True),
         "world_model": world_model_beliefs(model, params, volume, test, dates, prior_test),
         "world_model_dynamic": world_model_beliefs(
             model, params, volume, test, dates, prior_test, True
@@ -124,7 +138,13 @@ def vwap_report(
     for name, b in beliefs.items():
         forecast = np.asarray(b)[:, diag, diag]
         days = replay_vwap_days(
-            k_replay, volume[test], b, adv, order_frac_adv=order_frac_adv, n_paths=n_paths
+            k_replay,
+            volume[test],
+            b,
+            adv,
+            order_frac_adv=order_frac_adv,
+            risk_aversion=risk_aversion,
+            n_paths=n_paths,
         )
         scores[name] = {
             "mape": np.mean(np.abs(forecast - realised) / realised, 1),

@@ -65,6 +65,7 @@ def run(args) -> int:
     summary = {
         "routers": out["routers"],
         "fill_prediction": fills,
+        "pools": _pool_rows(out),
         "eval_paths": out["eval_paths"],
         "train_seconds": out["train_seconds"],
         "seconds": seconds,
@@ -87,17 +88,38 @@ def run(args) -> int:
     )  # fmt: skip
     print_table(
         "Predicted vs realised dark fill rate per held-out pool (relative error)",
-        ["predictor", "mean", "median", f"share within {FILL_TOLERANCE:.0%}", "max", "pools"],
+        ["predictor", "mean", "median", f"share within {FILL_TOLERANCE:.0%}", "max", "pools",
+         "max SE/realised"],
         [[n, f["mean_relative_error"], f["median_relative_error"], f["share_within"],
-          f["max_relative_error"], f["pools"]] for n, f in fills.items()],
+          f["max_relative_error"], f["pools"], f["realised_relative_se_max"]]
+         for n, f in fills.items()],
     )  # fmt: skip
     print(f"{out['eval_paths']} paths per router; {seconds:.1f} s in all; plot {png}")
     return 0
 
 
+def _pool_rows(out: dict) -> list[dict]:
+    """One row per judged held-out pool: the realised rate and its SE, each predictor's rate,
+    and the records at risk at the size the learned router sent."""
+    fp = out["fill_prediction"]
+    learned = fp["learned"]
+    rows = []
+    for b, k in zip(*np.nonzero(learned["used"]), strict=True):
+        row = {"venue_set": int(b), "pool": int(k),
+               "realised_rate": float(learned["realised_rate"][b, k]),
+               "realised_rate_se": float(learned["realised_rate_se"][b, k]),
+               "at_risk_at_size": int(out["at_risk_at_size"][b, k])}  # fmt: skip
+        for name in ("learned", "kaplan_meier", "true_tails"):
+            row[f"predicted_{name}"] = float(fp[name]["predicted_rate"][b, k])
+        rows.append(row)
+    return rows
+
+
 def _fill_summary(fp: dict) -> dict:
     err = fp["relative_error"][fp["used"]]
+    rel_se = (fp["realised_rate_se"] / np.maximum(fp["realised_rate"], 1e-9))[fp["used"]]
     return {
+        "realised_relative_se_max": float(rel_se.max()),
         "mean_relative_error": float(err.mean()),
         "median_relative_error": float(np.median(err)),
         "share_within": float(np.mean(err <= FILL_TOLERANCE)),

@@ -23,6 +23,7 @@ from functools import partial
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from flax import struct
 
 from wmjax._checks import finite_array, positive, require
@@ -65,6 +66,8 @@ class VWAPPlan:
         eta: impact coefficient of cost eta n^2 / V (price units).
         sigma: mid volatility, price units per sqrt(day).
         risk_aversion: lambda, per (price units x shares); 0: risk-neutral re-forecast VWAP.
+        track: True where lambda is infinite: trade to the forecast cumulative curve (the
+            tracking schedule, impact ignored).
     """
 
     beliefs: jax.Array
@@ -72,6 +75,7 @@ class VWAPPlan:
     eta: jax.Array
     sigma: jax.Array
     risk_aversion: jax.Array
+    track: jax.Array
 
 
 def vwap_plan(beliefs, daily_volume_shares, eta=0.0, sigma=0.0, risk_aversion=0.0) -> VWAPPlan:
@@ -81,10 +85,24 @@ def vwap_plan(beliefs, daily_volume_shares, eta=0.0, sigma=0.0, risk_aversion=0.
     require(bool((b >= 0).all()), "beliefs must be >= 0 (shares of the day's volume)")
     require(bool(abs(b.sum(-1) - 1).max() < 1e-3), "every row of beliefs must sum to 1")
     positive("daily_volume_shares", daily_volume_shares)
-    for name, value in (("eta", eta), ("sigma", sigma), ("risk_aversion", risk_aversion)):
+    for name, value in (("eta", eta), ("sigma", sigma)):
         positive(name, value, allow_zero=True)
+    lam, track = _split_risk_aversion(risk_aversion)
     f32 = lambda x: jnp.asarray(x, jnp.float32)  # noqa: E731
-    return VWAPPlan(f32(b), f32(daily_volume_shares), f32(eta), f32(sigma), f32(risk_aversion))
+    return VWAPPlan(
+        f32(b), f32(daily_volume_shares), f32(eta), f32(sigma), f32(lam), jnp.asarray(track)
+    )
+
+
+def _split_risk_aversion(value) -> tuple[np.ndarray, np.ndarray]:
+    """(finite lambda, 0 where infinite; the infinite flag) of a checked lambda >= 0."""
+    lam = np.asarray(value, np.float64)
+    require(
+        bool(np.all((lam >= 0) & ~np.isnan(lam))),
+        f"risk_aversion must be >= 0 (inf: track the forecast curve), got {value!r}",
+    )
+    track = np.isinf(lam)
+    return np.where(track, 0.0, lam), track
 
 
 def vwap_plan_policy(plan: VWAPPlan, obs: Observation) -> jax.Array:
@@ -104,7 +122,9 @@ def vwap_plan_policy(plan: VWAPPlan, obs: Observation) -> jax.Array:
     averse = (plan.eta * remaining / volume_rest + penalty * (target - done)) / (
         plan.eta / volume_now + plan.eta / volume_rest + penalty
     )
-    trade = jnp.where(penalty > 0, averse, neutral)
+    # lambda = inf: track the forecast cumulative curve exactly (impact ignored)
+    averse = jnp.where(plan.track, target - done, averse)
+    trade = jnp.where(plan.track | (penalty > 0), averse, neutral)
     trade = jnp.clip(trade, 0.0, remaining)
     return jnp.where(k == obs.n_steps - 1, remaining, trade)
 
@@ -160,13 +180,13 @@ class VWAPDays:
 
 
 @partial(jax.jit, static_argnames=("market", "config"))
-def _replay(key, market, base, volume, beliefs, adv, order_frac, risk_aversion, config):
+def _replay(key, market, base, volume, beliefs, adv, order_frac, risk_aversion, track, config):
     eta = base.sqrt_coefficient * base.sigma  # the power-law term with exponent 1: eta n^2 / V
 
     def one_day(day, day_volume, belief, adv_day):
         total = jnp.sum(day_volume)
         params = base.replace(daily_volume_shares=total, volume_frac=day_volume / total)
-        plan = VWAPPlan(belief, adv_day, eta, base.sigma, risk_aversion)
+        plan = VWAPPlan(belief, adv_day, eta, base.sigma, risk_aversion, track)
         order = Order(order_frac * adv_day, jnp.float32(1.0), jnp.float32(1.0), jnp.float32(0.0))
         res = vwap_rollout(jax.random.fold_in(key, day), market, params, plan, order, config)
         return VWAPDays(
@@ -196,11 +216,13 @@ def replay_vwap_days(
     Y sigma (n / V) per share (Y = `impact_coefficient`, exponent 1: cost eta n^2 / V with
     eta = Y sigma); `n_paths` price paths per day on the same keys for every schedule and day
     (common random numbers: day i's paths come from fold_in(key, i) whatever the schedule).
-    `risk_aversion` is lambda of `VWAPPlan`. Jitted once per (n_days, n_bins, n_paths)."""
+    `risk_aversion` is lambda of `vwap_plan` (inf: the tracking schedule). Jitted once per
+    (n_days, n_bins, n_paths)."""
     vol = positive("volume_shares", volume_shares, allow_zero=True)
     require(vol.ndim == 2, "volume_shares must be (n_days, n_bins)")
     n_days, n_bins = vol.shape
-    b = vwap_plan(beliefs, adv_shares, risk_aversion=risk_aversion).beliefs
+    plan = vwap_plan(beliefs, adv_shares, risk_aversion=risk_aversion)
+    b = plan.beliefs
     require(b.shape == (n_days, n_bins, n_bins), f"beliefs must be ({n_days}, {n_bins}, {n_bins})")
     adv = positive("adv_shares", adv_shares)
     require(adv.shape == (n_days,), f"adv_shares must be ({n_days},)")
@@ -220,6 +242,7 @@ def replay_vwap_days(
         b,
         jnp.asarray(adv, jnp.float32),
         jnp.float32(positive("order_frac_adv", order_frac_adv)),
-        jnp.float32(risk_aversion),
+        plan.risk_aversion,
+        plan.track,
         config,
     )

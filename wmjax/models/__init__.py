@@ -127,6 +127,7 @@ from wmjax.models._vwap_world import (
     vwap_inputs,
     world_model_beliefs,
     world_model_loss,
+    world_model_prior,
 )
 from wmjax.models._world import (
     Action,
@@ -301,4 +302,5 @@ __all__ = [
     "world_data",
     "world_model_beliefs",
     "world_model_loss",
+    "world_model_prior",
 ]

@@ -8,6 +8,11 @@ censored fill records of `explore_rounds` rounds of the optimistic greedy learne
 lit-only, uniform, Ganchev et al.'s greedy on the optimistic Kaplan-Meier tails of those
 records, the Laruelle-Lehalle-Pages split learned from the same rounds' liquidity (rebates
 one: fill maximisation), and the learned router.
+
+The learned router's fill-rate predictions are judged per held-out pool against the realised
+rate (with its SE over the independent paths) beside two other predictions of the same
+allocations: the Kaplan-Meier plug-in of the pool's records (no learning) and the plug-in of
+the pool's true tails (the floor set by the realised rate's own noise).
 """
 
 from __future__ import annotations
@@ -18,21 +23,31 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+from flax import struct
 
 from wmjax._checks import positive_int
 from wmjax.execution import RolloutConfig, order, paired_improvement, twap
-from wmjax.market import VenuesMarket, impact_params, sample_liquidity
+from wmjax.market import (
+    VenueAction,
+    VenuesMarket,
+    impact_params,
+    liquidity_tails,
+    sample_liquidity,
+)
 from wmjax.models._dark_pool_router import (
     FEATURE_LOTS,
     OPTIMISM,
+    DarkPoolRouter,
     RouterParams,
     explore_venues,
+    plug_in_fill_rate,
     random_venue_sets,
     train_router,
 )
 from wmjax.strategies import (
     GreedyRoute,
     SplitRoute,
+    at_risk_counts,
     greedy_route_policy,
     kaplan_meier_tails,
     llp_split,
@@ -70,6 +85,31 @@ class RouteScenario:
         for name in counts:
             positive_int(name, getattr(self, name))
         positive_int("capacity_lots", self.capacity_lots, minimum=FEATURE_LOTS)
+
+
+PREDICTORS = ("learned", "kaplan_meier", "true_tails", "greedy_km")
+
+
+@struct.dataclass
+class _PluggedParams:
+    router: RouterParams
+    tails: jax.Array  # (K, S) T(1 .. S)
+    own_head: jax.Array  # bool: the router's fill head, else the plug-in of `tails`
+
+
+@dataclass(frozen=True)
+class _Plugged:
+    """The learned router, its expected fills from its own fill head or from the plug-in of
+    `tails` (the same actions either way, so the same fills on the same paths; one compiled
+    rollout for the three predictions)."""
+
+    router: DarkPoolRouter
+
+    def __call__(self, params: _PluggedParams, obs) -> VenueAction:
+        a = self.router(params.router, obs)
+        rate = plug_in_fill_rate(params.tails, a.dark_shares / obs.market.lot_shares)
+        expected = jnp.where(params.own_head, a.expected_fill_shares, rate * a.dark_shares)
+        return VenueAction(a.shares, a.dark_shares, expected)
 
 
 def route_comparison(key, scenario: RouteScenario, callback=None) -> dict[str, Any]:
@@ -111,14 +151,20 @@ def route_comparison(key, scenario: RouteScenario, callback=None) -> dict[str, A
     child = sc.quantity_shares / sc.n_steps
     llp = jax.vmap(lambda c: llp_split(c * sc.lot_shares, child).split)(caps)
     km_tails = jax.vmap(lambda h: kaplan_meier_tails(h, OPTIMISM))(eval_hist)
+    cap = sc.capacity_lots
+    plug_ins = {  # T(1 .. capacity_lots) for pricing the learned router's allocations
+        "kaplan_meier": jax.vmap(kaplan_meier_tails)(eval_hist)[:, :, 1:],
+        "true_tails": jax.vmap(lambda v: liquidity_tails(v, cap))(eval_sets)[:, :, 1:],
+    }
+    learned = RouterParams(jax.tree.map(per_set, result.params), eval_feats, per_set(fractions))
     strategies = {
         "lit_only": (split_route_policy, SplitRoute(per_set(fractions), jnp.zeros((b, k)))),
         "uniform": (split_route_policy, SplitRoute(per_set(fractions), jnp.full((b, k), 1 / k))),
         "greedy_km": (greedy_route_policy, GreedyRoute(per_set(fractions), km_tails)),
         "llp_split": (split_route_policy, SplitRoute(per_set(fractions), llp)),
         "learned": (
-            router,
-            RouterParams(jax.tree.map(per_set, result.params), eval_feats, per_set(fractions)),
+            _Plugged(router),
+            _PluggedParams(learned, plug_ins["true_tails"], jnp.ones(b, bool)),
         ),
     }
     config = RolloutConfig(n_paths=sc.eval_paths, n_steps=sc.n_steps)
@@ -126,14 +172,26 @@ def route_comparison(key, scenario: RouteScenario, callback=None) -> dict[str, A
     for name, (policy, params) in strategies.items():
         paths = venue_set_rollouts(k_eval, market, eval_sets, policy, params, parent, config)
         is_bps[name] = np.asarray(paths.is_bps, np.float64).reshape(-1)
-        st = paths.final_state  # per pool: sums over each venue set's paths and steps
-        fills[name] = [np.asarray(x, np.float64).sum(axis=1)
+        st = paths.final_state  # per pool and path: sums over the steps
+        fills[name] = [np.asarray(x, np.float64)
                        for x in (st.sent_shares, st.filled_shares, st.expected_shares)]  # fmt: skip
+    # the learned router's allocations priced by the two plug-ins
+    for name, tails in plug_ins.items():
+        paths = venue_set_rollouts(k_eval, market, eval_sets, _Plugged(router),
+                                   _PluggedParams(learned, tails, jnp.zeros(b, bool)), parent,
+                                   config)  # fmt: skip
+        fills[name] = [*fills["learned"][:2],
+                       np.asarray(paths.final_state.expected_shares, np.float64)]  # fmt: skip
+    # records behind each pool's estimate: observations at risk at the mean lots sent
+    lots_sent = fills["learned"][0].mean(axis=1) / (sc.n_steps * sc.lot_shares)
+    risk = np.asarray(jax.vmap(at_risk_counts)(eval_hist))
+    level = np.clip(np.ceil(lots_sent).astype(int) - 1, 0, cap)
+    at_risk = np.take_along_axis(risk, level[..., None], axis=-1)[..., 0]
     routers = {}
     for name, x in is_bps.items():
         gain_lit, se_lit = paired_improvement(is_bps["lit_only"], x, 0.0)
         gain_uni, se_uni = paired_improvement(is_bps["uniform"], x, 0.0)
-        sent, filled, _ = fills[name]
+        sent, filled, _ = (x.sum(axis=1) for x in fills[name])
         routers[name] = {
             "mean_is_bps": float(x.mean()),
             "std_is_bps": float(x.std(ddof=1)),
@@ -145,7 +203,8 @@ def route_comparison(key, scenario: RouteScenario, callback=None) -> dict[str, A
         }
     return {
         "routers": routers,
-        "fill_prediction": {n: fill_prediction(*fills[n]) for n in ("learned", "greedy_km")},
+        "fill_prediction": {n: fill_prediction(*fills[n]) for n in PREDICTORS},
+        "at_risk_at_size": at_risk,
         "losses": result.losses,
         "train_seconds": result.seconds,
         "eval_paths": b * sc.eval_paths,
@@ -155,14 +214,23 @@ def route_comparison(key, scenario: RouteScenario, callback=None) -> dict[str, A
 
 def fill_prediction(sent, filled, expected, min_share: float = 0.05) -> dict[str, Any]:
     """A router's predicted against realised dark fill rates per pool of each venue set
-    (arrays (B, K) of shares sent, filled and expected over all paths and steps): the relative
-    error |expected - filled| / filled of the pools that got at least `min_share` of the set's
-    dark orders (the others are too small a sample to judge)."""
+    (arrays (B, P, K) of shares sent, filled and expected per path, summed over steps): the
+    relative error |expected - filled| / filled of the pools that got at least `min_share` of
+    the set's dark orders (the others are too small a sample to judge), and the SE of the
+    realised rate over the P independent paths (ratio estimator, delta method)."""
+    n_paths = sent.shape[1]
+    rate = filled.sum(axis=1) / np.maximum(sent.sum(axis=1), 1e-9)
+    resid = filled - rate[:, None, :] * sent
+    rate_se = np.sqrt((resid**2).sum(axis=1) * n_paths / max(n_paths - 1, 1)) / np.maximum(
+        sent.sum(axis=1), 1e-9
+    )
+    sent, filled, expected = (x.sum(axis=1) for x in (sent, filled, expected))
     used = sent >= min_share * sent.sum(axis=1, keepdims=True)
     rel = np.abs(expected - filled) / np.maximum(filled, 1e-9)
     return {
         "predicted_rate": expected / np.maximum(sent, 1e-9),
         "realised_rate": filled / np.maximum(sent, 1e-9),
+        "realised_rate_se": rate_se,
         "used": used,
         "relative_error": np.where(used, rel, np.nan),
         "max_relative_error": float(rel[used].max()) if used.any() else float("nan"),

@@ -3,14 +3,22 @@ softmax over the remaining bins, plus the share of the day's volume still to com
 
 Static forecast: the output before any bin prints (at the open). Dynamic: after bins 0 .. k-1
 print, the model's row k. The model is a residual on a prior belief tensor (logits = log prior
-shares + a correction whose output layer starts at zero; in `wmjax vwap` the prior is the Kalman
-filter's dynamic forecast), so an untrained model is its prior and training only has to learn
-departures from it; early stopping on the last training days keeps it there when the
-departures do not generalise.
+shares + a correction whose output layer starts at zero; in `wmjax vwap` the prior is the
+rolling-mean curve at the open and the Kalman filter's dynamic forecast with that curve as its
+seasonal once bins print, `world_model_prior`), so an untrained model is its prior and training
+only has to learn departures from it; early stopping on the last training days keeps it there
+when the departures do not generalise.
+
+The training loss is the scores the model is judged on: the absolute percentage error of each
+bin's forecast share (static: at the open; dynamic: at the start of the bin) plus the squared
+error of the forecast cumulative share, which drives the VWAP tracking error (Konishi 2002:
+E[slippage^2] = sigma^2 tau E sum_j (W_j - U_j)^2).
 
 Inputs (all from days before d, or bins of d already printed):
 - opening: log(yesterday's volume / ADV), log(5-day / 21-day ADV), day of week (one-hot), the
   log ratio of yesterday's first and last bin shares to the historical curve;
+- per bin j at the open: log ratios to the 21-day mean share of the 60-day mean share, the
+  21-day median share and yesterday's share (shrinkage the head can learn);
 - per printed bin j: log(V_j / (ADV x curve_j)), the cumulative version, j / n_bins.
 """
 
@@ -22,24 +30,27 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 from flax import struct
 
-from wmjax._checks import positive_int, require
-from wmjax.calibrate import check_volume
+from wmjax._checks import positive, positive_int, require
+from wmjax.calibrate import check_volume, kalman_beliefs
 from wmjax.models._early_stop import fit_early_stopped
 
 N_OPENING = 9
+N_BIN_FEATURES = 3
+LONG_WINDOW = 60  # days of the long mean-share curve (a bin feature)
+TRACKING_WEIGHT = 5.0  # squared cumulative-share error vs absolute percentage error
 
 
 class VWAPWorldModel(nn.Module):
-    """(opening (N_OPENING,), base_logits (n, n), printed (n, 3), base_rest (n,)) ->
-    (logits (n, n): row k over all bins, masked to bins >= k by the caller; rest_logit (n,))."""
+    """(opening (N_OPENING,), base_logits (n, n), printed (n, 3), base_rest (n,), bin_feats
+    (n, N_BIN_FEATURES)) -> (logits (n, n): row k over all bins, masked to bins >= k by the
+    caller; rest_logit (n,))."""
 
     hidden: int = 16
 
     @nn.compact
-    def __call__(self, opening, base_logits, printed, base_rest):
+    def __call__(self, opening, base_logits, printed, base_rest, bin_feats):
         n = base_logits.shape[-1]
         h0 = nn.tanh(nn.Dense(self.hidden, name="encoder")(opening))
         # step k sees bins < k: shift the printed inputs right by one
@@ -50,11 +61,19 @@ class VWAPWorldModel(nn.Module):
         )
         _, hs = scan(cell, h0, inputs)
         zero = nn.initializers.zeros
-        # one head shared over (step k, bin j) pairs, fed the lead time j - k and the bin's
-        # position: what a surprise means for the bins after it does not depend on k alone
+        # one head shared over (step k, bin j) pairs, fed the lead time j - k, the bin's
+        # position and its features at the open: what a surprise means for the bins after it
+        # does not depend on k alone
         k, j = jnp.meshgrid(jnp.arange(n), jnp.arange(n), indexing="ij")
         lead = jnp.stack([(j - k) / n, j / n, jnp.exp(-jnp.maximum(j - k, 0) / 2.0)], -1)
-        pair = jnp.concatenate([jnp.broadcast_to(hs[:, None, :], (n, n, hs.shape[-1])), lead], -1)
+        pair = jnp.concatenate(
+            [
+                jnp.broadcast_to(hs[:, None, :], (n, n, hs.shape[-1])),
+                lead,
+                jnp.broadcast_to(bin_feats[None], (n, *bin_feats.shape)),
+            ],
+            -1,
+        )
         hidden = nn.tanh(nn.Dense(self.hidden, name="pair")(pair))
         logits = base_logits + nn.Dense(1, kernel_init=zero, name="curve_head")(hidden)[..., 0]
         rest = base_rest + nn.Dense(1, kernel_init=zero, name="rest_head")(hs)[:, 0]
@@ -69,6 +88,7 @@ class VWAPInputs:
     base_logits: jax.Array  # (d, n, n) row k: log prior shares given bins < k
     printed: jax.Array  # (d, n, 3)
     base_rest: jax.Array  # (d, n)
+    bin_feats: jax.Array  # (d, n, N_BIN_FEATURES)
     volume: jax.Array  # (d, n) realised, for the targets and the beliefs
 
 
@@ -79,11 +99,33 @@ def _trailing_mean(x: np.ndarray, days: np.ndarray, window: int) -> np.ndarray:
     return (cs[days] - cs[lo]) / (days - lo)[:, None]
 
 
+def world_model_prior(volume, days, fit_until: int, window: int = 21) -> jax.Array:
+    """The prior of the world model for days `days` (n_days, n, n): the Kalman filter's dynamic
+    forecast (`wmjax.calibrate.kalman_beliefs`, parameters fitted on days < `fit_until`) with
+    its seasonal replaced by the mean share of each bin over the last `window` days (fewer for
+    the first days): row 0 is the rolling-mean curve, later rows keep the filter's level and
+    intraday updates (the forecast of bin j >= k in row k scaled by curve_j / (row 0)_j)."""
+    vol, idx = check_volume(volume, days, 5)
+    dynamic = kalman_beliefs(vol, idx, 5, True, fit_until=fit_until)
+    fracs = np.asarray(vol, np.float64) / np.asarray(vol, np.float64).sum(1, keepdims=True)
+    curve = _trailing_mean(fracs, np.asarray(idx), positive_int("window", window))
+    return _seasonal_prior(dynamic, jnp.asarray(curve, jnp.float32))
+
+
+@jax.jit
+def _seasonal_prior(b: jax.Array, c: jax.Array) -> jax.Array:
+    n = b.shape[-1]
+    future = jnp.arange(n)[None, :] >= jnp.arange(n)[:, None]
+    ratio = c / jnp.maximum(b[:, 0, :], 1e-9)
+    rows = jnp.where(future, b * ratio[:, None, :], b)
+    return rows / jnp.sum(rows, -1, keepdims=True)
+
+
 def vwap_inputs(volume, day_index, dates, base_beliefs, window: int = 21) -> VWAPInputs:
     """Inputs for days `day_index` of `volume` (complete days, shares), each from earlier days
     and its own printed bins only; `dates` (n_days,) `YYYY-MM-DD`; `base_beliefs`
     (n_days_in_index, n, n) the prior the model corrects (a dynamic belief tensor, e.g.
-    `wmjax.calibrate.kalman_beliefs(..., dynamic=True)`)."""
+    `world_model_prior`)."""
     vol = np.asarray(volume, np.float64)
     idx = np.asarray(day_index)
     require(bool(np.all(idx >= 5)), "the world model needs >= 5 earlier days per day")
@@ -104,6 +146,9 @@ def vwap_inputs(volume, day_index, dates, base_beliefs, window: int = 21) -> VWA
         ],
         axis=1,
     )
+    median = np.stack([np.median(fracs[max(d - window, 0) : d], axis=0) for d in idx])
+    ratios = [_trailing_mean(fracs, idx, LONG_WINDOW), median, np.maximum(yesterday, 1e-6)]
+    bin_feats = np.stack([np.clip(np.log(r / curve), -2.0, 2.0) for r in ratios], axis=-1)
     today = vol[idx]
     expected = adv[:, None] * curve
     n = vol.shape[1]
@@ -118,40 +163,62 @@ def vwap_inputs(volume, day_index, dates, base_beliefs, window: int = 21) -> VWA
     base_logits = np.log(np.maximum(base, 1e-9))
     f32 = lambda a: jnp.asarray(a, jnp.float32)  # noqa: E731
     return VWAPInputs(
-        f32(opening), f32(base_logits), f32(printed), f32(np.log(share / (1 - share))), f32(today)
+        f32(opening),
+        f32(base_logits),
+        f32(printed),
+        f32(np.log(share / (1 - share))),
+        f32(bin_feats),
+        f32(today),
     )
 
 
 @partial(jax.jit, static_argnums=0)
 def _apply_days(model: VWAPWorldModel, params, batch: VWAPInputs):
     """The model on every day of `batch`: logits (d, n, n), rest logits (d, n)."""
-    return jax.vmap(lambda o, b, p, r: model.apply(params, o, b, p, r))(
-        batch.opening, batch.base_logits, batch.printed, batch.base_rest
+    return jax.vmap(lambda o, b, p, r, f: model.apply(params, o, b, p, r, f))(
+        batch.opening, batch.base_logits, batch.printed, batch.base_rest, batch.bin_feats
     )
 
 
-def _targets(volume: jax.Array):
-    """Realised remaining distribution masks and the realised share still to come."""
-    n = volume.shape[-1]
-    future = jnp.arange(n)[None, :] >= jnp.arange(n)[:, None]  # (k, j): bin j still to come
-    to_come = jnp.sum(jnp.where(future, volume[..., None, :], 0.0), -1)
-    rest = to_come / jnp.sum(volume, -1)[..., None]
-    return future, rest
+def _beliefs(logits, rest_logit, volume, dynamic: bool) -> jax.Array:
+    """Belief tensors from the model's outputs (see `world_model_beliefs`)."""
+    n = logits.shape[-1]
+    if not dynamic:
+        curve = jax.nn.softmax(logits[:, 0, :], -1)
+        return jnp.broadcast_to(curve[:, None, :], (curve.shape[0], n, n))
+    future = jnp.arange(n)[None, :] >= jnp.arange(n)[:, None]
+    rest = jax.nn.sigmoid(rest_logit).at[:, 0].set(1.0)
+    spread = jax.nn.softmax(jnp.where(future, logits, -jnp.inf), -1) * rest[..., None]
+    past = jnp.where(future, 0.0, volume[:, None, :])
+    past = past / jnp.maximum(jnp.sum(past, -1, keepdims=True), 1.0) * (1.0 - rest[..., None])
+    rows = jnp.where(future, spread, past)
+    return rows / jnp.sum(rows, -1, keepdims=True)
+
+
+def _scores(beliefs: jax.Array, realised: jax.Array) -> jax.Array:
+    """(d,) mean absolute percentage error of the diagonal (bin k's share forecast at the start
+    of bin k) + TRACKING_WEIGHT x sum over k of the squared error of the forecast cumulative
+    share through bin k made at its start (what a schedule trading to the curve tracks)."""
+    n = realised.shape[-1]
+    diag = jnp.arange(n)
+    forecast = beliefs[:, diag, diag]
+    mape = jnp.mean(jnp.abs(forecast - realised) / realised, -1)
+    through = jnp.arange(n)[None, :] <= jnp.arange(n)[:, None]  # (k, j): bin j <= k
+    cum_forecast = jnp.sum(jnp.where(through[None], beliefs, 0.0), -1)  # (d, k)
+    cum_realised = jnp.cumsum(realised, -1)
+    tracking = jnp.sum(jnp.square(cum_forecast - cum_realised)[:, :-1], -1)
+    return mape + TRACKING_WEIGHT * tracking
 
 
 def world_model_loss(model: VWAPWorldModel, params, batch: VWAPInputs) -> jax.Array:
-    """Mean over days and bins k of the cross-entropy of the realised volume of bins >= k
-    against the softmax over them, plus the binary cross-entropy of the share still to come
-    (bins k >= 1; at the open it is 1 by definition)."""
+    """Mean over days of the static (row 0) and dynamic (row k at bin k) scores: absolute
+    percentage error of the forecast shares plus TRACKING_WEIGHT x the squared errors of the
+    forecast cumulative shares (`_scores`)."""
     logits, rest_logit = _apply_days(model, params, batch)
-    future, rest = _targets(batch.volume)
-    masked = jnp.where(future, logits, -jnp.inf)
-    logp = jax.nn.log_softmax(masked, -1)
-    target = jnp.where(future, batch.volume[:, None, :], 0.0)
-    target = target / jnp.sum(target, -1, keepdims=True)
-    ce = -jnp.sum(jnp.where(future, target * logp, 0.0), -1)
-    bce = optax.sigmoid_binary_cross_entropy(rest_logit, rest)[:, 1:]
-    return jnp.mean(ce) + jnp.mean(bce)
+    realised = batch.volume / jnp.sum(batch.volume, -1, keepdims=True)
+    static = _scores(_beliefs(logits, rest_logit, batch.volume, False), realised)
+    dynamic = _scores(_beliefs(logits, rest_logit, batch.volume, True), realised)
+    return jnp.mean(static + dynamic)
 
 
 def fit_vwap_world_model(
@@ -173,13 +240,17 @@ def fit_vwap_world_model(
     test days are never seen); `base_beliefs` (n_train, n, n) the prior for each training day.
     Returns (model, params, best validation loss)."""
     model = VWAPWorldModel(positive_int("hidden", hidden))
+    positive("validation_frac", validation_frac)
     days = np.sort(np.asarray(train_days))
     n_val = max(1, round(validation_frac * days.size))
     require(days.size - n_val >= 5, f"need >= {n_val + 5} training days, got {days.size}")
     base = np.asarray(base_beliefs)[np.argsort(np.asarray(train_days))]
     fit = vwap_inputs(volume, days[:-n_val], dates, base[:-n_val])
     val = vwap_inputs(volume, days[-n_val:], dates, base[-n_val:])
-    params = model.init(key, fit.opening[0], fit.base_logits[0], fit.printed[0], fit.base_rest[0])
+    first = jax.tree.map(lambda a: a[0], fit)
+    params = model.init(
+        key, first.opening, first.base_logits, first.printed, first.base_rest, first.bin_feats
+    )
     params, best = fit_early_stopped(
         world_model_loss,
         model,
@@ -204,14 +275,4 @@ def world_model_beliefs(
     vol, idx = check_volume(volume, test_days, 5)
     batch = vwap_inputs(np.asarray(vol), np.asarray(idx), dates, base_beliefs)
     logits, rest_logit = _apply_days(model, params, batch)
-    n = logits.shape[-1]
-    if not dynamic:
-        curve = jax.nn.softmax(logits[:, 0, :], -1)
-        return jnp.broadcast_to(curve[:, None, :], (curve.shape[0], n, n))
-    future = jnp.arange(n)[None, :] >= jnp.arange(n)[:, None]
-    rest = jax.nn.sigmoid(rest_logit).at[:, 0].set(1.0)
-    spread = jax.nn.softmax(jnp.where(future, logits, -jnp.inf), -1) * rest[..., None]
-    past = jnp.where(future, 0.0, batch.volume[:, None, :])
-    past = past / jnp.maximum(jnp.sum(past, -1, keepdims=True), 1.0) * (1.0 - rest[..., None])
-    rows = jnp.where(future, spread, past)
-    return rows / jnp.sum(rows, -1, keepdims=True)
+    return _beliefs(logits, rest_logit, batch.volume, dynamic)
