@@ -8,17 +8,20 @@ import sys
 from wmjax import __version__
 from wmjax._checks import InputError
 from wmjax.cli import (
-    _analytics,
+    _advise,
     _book,
+    _counterfactual,
     _demo,
     _evaluate,
     _execution,
     _hawkes,
     _market_make,
     _placement,
+    _pretrade,
     _regimes,
     _route,
     _statarb,
+    _tca,
     _vwap,
     _worldmodel,
 )
@@ -27,7 +30,10 @@ from wmjax.cli._common import DefaultsHelpFormatter
 # Each module adds its sub-commands with `register(subparsers)`; each sub-command sets `run`.
 COMMAND_MODULES: tuple = (
     _book,
-    _analytics,
+    _pretrade,
+    _counterfactual,
+    _tca,
+    _advise,
     _execution,
     _demo,
     _hawkes,
