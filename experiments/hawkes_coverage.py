@@ -106,7 +106,8 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    k_nuts, k_mle, k_fit = jax.random.split(jax.random.key(args.seed), 3)
+    k_nuts, k_mle = jax.random.split(jax.random.key(args.seed))
+    k_fit = jax.random.fold_in(k_nuts, 1)  # the samplers' key; the data keep k_nuts and k_mle
     start = time.perf_counter()
     mle = mle_standard_errors(simulate_sets(k_mle, args.mle_datasets, args.horizon), args.horizon)
     mle_s = time.perf_counter() - start

@@ -22,6 +22,7 @@ def _script():
     return module
 
 
+@pytest.mark.slow  # two compiles (the vmapped MLE and the vmapped NUTS)
 def test_coverage_experiment_runs_and_reports_binomial_bands(tmp_path):
     argv = ["--datasets", "3", "--mle-datasets", "8", "--horizon", "200"]
     argv += ["--warmup", "30", "--samples", "30", "--out", str(tmp_path)]
