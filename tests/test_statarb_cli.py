@@ -52,7 +52,7 @@ def test_statarb_table_without_model(small_csv, tmp_path, capsys):
     [
         (["--train-years", "9"], "nothing left to trade"),
         (["--cost-bps", "-1"], "--cost-bps"),
-        (["--out", __file__], "is a file"),  # checked before the backtest
+        (["--train-years", "3", "--out", __file__], "is a file"),  # before the backtest
     ],
 )
 def test_statarb_bad_input_exits_2_with_one_line(small_csv, capsys, extra, message):
