@@ -64,8 +64,13 @@ def test_demo_json(capsys, tmp_path):
     baselines = {"twap_market", "twap_limit", "ac_market", "pov", "aggressive", "limit_hold"}
     assert set(book) == baselines
     assert out["order_book"]["recommended"] == min(book, key=lambda k: book[k]["objective"])
+    assert out["order_book"]["recommendation"]["verdict"] in ("recommended", "not distinguishable")
     for v in book.values():
         assert 0.0 <= v["passive_share"] <= v["fill_rate"] <= 1.0 + 1e-6
+        # each mean with its standard error (zero only when every path agrees)
+        for mean, se in (("mean_is_bps", "mean_is_se_bps"), ("fill_rate", "fill_rate_se")):
+            assert np.isfinite(v[mean]) and v[se] >= 0 and np.isfinite(v[se])
+        assert v["objective_se"] > 0
     names = {"TWAP", "VWAP", "POV-10%", "AC-optimal", "aggressive", "optimised"}
     assert set(out["strategies"]) == names and out["recommended"] in names
     best = min(v["objective"] for v in out["strategies"].values())

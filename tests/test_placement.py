@@ -146,7 +146,9 @@ def test_train_placement_cli_json_schema_and_reloadable_params(tmp_path, capsys)
     names = {"policy", "twap_market", "twap_limit", "ac_market", "pov", "aggressive"}
     assert names <= set(out["results"]) and out["best_baseline"] in out["results"]
     keys = {"mean_is_bps", "std_is_bps", "p95_is_bps", "fill_rate", "passive_share", "objective"}
+    keys |= {"mean_is_se_bps", "fill_rate_se", "passive_share_se", "objective_se"}  # SEs beside
     assert all(set(r) == keys for r in out["results"].values())
+    assert all(r["mean_is_se_bps"] >= 0 for r in out["results"].values())
     best = out["results"][out["best_baseline"]]["objective"]
     assert out["improvement"] == pytest.approx(best - out["results"]["policy"]["objective"])
     market = BookMarket()

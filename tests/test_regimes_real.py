@@ -63,6 +63,10 @@ def test_cli_reports_a_malformed_file_in_one_line(tmp_path, capsys):
         zf.writestr("b.csv", GOOD)
     assert main(["regimes", str(tmp_path / "two.zip")]) == 2
     assert "must hold one CSV" in capsys.readouterr().err
+    good = tmp_path / "good.csv"
+    good.write_text(GOOD)
+    assert main(["regimes", str(good), "--out", str(path)]) == 2  # before the EM fit
+    assert f"--out {path} is a file" in capsys.readouterr().err
 
 
 def test_bars_from_trades_by_hand():

@@ -186,6 +186,19 @@ def test_clear_errors_instead_of_tracebacks(tmp_path, capsys):
     assert main(["demo", "--out", str(a_file)]) == 2
     assert time.perf_counter() - start < 5  # refused before any computing
     assert f"--out {a_file} is a file" in capsys.readouterr().err
+    messages, book = (
+        str(Path(__file__).resolve().parent / "data" / f"AMZN_2012-06-21_{k}_1_first800rows.csv")
+        for k in ("message", "orderbook")
+    )
+    for argv in (
+        ["train-placement"],
+        ["evaluate"],
+        ["worldmodel", "fit", messages, "--orderbook", book],
+    ):
+        start = time.perf_counter()
+        assert main([*argv, "--out", str(a_file)]) == 2
+        assert time.perf_counter() - start < 5, argv  # refused before the training
+        assert f"--out {a_file} is a file" in capsys.readouterr().err
     binary = tmp_path / "ls"
     binary.write_bytes(b"\x7fELF\x02\x01\x01\x00\xff\xfe\n")
     assert main(["hawkes", "fit", str(binary)]) == 2

@@ -49,7 +49,11 @@ def test_statarb_table_without_model(small_csv, tmp_path, capsys):
 
 @pytest.mark.parametrize(
     ("extra", "message"),
-    [(["--train-years", "9"], "nothing left to trade"), (["--cost-bps", "-1"], "--cost-bps")],
+    [
+        (["--train-years", "9"], "nothing left to trade"),
+        (["--cost-bps", "-1"], "--cost-bps"),
+        (["--train-years", "3", "--out", __file__], "is a file"),  # before the backtest
+    ],
 )
 def test_statarb_bad_input_exits_2_with_one_line(small_csv, capsys, extra, message):
     assert main(["statarb", str(small_csv), *extra]) == 2

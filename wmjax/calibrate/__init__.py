@@ -8,6 +8,10 @@ from wmjax.calibrate._bayes import (
     BayesResult,
     fit_bayes,
 )
+from wmjax.calibrate._bayes_batch import (
+    BayesBatchResult,
+    fit_bayes_batch,
+)
 from wmjax.calibrate._cointegration import (
     EG_CRITICAL_SURFACE,
     EngleGranger,
@@ -56,6 +60,7 @@ __all__ = [
     "AL_MIN_KAPPA_PER_YEAR",
     "AL_WINDOW_DAYS",
     "EG_CRITICAL_SURFACE",
+    "BayesBatchResult",
     "BayesResult",
     "EngleGranger",
     "FitResult",
@@ -70,6 +75,7 @@ __all__ = [
     "eg_critical_value",
     "engle_granger",
     "fit_bayes",
+    "fit_bayes_batch",
     "fit_flow",
     "fit_kalman_volume",
     "fit_mle",

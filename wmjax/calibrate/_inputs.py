@@ -5,11 +5,13 @@ from __future__ import annotations
 import warnings
 from enum import StrEnum
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
 from wmjax._checks import InputError, positive, require
 from wmjax.hawkes import EventLayout, HawkesEvents, event_layout, events_from_arrays
+from wmjax.hawkes._likelihood import check_events_in_horizon
 
 
 class BetaStructure(StrEnum):
@@ -117,3 +119,33 @@ def fit_layout(times: np.ndarray, marks: np.ndarray, horizon: float, dim: int) -
     inside `jax.enable_x64(True)`)."""
     events = events_from_arrays(times, marks, horizon, dim, dtype=jnp.float64)
     return event_layout(events, jnp.asarray(horizon, jnp.float64))
+
+
+def batch_layouts(events, horizon_s, dim: int, n_params: int, what: str):
+    """Checked layouts of B data sets of equal capacity for the batched fitters (call inside
+    `jax.enable_x64(True)`): (EventLayout with a leading B axis, (B, d) event counts, (B,)
+    horizons in seconds). InputError for a missing batch axis, overflowed buffers, events
+    outside a horizon, marks out of range, too few events or an empty dimension."""
+    require(
+        isinstance(events, HawkesEvents) and np.ndim(events.times) == 2,
+        "events must be HawkesEvents with a leading data-set axis, times of shape (B, capacity)",
+    )
+    require(
+        not bool(np.any(np.asarray(events.overflow))),
+        "some data sets overflowed their buffer (incomplete data); simulate with a larger capacity",
+    )
+    n_sets = np.shape(events.times)[0]
+    horizon = np.broadcast_to(positive("horizon_s", horizon_s), (n_sets,)).astype(np.float64)
+    check_events_in_horizon(events, horizon[:, None])
+    marks = np.where(np.asarray(events.mask), np.asarray(events.marks), dim)
+    require(
+        bool(np.all((marks >= 0) & (marks <= dim))), f"marks must be in 0..{dim - 1} (dim={dim})"
+    )
+    counts = np.stack([np.bincount(m, minlength=dim + 1)[:dim] for m in marks]).astype(float)
+    require_enough(int(counts.sum(axis=1).min()), n_params, f"{what} (smallest data set)")
+    require(
+        bool(np.all(counts > 0)),
+        "every data set needs events in every dimension; drop or regenerate the empty ones",
+    )
+    ev = jax.tree.map(lambda x: jnp.asarray(x, jnp.float64) if x.dtype.kind == "f" else x, events)
+    return jax.vmap(event_layout)(ev, jnp.asarray(horizon)), counts, horizon

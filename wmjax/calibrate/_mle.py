@@ -19,6 +19,7 @@ import optax
 from wmjax._checks import InputError, positive, positive_int, require
 from wmjax.calibrate._inputs import (
     BetaStructure,
+    batch_layouts,
     event_arrays,
     fit_layout,
     parse_beta_structure,
@@ -27,13 +28,10 @@ from wmjax.calibrate._inputs import (
 )
 from wmjax.hawkes import (
     EventLayout,
-    HawkesEvents,
     HawkesParams,
-    event_layout,
     layout_log_likelihood,
     spectral_radius,
 )
-from wmjax.hawkes._likelihood import check_events_in_horizon
 
 #: Decay candidates for the default start, in units of the mean event rate N / T.
 _BETA_GRID = (0.5, 2.0, 8.0, 32.0, 128.0, 512.0)
@@ -304,35 +302,10 @@ def fit_mle_batch(
     max_iter = positive_int("max_iter", max_iter)
     tol = float(positive("tol", tol))
     dim = positive_int("dim", dim)
-    require(
-        isinstance(events, HawkesEvents) and np.ndim(events.times) == 2,
-        "events must be HawkesEvents with a leading data-set axis, times of shape (B, capacity)",
-    )
-    require(
-        not bool(np.any(np.asarray(events.overflow))),
-        "some data sets overflowed their buffer (incomplete data); simulate with a larger capacity",
-    )
-    n_sets = np.shape(events.times)[0]
-    horizon = np.broadcast_to(positive("horizon_s", horizon_s), (n_sets,)).astype(np.float64)
-    check_events_in_horizon(events, horizon[:, None])
-    mask = np.asarray(events.mask)
-    marks = np.where(mask, np.asarray(events.marks), dim)
-    require(
-        bool(np.all((marks >= 0) & (marks <= dim))), f"marks must be in 0..{dim - 1} (dim={dim})"
-    )
-    counts = np.stack([np.bincount(m, minlength=dim + 1)[:dim] for m in marks]).astype(float)
     shape = structure.shape(dim)
     n_params = dim + dim * dim + shape[0] * shape[1]
-    require_enough(int(counts.sum(axis=1).min()), n_params, "fit_mle_batch (smallest data set)")
-    require(
-        bool(np.all(counts > 0)),
-        "every data set needs events in every dimension; drop or regenerate the empty ones",
-    )
     with jax.enable_x64(True):
-        ev = jax.tree.map(
-            lambda x: jnp.asarray(x, jnp.float64) if x.dtype.kind == "f" else x, events
-        )
-        data = jax.vmap(event_layout)(ev, jnp.asarray(horizon))
+        data, counts, horizon = batch_layouts(events, horizon_s, dim, n_params, "fit_mle_batch")
         out = _fit_batch_jit(
             data,
             jnp.asarray(counts),

@@ -93,7 +93,7 @@ def _book_section(args) -> dict:
     it. Trained placement policies come from `wmjax train-placement`."""
 
     from wmjax.cli._placement import compare_on_book
-    from wmjax.execution import order
+    from wmjax.execution import objective_covariance, order, rank
     from wmjax.market import BookMarket, book_key, book_params
 
     market = BookMarket()
@@ -106,14 +106,21 @@ def _book_section(args) -> dict:
     )
     fields = (
         "mean_is_bps",
+        "mean_is_se_bps",
         "std_is_bps",
         "p95_is_bps",
         "fill_rate",
+        "fill_rate_se",
         "passive_share",
+        "passive_share_se",
         "objective",
+        "objective_se",
         "status",
     )
-    return {name: {f: r[f] for f in fields} for name, r in results.items()}
+    names = list(results)
+    samples = np.stack([results[k]["is_bps"] for k in names])
+    ranking = rank(names, *objective_covariance(samples, 0.1, "mean_variance"), units=" bps")
+    return {name: {f: r[f] for f in fields} for name, r in results.items()}, ranking
 
 
 def run(args) -> int:
@@ -207,10 +214,10 @@ def run(args) -> int:
             key_test, market, params, strategies, o, cfg, objective="mean_std_bps"
         )
         bar.update(task, total=1, completed=1)
-        book = {}
+        book, book_ranking = {}, None
         if args.book_paths:
             task = bar.add_task("order book: baselines on held-out paths", total=None)
-            book = _book_section(args)
+            book, book_ranking = _book_section(args)
             bar.update(task, total=1, completed=1)
     ranking = rank_strategies(stats, o, cfg, objective="mean_std_bps")
     recommended = ranking.recommended
@@ -238,7 +245,8 @@ def run(args) -> int:
         if book:
             summary["order_book"] = {
                 "strategies": book,
-                "recommended": min(book, key=lambda k: book[k]["objective"]),
+                "recommended": book_ranking.recommended,
+                "recommendation": book_ranking.to_dict(),
             }
         print_json(summary | {"seconds": seconds})
         return 0
@@ -265,17 +273,20 @@ def run(args) -> int:
     )
     print(f"{ranking.verdict}: {ranking.note}   plots: {', '.join(pngs)}")
     if book:
-        best = min(book, key=lambda k: book[k]["objective"])
+        from wmjax.cli._placement import with_se_columns
+
         print_table(
             f"Order book: buy {_BOOK_ORDER_SHARES:,.0f} shares over {_BOOK_HORIZON_S:g} s in "
             f"{_BOOK_DECISIONS} decisions, Hawkes-driven book, {args.latency} latency, "
             f"{args.book_paths} held-out paths (objective = E + 0.1 Var, bps)",
-            ["strategy", "mean IS", "std IS", "p95 IS", "fill rate", "passive", "objective"],
+            ["strategy", "mean IS ± SE", "std IS", "p95 IS", "fill rate ± SE", "passive ± SE",
+             "objective ± SE"],
             [
-                (("* " if k == best else "") + k, *(v[f] for f in v))
+                (("* " if k == book_ranking.recommended else "") + k, *with_se_columns(v))
                 for k, v in sorted(book.items(), key=lambda kv: kv[1]["objective"])
             ],
-        )
+        )  # fmt: skip
+        print(f"{book_ranking.verdict}: {book_ranking.note}")
         print("a trained placement policy: wmjax train-placement --latency " + args.latency)
     print(f"({seconds:.1f} s)")
     return 0

@@ -6,7 +6,15 @@ from pathlib import Path
 
 import numpy as np
 
-from wmjax.cli._common import add_json_flag, print_json, print_table, progress, save_figure
+from wmjax.cli._common import (
+    add_json_flag,
+    default_out,
+    out_dir,
+    print_json,
+    print_table,
+    progress,
+    save_figure,
+)
 
 
 def register(subparsers) -> None:
@@ -31,7 +39,7 @@ def register(subparsers) -> None:
     p.add_argument("--paths", type=int, default=2000, help="paths per strategy (2000)")
     p.add_argument("--post", type=int, default=0, help="idle intervals after the horizon")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default="wmjax_evaluate", help="folder for the PNG")
+    p.add_argument("--out", default=default_out("evaluate"), help="folder for the PNG")
     p.add_argument("--no-plots", action="store_true", help="write no PNG")
     add_json_flag(p)
     p.set_defaults(run=run_evaluate)
@@ -45,6 +53,7 @@ def run_evaluate(args) -> int:
     from wmjax.models import ExecutionWorldModel, load_execution_world
 
     o = order(args.shares, args.horizon, args.side, risk_aversion=args.risk_aversion)
+    folder = None if args.no_plots else out_dir("--out", args.out)  # before the simulating
     n_steps = 10  # the pre-trained execution world model's intervals
     params = desk_market_params(
         n_steps,
@@ -67,8 +76,8 @@ def run_evaluate(args) -> int:
             world_params=load_execution_world(model=model, n_steps=n_steps),
         )
         bar.advance(task)
-    if not args.no_plots:
-        out["figures"] = [str(_figure(out, Path(args.out)))]
+    if folder is not None:
+        out["figures"] = [str(_figure(out, folder))]
     if args.json:
         print_json(out)
         return 0

@@ -8,9 +8,10 @@ import sys
 from wmjax import __version__
 from wmjax._checks import InputError
 from wmjax.cli import (
-    _analytics,
+    _advise,
     _best_execution,
     _book,
+    _counterfactual,
     _dashboard,
     _demo,
     _desk,
@@ -19,9 +20,11 @@ from wmjax.cli import (
     _hawkes,
     _market_make,
     _placement,
+    _pretrade,
     _regimes,
     _route,
     _statarb,
+    _tca,
     _vwap,
     _worldmodel,
 )
@@ -30,7 +33,10 @@ from wmjax.cli._common import DefaultsHelpFormatter
 # Each module adds its sub-commands with `register(subparsers)`; each sub-command sets `run`.
 COMMAND_MODULES: tuple = (
     _book,
-    _analytics,
+    _pretrade,
+    _counterfactual,
+    _tca,
+    _advise,
     _execution,
     _demo,
     _hawkes,

@@ -9,7 +9,16 @@ import jax
 import numpy as np
 
 from wmjax._checks import positive, positive_int
-from wmjax.cli._common import add_json_flag, print_json, print_table, progress, save_figure
+from wmjax.cli._common import (
+    add_json_flag,
+    default_out,
+    fmt,
+    out_dir,
+    print_json,
+    print_table,
+    progress,
+    save_figure,
+)
 from wmjax.market import LATENCY_PRESETS
 
 TRADING_DAY_S = 23400.0
@@ -37,7 +46,9 @@ def register(subparsers) -> None:
     p.add_argument("--temperature", type=float, default=0.3, help="relaxation for training")
     p.add_argument("--learning-rate", type=float, default=0.03)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default="placement_out", help="folder for params and PNG")
+    p.add_argument(
+        "--out", default=default_out("train-placement"), help="folder for params and PNG"
+    )
     add_json_flag(p)
     p.set_defaults(run=run)
 
@@ -53,6 +64,7 @@ def run(args) -> int:
     n_dec = positive_int("--decisions", args.decisions)
     horizon_s = float(positive("--horizon-s", args.horizon_s))
     lam = float(positive("--risk-aversion", args.risk_aversion, allow_zero=True))
+    out = out_dir("--out", args.out)  # checked (and created) before the training, not after
     # the flow buffer of one interval: ~40 events/s with bursts of several times that
     market = BookMarket(events_per_step=min(128, max(8, int(np.ceil(horizon_s / n_dec * 120)) + 8)))
     params = book_params(args.latency)
@@ -79,12 +91,21 @@ def run(args) -> int:
             k_eval, market, params, parent, n_dec, n_eval, {"policy": (policy, result.params)}
         )
     name, gain, se = best_baseline(results, lam)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     params_path = out / f"placement_{args.latency}.msgpack"
     save_placement(params_path, result.params)
     png = _learning_curve(result.losses, out / f"placement_{args.latency}_learning.png")
-    public = ("mean_is_bps", "std_is_bps", "p95_is_bps", "fill_rate", "passive_share", "objective")
+    public = (
+        "mean_is_bps",
+        "mean_is_se_bps",
+        "std_is_bps",
+        "p95_is_bps",
+        "fill_rate",
+        "fill_rate_se",
+        "passive_share",
+        "passive_share_se",
+        "objective",
+        "objective_se",
+    )
     summary = {
         "results": {k: {f: v[f] for f in public} for k, v in results.items()},
         "best_baseline": name,
@@ -96,16 +117,13 @@ def run(args) -> int:
     if args.json:
         print_json(summary)
         return 0
-    rows = [
-        [k, v["mean_is_bps"], v["std_is_bps"], v["p95_is_bps"], v["fill_rate"],
-         v["passive_share"], v["objective"], v["objective_se"]]
-        for k, v in sorted(results.items(), key=lambda kv: kv[1]["objective"])
-    ]  # fmt: skip
     print_table(
         f"Placement on the book ({args.latency}, {n_eval} held-out paths, lambda={lam}/bps)",
-        ["strategy", "mean IS bps", "std", "p95", "fill rate", "passive", "E+lam*V", "SE"],
-        rows,
-    )
+        ["strategy", "mean IS bps ± SE", "std", "p95", "fill rate ± SE", "passive ± SE",
+         "E+lam*V ± SE"],
+        [(k, *with_se_columns(v)) for k, v in sorted(results.items(),
+                                                      key=lambda kv: kv[1]["objective"])],
+    )  # fmt: skip
     status = results["policy"]["status"]
     if status["result"] != "successful":
         print(f"note: book status of the policy's run: {status}")
@@ -119,7 +137,8 @@ def run(args) -> int:
 
 def compare_on_book(key, market, params, parent, n_dec: int, n_eval: int, extra=None) -> dict:
     """Every book baseline (and the `extra` strategies, name -> (policy, params)) on the same
-    `n_eval` held-out paths of the exact simulator; see `wmjax.models.evaluate_placement`."""
+    `n_eval` held-out paths of the exact simulator; each mean (IS, fill rate, passive share,
+    objective) comes with its standard error; see `wmjax.models.evaluate_placement`."""
     from wmjax.execution import book_baselines, book_schedule_policy
     from wmjax.models import book_ac_eta, evaluate_placement
 
@@ -141,6 +160,18 @@ def compare_on_book(key, market, params, parent, n_dec: int, n_eval: int, extra=
     )["ac_market"]  # fmt: skip
     return results | evaluate_placement(
         key, market, params, parent, n_dec, n_eval, {"ac_market": (book_schedule_policy, ac)}
+    )
+
+
+def with_se_columns(r: dict) -> tuple:
+    """Table cells of one `compare_on_book` result: each mean beside its standard error."""
+    return (
+        f"{fmt(r['mean_is_bps'])} ± {fmt(r['mean_is_se_bps'], 2)}",
+        r["std_is_bps"],
+        r["p95_is_bps"],
+        f"{fmt(r['fill_rate'])} ± {fmt(r['fill_rate_se'], 2)}",
+        f"{fmt(r['passive_share'])} ± {fmt(r['passive_share_se'], 2)}",
+        f"{fmt(r['objective'])} ± {fmt(r['objective_se'], 2)}",
     )
 
 

@@ -13,6 +13,8 @@ from wmjax.analytics import regime_timeline, timeline_summary
 from wmjax.cli._common import (
     add_json_flag,
     console,
+    default_out,
+    out_dir,
     print_json,
     print_table,
     progress,
@@ -45,7 +47,7 @@ def register(subparsers) -> None:
         help="bars in the session-scale window (default: bars per day; 30 with --lobster)",
     )
     p.add_argument("--seed", type=int, default=0, help="EM start (default 0)")
-    p.add_argument("--out", default="wmjax-out/regimes", help="folder for the timeline PNG")
+    p.add_argument("--out", default=default_out("regimes"), help="folder for the timeline PNG")
     add_json_flag(p)
     p.set_defaults(run=run)
 
@@ -78,10 +80,11 @@ def run(args) -> int:
             session = session or 30
         else:
             bars = load_lean_bars(path)
+        folder = out_dir("--out", args.out)  # before the fitting
         bar.add_task("fitting the HMM (EM)", total=None)
         timeline = regime_timeline(bars, session_bars=session, n_restarts=1)
     summary = timeline_summary(timeline)
-    png = _plot(timeline, bars, Path(args.out) / f"regimes_{path.stem}.png")
+    png = _plot(timeline, bars, folder / f"regimes_{path.stem}.png")
     summary["png"] = str(png)
     if args.json:
         print_json(summary)

@@ -11,7 +11,15 @@ import jax.numpy as jnp
 import numpy as np
 
 from wmjax._checks import positive, positive_int, require
-from wmjax.cli._common import add_json_flag, print_json, print_table, progress, save_figure
+from wmjax.cli._common import (
+    add_json_flag,
+    default_out,
+    out_dir,
+    print_json,
+    print_table,
+    progress,
+    save_figure,
+)
 
 HEADLINE_RULE = "al"
 
@@ -35,7 +43,7 @@ def register(subparsers) -> None:
     p.add_argument("--no-model", action="store_true", help="classic rules only")
     p.add_argument("--bootstrap", type=int, default=2000, help="bootstrap resamples of Sharpe")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default="statarb_out", help="folder for the equity-curve PNG")
+    p.add_argument("--out", default=default_out("statarb"), help="folder for the equity-curve PNG")
     add_json_flag(p)
     p.set_defaults(run=run)
 
@@ -57,6 +65,7 @@ def run(args) -> int:
         first_trade <= years[-1],
         f"--train-years {train_years}: the file ends in {years[-1]}, nothing left to trade",
     )
+    folder = out_dir("--out", args.out)  # before the backtest
     # every year with a full formation window before it: the training years' blocks feed the
     # world model, the others are traded; one vmapped call for all of them
     skip = int(np.ceil(config.formation_days / 252))
@@ -83,7 +92,7 @@ def run(args) -> int:
             )
     summary = _summary(prices, layout, config, blocks, results, model_rule, trade, args)
     summary["seconds"] = timings
-    summary["png"] = str(_plot(summary.pop("_curves"), Path(args.out) / "statarb_equity.png"))
+    summary["png"] = str(_plot(summary.pop("_curves"), folder / "statarb_equity.png"))
     if args.json:
         print_json(summary)
         return 0

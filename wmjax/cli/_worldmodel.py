@@ -9,7 +9,15 @@ from pathlib import Path
 import numpy as np
 
 from wmjax._checks import InputError, positive_int
-from wmjax.cli._common import add_json_flag, print_json, print_table, progress, save_figure
+from wmjax.cli._common import (
+    add_json_flag,
+    default_out,
+    out_dir,
+    print_json,
+    print_table,
+    progress,
+    save_figure,
+)
 
 TEST_HOURS_DEFAULT_S = 7200.0
 
@@ -44,7 +52,7 @@ def register(subparsers) -> None:
         metavar=("MESSAGES", "ORDERBOOK"),
         help="also evaluate, without refitting, on another LOBSTER pair (all of it is test)",
     )
-    f.add_argument("--out", default="worldmodel_out", help="folder for checkpoint and PNG")
+    f.add_argument("--out", default=default_out("worldmodel"), help="folder for checkpoint and PNG")
     add_json_flag(f)
     f.set_defaults(run=run_fit)
 
@@ -75,6 +83,7 @@ def run_fit(args) -> int:
 
     epochs = positive_int("--epochs", args.epochs)
     levels = None if args.levels is None else positive_int("--levels", args.levels)
+    out = out_dir("--out", args.out)  # before the reading and training
     import jax
 
     with progress(not args.json) as bar:
@@ -116,7 +125,6 @@ def run_fit(args) -> int:
             transfer["rows"] = other.rows
             transfer["span_s"] = float(other.times_s[-1] - other.times_s[0])
         eval_s = time.perf_counter() - start
-    out = Path(args.out)
     ckpt = save_world_model(out / "world_model.msgpack", fit)
     png = _learning_curve(fit.losses, fit.val_losses, out / "world_model_learning.png")
     summary = {

@@ -264,7 +264,8 @@ def evaluate_placement(
     """Run each strategy `name -> (policy, policy_params)` on the exact simulator
     (temperature 0) on the same `n_paths` paths of `key`; per strategy: mean, std and p95 of IS
     (bps), the fill rate (share of the order filled before the horizon's clean-up), the passive
-    share (filled by limit orders), E + lambda Var (`order.risk_aversion`) with its standard
+    share (filled by limit orders), each mean with its Monte Carlo SE (`*_se*`: std / sqrt(n) over
+    paths), E + lambda Var (`order.risk_aversion`) with its standard
     error, the per-path IS (`is_bps`), the number of intervals whose order flow overflowed
     `market.events_per_step` (`flow_overflow_intervals`; their extra events were dropped) and the
     whole status channel (`status`: `wmjax.market.status_dict`)."""
@@ -276,13 +277,18 @@ def evaluate_placement(
     for name, (policy, policy_params) in strategies.items():
         r = book_paths(key, market, exact, policy, policy_params, order, config, throw=False)
         x = np.asarray(r.is_bps, np.float64)
+        fill = 1.0 - np.asarray(r.stats.cleanup_shares, np.float64) / q
+        passive = np.asarray(r.stats.passive_shares, np.float64) / q
         objective, se = objective_with_se(x, lam)
         out[name] = {
             "mean_is_bps": float(x.mean()),
+            "mean_is_se_bps": _mean_se(x),
             "std_is_bps": float(x.std(ddof=1)),
             "p95_is_bps": float(np.quantile(x, 0.95)),
-            "fill_rate": float(1.0 - np.mean(r.stats.cleanup_shares) / q),
-            "passive_share": float(np.mean(r.stats.passive_shares) / q),
+            "fill_rate": float(fill.mean()),
+            "fill_rate_se": _mean_se(fill),
+            "passive_share": float(passive.mean()),
+            "passive_share_se": _mean_se(passive),
             "objective": objective,
             "objective_se": se,
             "is_bps": x,
@@ -290,6 +296,11 @@ def evaluate_placement(
             "status": status_dict(r.status),
         }
     return out
+
+
+def _mean_se(x: np.ndarray) -> float:
+    """Standard error of the mean of per-path values: sample std / sqrt(n)."""
+    return float(np.std(x, ddof=1) / np.sqrt(x.size))
 
 
 def best_baseline(results: dict[str, dict], risk_aversion, policy_name: str = "policy"):
