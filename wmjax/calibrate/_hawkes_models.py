@@ -170,6 +170,16 @@ _score_jit = jax.jit(jax.vmap(_nll, in_axes=(0, None, None)), static_argnames=("
 _log_likelihood_jit = jax.jit(model_log_likelihood, static_argnames=("model",))
 
 
+def _as64(tree):
+    """Float leaves as float64 jax arrays (call with x64 enabled)."""
+    return jax.tree.map(
+        lambda x: (
+            jnp.asarray(x, jnp.float64) if np.asarray(x).dtype.kind == "f" else jnp.asarray(x)
+        ),
+        tree,
+    )
+
+
 def fit_hawkes_model(
     model: HawkesModel,
     data: SegmentedEvents,
@@ -191,9 +201,9 @@ def fit_hawkes_model(
     n_params = sum(_sizes(model).values())
     require(n_events > n_params, f"{n_events} events cannot fit {n_params} parameters")
     with jax.enable_x64(True):
-        data = jax.tree.map(lambda x: x.astype(jnp.float64) if x.dtype.kind == "f" else x, data)
+        data = _as64(data)
         if init is not None:
-            init = jax.tree.map(lambda x: jnp.asarray(x, jnp.float64), init)
+            init = _as64(init)
             thetas = _to_theta(_pack(init, model), model)[None]
         else:
             thetas = jnp.asarray(_candidate_starts(model, data))
@@ -237,6 +247,4 @@ def fit_hawkes_model(
 def score_hawkes_model(fit: ModelFit, data: SegmentedEvents) -> float:
     """Log-likelihood of held-out `data` under a fitted model (float64)."""
     with jax.enable_x64(True):
-        data = jax.tree.map(lambda x: x.astype(jnp.float64) if x.dtype.kind == "f" else x, data)
-        params = jax.tree.map(lambda x: jnp.asarray(x, jnp.float64), fit.params)
-        return float(_log_likelihood_jit(params, fit.model, data))
+        return float(_log_likelihood_jit(_as64(fit.params), fit.model, _as64(data)))
