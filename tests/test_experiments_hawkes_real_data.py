@@ -18,18 +18,14 @@ def test_hawkes_real_data_experiment_runs_and_nested_models_order(tmp_path):
     taq = shared_file("taq", "ibm", "20131011_trade.zip").parent
     args = ["--lobster", str(EXCERPT), "--taq", str(taq), "--minutes", "6", "--block-s", "120"]
     args += ["--pieces", "2", "--taq-piece-s", "180", "--starts", "1", "--max-iter", "40"]
-    args += ["--models", "poisson,poisson+tv,exp", "--out", str(tmp_path)]
+    args += ["--models", "poisson,exp", "--out", str(tmp_path)]
     result = module.main(args)
     saved = json.loads((tmp_path / "hawkes_real_data.json").read_text())
     for source in ("lobster", "taq"):
         assert (tmp_path / f"qq_{source}.png").stat().st_size > 0
         models = saved[source]["models"]
-        assert set(models) == {"poisson", "poisson+tv", "exp"}
-        # Nested fits: the warm-started extension and the Hawkes fit add training likelihood.
-        assert (
-            models["poisson+tv"]["train_log_likelihood"]
-            >= models["poisson"]["train_log_likelihood"] - 1e-6
-        )
+        assert set(models) == {"poisson", "exp"}
+        # Nested models: the Hawkes fit adds training likelihood over Poisson.
         assert models["exp"]["train_log_likelihood"] > models["poisson"]["train_log_likelihood"]
         assert all(0 <= p <= 1 for p in models["exp"]["ks_pvalue"])
         assert saved[source]["verdict"]["best"] in models
