@@ -5,12 +5,15 @@ import importlib.util
 import json
 from pathlib import Path
 
+import pytest
+
 from tests._shared import shared_file
 
 SCRIPT = Path(__file__).resolve().parents[1] / "experiments" / "hawkes_real_data.py"
 EXCERPT = Path(__file__).resolve().parent / "data" / "amzn_excerpt_message_1.csv"
 
 
+@pytest.mark.slow
 def test_hawkes_real_data_experiment_runs_and_nested_models_order(tmp_path):
     spec = importlib.util.spec_from_file_location("hawkes_real_data", SCRIPT)
     module = importlib.util.module_from_spec(spec)

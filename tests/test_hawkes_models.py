@@ -210,6 +210,7 @@ RECOVERY = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(RECOVERY))
 def test_parameter_recovery_within_4_se_and_residuals_exp1(x64, name):
     model, true, n_seg = RECOVERY[name]
