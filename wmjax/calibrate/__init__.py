@@ -24,6 +24,11 @@ from wmjax.calibrate._flow import (
     FlowCalibration,
     fit_flow,
 )
+from wmjax.calibrate._hawkes_models import (
+    ModelFit,
+    fit_hawkes_model,
+    score_hawkes_model,
+)
 from wmjax.calibrate._inputs import (
     LateStartWarning,
     late_start_gap,
@@ -67,6 +72,7 @@ __all__ = [
     "FlowCalibration",
     "KalmanVolumeParams",
     "LateStartWarning",
+    "ModelFit",
     "OUFit",
     "adf_stat",
     "bdf_beliefs",
@@ -77,6 +83,7 @@ __all__ = [
     "fit_bayes",
     "fit_bayes_batch",
     "fit_flow",
+    "fit_hawkes_model",
     "fit_kalman_volume",
     "fit_mle",
     "fit_mle_batch",
@@ -89,5 +96,6 @@ __all__ = [
     "ou_from_ar1",
     "rolling_mean_beliefs",
     "rolling_ou_fit",
+    "score_hawkes_model",
     "static_beliefs",
 ]
