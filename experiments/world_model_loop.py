@@ -32,6 +32,7 @@ from wmjax.models import (
     explore_policy,
     fill_calibration,
     fit_book_dynamics,
+    load_placement,
     market_order_response,
     stack_schedules,
     starts_of,
@@ -58,6 +59,11 @@ def parse(argv=None):
     p.add_argument("--dream-steps", type=int, default=300, help="dream-training steps")
     p.add_argument("--eval-paths", type=int, default=2048, help="held-out evaluation paths")
     p.add_argument("--response-paths", type=int, default=512)
+    p.add_argument(
+        "--simulator-params",
+        help="variables of the simulator-trained controller saved by `wmjax train-placement` "
+        "(or `save_placement`) with the same settings; default: train it here",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="world_model_loop_out")
     return p.parse_args(argv)
@@ -102,14 +108,18 @@ def run(args) -> dict:
         k_dream, fit, starts_of(train), policy, init, risk_aversion=lam, n_decisions=n,
         n_paths=args.policy_paths, n_steps=args.dream_steps,
     )  # fmt: skip
-    _, sim = train_placement(
-        k_sim, market, params, parent, RolloutConfig(n_paths=args.policy_paths, n_steps=n),
-        n_steps=args.policy_steps, policy=policy, variables=init,
-    )  # fmt: skip
-    out["dream_train_s"], out["sim_train_s"] = dream.seconds, sim.seconds
+    out["dream_train_s"] = dream.seconds
+    if args.simulator_params:
+        sim_params = load_placement(args.simulator_params, policy, market)
+    else:
+        _, sim = train_placement(
+            k_sim, market, params, parent, RolloutConfig(n_paths=args.policy_paths, n_steps=n),
+            n_steps=args.policy_steps, policy=policy, variables=init,
+        )  # fmt: skip
+        out["sim_train_s"], sim_params = sim.seconds, sim.params
     results = compare_on_book(
         k_eval, market, params, parent, n, args.eval_paths,
-        {"dream": (policy, dream.params), "simulator": (policy, sim.params)},
+        {"dream": (policy, dream.params), "simulator": (policy, sim_params)},
     )  # fmt: skip
     baselines = {k: v for k, v in results.items() if k not in ("dream", "simulator")}
     gains = {}

@@ -72,8 +72,10 @@ def test_transitions_add_up_to_rollout_is_on_the_same_keys():
     """A deterministic behaviour (one baseline, no random orders) recorded by
     `book_transitions` meets exactly `rollout`'s paths: the IS assembled from the recorded
     costs and mid moves equals rollout's per path."""
+    # every stacked schedule is TWAP-limit: the same shapes, so the recorder compiled for the
+    # other tests is reused
     one = {"twap_limit": SCHEDULES["twap_limit"]}
-    t = _record(7, random_share=0.0, schedules=one)
+    t = _record(7, random_share=0.0, schedules={k: one["twap_limit"] for k in SCHEDULES})
     config = RolloutConfig(n_paths=N_PATHS, n_steps=N_STEPS)
     paths = rollout(
         book_key(7), MARKET, PARAMS, book_schedule_policy, one["twap_limit"], ORDER, config

@@ -87,9 +87,8 @@ def market_order_response(
         t = book_transitions(
             key, market, params, scheduled, schedule, order, n_paths=n_paths, n_steps=n_steps
         )
-        first = jax.tree.map(lambda x: x[:, :1], t)
-        pred = teacher_forced(fit.model, fit.variables, first)
-        sim = np.asarray(first.mid_move_bps[:, 0], np.float64)
+        pred = teacher_forced(fit.model, fit.variables, t)  # step 0 sees only step 0's inputs
+        sim = np.asarray(t.mid_move_bps[:, 0], np.float64)
         model = np.asarray(pred.mid_mean_bps[:, 0], np.float64)
         base = base or (sim, model)
         rows.append(
