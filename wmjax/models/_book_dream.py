@@ -290,7 +290,7 @@ def train_in_dream(
 ) -> TrainResult:
     """Train `policy` (from `variables`) on the dream's E[IS] + lambda Var[IS] with Adam, fresh
     dream paths each step; the simulator is not called. `result.params`: the best variables."""
-    require_starts = jnp.asarray(starts, jnp.float32)
+    starts = jnp.asarray(starts, jnp.float32).reshape(-1, N_FEATURES)
     positive("temperature", temperature)
     loss = dream_loss(fit, policy, positive_int("n_paths", n_paths, minimum=2), n_decisions)
     return train(
@@ -301,7 +301,7 @@ def train_in_dream(
         positive_int("n_steps", n_steps),
         loss_args=(
             fit.variables,
-            require_starts.reshape(-1, N_FEATURES),
+            starts,
             jnp.float32(risk_aversion),
             jnp.float32(temperature),
         ),
