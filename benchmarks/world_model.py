@@ -1,9 +1,11 @@
 """World model of the order book: training samples/s and time per epoch on a LOBSTER day,
 single-state inference latency (one jitted encoder + policy + dynamics step; median and p99),
-and batched inference states/s.
+batched inference states/s, and dream-training vs simulator-training steps/s of the same
+placement controller on the book world (the same paths per step, compilation excluded).
 
     python benchmarks/world_model.py [--epochs 1] [--latency-repeats 2000]
         [--batch 4096] [--messages M --orderbook B] [--out benchmarks/world_model_out]
+        [--controller-steps 20] [--controller-paths 128] [--skip-training] [--skip-dream]
 
 Default data: AMZN 2012-06-21 level 1 from the shared data folder beside the repository.
 Writes results.json to --out and prints a markdown table for benchmarks/README.md.
@@ -104,6 +106,58 @@ def inference(repeats: int, batch: int) -> dict:
     }
 
 
+def dream_vs_simulator(n_steps: int, n_paths: int) -> dict:
+    """Steps/s of `train_in_dream` and `train_placement` for one `PlacementPolicy` on the
+    CLI's book problem (1,000 shares over 5 s in 5 decisions, co-lo), `n_paths` paths per
+    step; each is compiled by a 1-step call first, then timed over `n_steps` steps."""
+    from wmjax.execution import RolloutConfig, book_baselines, order
+    from wmjax.market import BookMarket, book_key, book_params
+    from wmjax.models import (
+        Explore,
+        PlacementPolicy,
+        book_transitions,
+        explore_policy,
+        fit_book_dynamics,
+        stack_schedules,
+        starts_of,
+        train_in_dream,
+        train_placement,
+    )
+
+    market, params, n_dec, horizon_s = BookMarket(), book_params("co-lo"), 5, 5.0
+    parent = order(1000.0, horizon_s / market.trading_day_s, "buy", risk_aversion=0.1)
+    schedules = book_baselines(
+        market, n_dec, horizon_s=horizon_s, risk_aversion=0.1, sigma_bps_per_sqrt_s=1.0,
+        eta_bps_s=1.0,
+    )  # fmt: skip
+    explore = Explore(stack_schedules(schedules), jnp.float32(0.5))
+    data = book_transitions(
+        book_key(1), market, params, explore_policy, explore, parent, n_paths=256, n_steps=n_dec
+    )
+    fit = fit_book_dynamics(jax.random.key(0), data, n_offsets=market.n_offsets, n_steps=20)
+    policy = PlacementPolicy(market.n_offsets)
+    v = policy.init(jax.random.key(0), market)
+    config = RolloutConfig(n_paths=n_paths, n_steps=n_dec)
+
+    def dream(n):
+        return train_in_dream(
+            jax.random.key(1), fit, starts_of(data), policy, v, risk_aversion=0.1,
+            n_decisions=n_dec, n_paths=n_paths, n_steps=n,
+        ).seconds  # fmt: skip
+
+    def simulator(n):
+        return train_placement(
+            book_key(2), market, params, parent, config, n_steps=n, policy=policy, variables=v
+        )[1].seconds
+
+    out = {"controller_paths_per_step": n_paths, "timed_steps": n_steps}
+    for name, fn in (("dream", dream), ("simulator", simulator)):
+        out[f"{name}_compile_and_first_step_s"] = fn(1)
+        out[f"{name}_steps_per_s"] = n_steps / fn(n_steps)
+    out["dream_speedup"] = out["dream_steps_per_s"] / out["simulator_steps_per_s"]
+    return out
+
+
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--messages", default=str(SHARED / AMZN.format("message")))
@@ -111,7 +165,10 @@ def main(argv=None) -> dict:
     p.add_argument("--epochs", type=int, default=1)
     p.add_argument("--latency-repeats", type=int, default=2000)
     p.add_argument("--batch", type=int, default=4096)
-    p.add_argument("--skip-training", action="store_true", help="inference figures only")
+    p.add_argument("--skip-training", action="store_true", help="no LOBSTER training figures")
+    p.add_argument("--skip-dream", action="store_true", help="no dream vs simulator figures")
+    p.add_argument("--controller-steps", type=int, default=20)
+    p.add_argument("--controller-paths", type=int, default=128)
     p.add_argument("--out", default="benchmarks/world_model_out")
     args = p.parse_args(argv)
     res = {
@@ -121,6 +178,8 @@ def main(argv=None) -> dict:
     }
     if not args.skip_training:
         res["training"] = training(args.messages, args.orderbook, args.epochs)
+    if not args.skip_dream:
+        res["controller"] = dream_vs_simulator(args.controller_steps, args.controller_paths)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps(res, indent=1))
@@ -137,7 +196,13 @@ def main(argv=None) -> dict:
         print(f"| training sequences/s | {tr['train_samples_per_s']:,.0f} |")
         print(f"| seconds per epoch ({tr['train_rows']} rows) | {tr['seconds_per_epoch']:.1f} |")
         print(f"| compile (s) | {tr['compile_s']:.1f} |")
-    print(f"load average {res['load_average']}")
+    if "controller" in res:
+        c = res["controller"]
+        print(f"| dream-training steps/s ({c['controller_paths_per_step']} paths) | "
+              f"{c['dream_steps_per_s']:.2f} |")  # fmt: skip
+        print(f"| simulator-training steps/s (same) | {c['simulator_steps_per_s']:.2f} |")
+        print(f"| dream / simulator | {c['dream_speedup']:.1f}x |")
+    print(f"load average {res['load_average']} (start), {os.getloadavg()} (end)")
     return res
 
 

@@ -133,8 +133,13 @@ class PlacementPolicy:
         return {"params": params}
 
     def __call__(self, variables, obs: Observation) -> BookAction:
-        out = self.net.apply(variables, placement_features(obs))
-        remaining = jnp.maximum(obs.remaining_shares, 0.0)
+        return self.decide(variables, placement_features(obs), obs.remaining_shares)
+
+    def decide(self, variables, features: jax.Array, remaining_shares) -> BookAction:
+        """The action from `placement_features` and what remains (shares, or any unit: the
+        sizes come out in the same unit); the learned world model's dreams call this too."""
+        out = self.net.apply(variables, features)
+        remaining = jnp.maximum(remaining_shares, 0.0)
         market = jax.nn.sigmoid(out[0]) * remaining
         limit = jax.nn.sigmoid(out[1]) * (remaining - market)
         return BookAction(
