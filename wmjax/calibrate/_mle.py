@@ -33,8 +33,10 @@ from wmjax.hawkes import (
     layout_log_likelihood,
     spectral_radius,
 )
-from wmjax.hawkes._likelihood import check_events_in_horizon
+from wmjax.hawkes._likelihood import check_events_in_horizon, layout_hessian
 
+#: L-BFGS starts of a default fit: the data-driven one and random ones (see `fit_mle`).
+N_STARTS = 8
 #: Decay candidates for the default start, in units of the mean event rate N / T.
 _BETA_GRID = (0.5, 2.0, 8.0, 32.0, 128.0, 512.0)
 
@@ -45,6 +47,8 @@ class FitResult:
     decay's SE is repeated in every entry it fills; NaN where the Hessian is not positive
     definite). `grad_norm` is the max-abs gradient of the mean negative log-likelihood per event
     in log-parameters at the end; `converged` means it fell below `tol` within `max_iter`.
+    `start_log_likelihoods`: the optimum L-BFGS reached from each start (the kept one is the
+    highest; -inf where a run failed), sorted from best; `optimum_spread` their range.
     """
 
     params: HawkesParams
@@ -57,6 +61,19 @@ class FitResult:
     n_events: int
     horizon_s: float
     beta_structure: str
+    start_log_likelihoods: np.ndarray | None = None
+
+    @property
+    def optimum_spread(self) -> float:
+        """Best minus worst finite optimum over the starts, log-likelihood units (0: all agree)."""
+        values = np.asarray(self.start_log_likelihoods, float)
+        finite = np.where(np.isfinite(values), values, np.nan)
+        return np.nanmax(finite, axis=-1) - np.nanmin(finite, axis=-1)
+
+    def starts_at_best(self, tolerance: float = 1e-3):
+        """How many starts reached the kept optimum (within `tolerance` log-likelihood units)."""
+        values = np.asarray(self.start_log_likelihoods, float)
+        return np.sum(values >= np.max(values, axis=-1, keepdims=True) - tolerance, axis=-1)
 
     @property
     def report(self) -> str:
@@ -73,6 +90,16 @@ class FitResult:
             f"{self.log_likelihood:.6f} on {self.n_events} events over {self.horizon_s:g} s, "
             f"max |grad| {self.grad_norm:.2e} (per event, log-params), branching ratio "
             f"{self.branching_ratio:.4f}, beta '{self.beta_structure}'{se_note}"
+            f"{self._starts_note()}"
+        )
+
+    def _starts_note(self) -> str:
+        n = np.size(self.start_log_likelihoods)
+        if n <= 1:
+            return ""
+        return (
+            f"; {int(self.starts_at_best())} of {n} starts reached this optimum, the others "
+            f"down to {self.optimum_spread:.4g} log-likelihood units lower"
         )
 
 
@@ -140,8 +167,38 @@ def _minimise(
     return theta, optax.tree.get(state, "count"), jnp.max(jnp.abs(grad))
 
 
+def _random_starts(key, counts, horizon_s, beta_shape, n_starts: int) -> jnp.ndarray:
+    """(n_starts, P) random log-parameter starts around the data's scale: mu = N_i / (2T) times a
+    log-normal factor, alpha log-normal around 1/(2d) shrunk to spectral radius <= 0.8, and every
+    free decay log-uniform over [1e-2, 1e4] times the mean event rate (real order flow mixes
+    millisecond and minute time scales)."""
+    dim = counts.shape[0]
+    n_beta = beta_shape[0] * beta_shape[1]
+    k_mu, k_alpha, k_beta = jax.random.split(key, 3)
+    rate = jnp.sum(counts) / horizon_s
+    log_mu = jnp.log(0.5 * counts / horizon_s) + 0.5 * jax.random.normal(k_mu, (n_starts, dim))
+    alpha = (0.5 / dim) * jnp.exp(jax.random.normal(k_alpha, (n_starts, dim, dim)))
+    rho = jax.vmap(spectral_radius)(alpha)
+    alpha = alpha * jnp.minimum(1.0, 0.8 / rho)[:, None, None]
+    log_beta = jnp.log(rate) + jax.random.uniform(
+        k_beta, (n_starts, n_beta), minval=jnp.log(1e-2), maxval=jnp.log(1e4)
+    )
+    return jnp.concatenate([log_mu, jnp.log(alpha).reshape(n_starts, -1), log_beta], axis=1)
+
+
 def _fit(
-    data: EventLayout, counts, theta0, use_default, *, dim, beta_shape, max_iter, tol, stationary
+    data: EventLayout,
+    counts,
+    theta0,
+    use_default,
+    key,
+    *,
+    dim,
+    beta_shape,
+    max_iter,
+    tol,
+    stationary,
+    n_starts,
 ):
     n_events = jnp.sum(counts)
     start = jax.lax.cond(
@@ -149,44 +206,48 @@ def _fit(
         lambda: _default_start(data, counts, data.horizon_s, beta_shape),
         lambda: theta0,
     )
-    theta, n_iter, grad_norm = _minimise(
-        start, data, dim, beta_shape, max_iter, tol, n_events, stationary
-    )
-    natural = jnp.exp(theta)
-    mu, alpha, beta = _split(natural, dim, beta_shape)
-    loglik = layout_log_likelihood(mu, alpha, beta, data)
-    return natural, loglik, n_iter, grad_norm, spectral_radius(alpha)
+    starts = start[None]
+    if n_starts > 1:
+        extra = _random_starts(key, counts, data.horizon_s, beta_shape, n_starts - 1)
+        starts = jnp.concatenate([starts, extra])
+
+    def run(theta):
+        theta, n_iter, grad_norm = _minimise(
+            theta, data, dim, beta_shape, max_iter, tol, n_events, stationary
+        )
+        loglik = layout_log_likelihood(*_split(jnp.exp(theta), dim, beta_shape), data)
+        return theta, n_iter, grad_norm, jnp.where(jnp.isfinite(loglik), loglik, -jnp.inf)
+
+    if n_starts == 1:
+        thetas, n_iters, grad_norms, logliks = jax.tree.map(lambda x: x[None], run(start))
+    else:
+        thetas, n_iters, grad_norms, logliks = jax.vmap(run)(starts)
+    best = jnp.argmax(logliks)
+    natural = jnp.exp(thetas[best])
+    alpha = _split(natural, dim, beta_shape)[1]
+    return natural, logliks[best], n_iters[best], grad_norms[best], spectral_radius(alpha), logliks
 
 
 def _standard_errors(natural, data: EventLayout, *, dim, beta_shape):
     """sqrt(diag(H^-1)) of the negative log-likelihood's Hessian H in the natural parameters
-    (the observed Fisher information); NaN everywhere if H is not positive definite."""
-    hess = jax.hessian(lambda v: -layout_log_likelihood(*_split(v, dim, beta_shape), data))(natural)
+    (the observed Fisher information); NaN everywhere if H is not positive definite. H comes
+    from `layout_hessian`, in memory O(N d) rather than O(N d^2 n_params)."""
+    hess = -layout_hessian(*_split(natural, dim, beta_shape), data)
     chol = jnp.linalg.cholesky(hess)  # NaN when H is not positive definite
     inv_chol = jax.scipy.linalg.solve_triangular(chol, jnp.eye(hess.shape[0]), lower=True)
     return jnp.sqrt(jnp.sum(inv_chol**2, axis=0))
 
 
-_STATIC = ("dim", "beta_shape", "max_iter", "stationary")
+_STATIC = ("dim", "beta_shape", "max_iter", "stationary", "n_starts")
 _fit_jit = jax.jit(_fit, static_argnames=_STATIC)
 _errors_jit = jax.jit(_standard_errors, static_argnames=("dim", "beta_shape"))
 
 
-def _fit_batch(data, counts, theta0, use_default, *, dim, beta_shape, max_iter, tol, stationary):
-    def one(d, c):
-        return _fit(
-            d,
-            c,
-            theta0,
-            use_default,
-            dim=dim,
-            beta_shape=beta_shape,
-            max_iter=max_iter,
-            tol=tol,
-            stationary=stationary,
-        )
-
-    return jax.vmap(one)(data, counts)
+def _fit_batch(data, counts, theta0, use_default, key, **options):
+    keys = jax.random.split(key, counts.shape[0])
+    return jax.vmap(lambda d, c, k: _fit(d, c, theta0, use_default, k, **options))(
+        data, counts, keys
+    )
 
 
 def _errors_batch(natural, data, *, dim, beta_shape):
@@ -237,6 +298,8 @@ def fit_mle(
     tol: float = 1e-6,
     std_errors: bool = True,
     stationary: bool = True,
+    n_starts: int = N_STARTS,
+    seed: int = 0,
 ) -> FitResult:
     """Fit mu, alpha and beta by maximum likelihood on [0, horizon_s].
 
@@ -248,10 +311,14 @@ def fit_mle(
     max_iter L-BFGS iterations. std_errors=False skips the Hessian (d + d^2 + n_beta squared).
     stationary=True (default) restricts alpha to spectral radius < 1 (a fit that presses
     against that boundary does not converge and says so); False lets it leave the region.
-    Runs in float64 whatever the global setting. Raises InputError for bad input; warns
+    n_starts: L-BFGS runs side by side (one vmap): from the start above and from n_starts - 1
+    random starts (`_random_starts`, drawn from `seed`); the highest optimum is kept and every
+    optimum is in `start_log_likelihoods` (the likelihood is multimodal in the decays on real
+    data). Runs in float64 whatever the global setting. Raises InputError for bad input; warns
     (`LateStartWarning`) when the data seem to start long after time 0.
     """
     structure = parse_beta_structure(beta_structure)
+    n_starts = positive_int("n_starts", n_starts)
     max_iter = positive_int("max_iter", max_iter)
     tol = float(positive("tol", tol))
     times, marks, horizon, dim = event_arrays(events, horizon_s, dim)
@@ -269,11 +336,13 @@ def fit_mle(
             jnp.asarray(counts),
             jnp.asarray(start),
             jnp.asarray(init is None),
+            jax.random.key(seed),
             dim=dim,
             beta_shape=shape,
             max_iter=max_iter,
             tol=tol,
             stationary=bool(stationary),
+            n_starts=n_starts,
         )
         errors = None
         if std_errors:
@@ -291,6 +360,8 @@ def fit_mle_batch(
     tol: float = 1e-6,
     std_errors: bool = True,
     stationary: bool = True,
+    n_starts: int = 1,
+    seed: int = 0,
 ) -> FitResult:
     """`fit_mle` on B data sets of equal capacity at once: one jitted `vmap` of the whole fit
     (default start, L-BFGS, Hessian), for simulation studies without a Python loop.
@@ -298,9 +369,11 @@ def fit_mle_batch(
     events: `HawkesEvents` with a leading data-set axis (e.g. `jax.vmap(simulate)` over keys;
     no buffer may have overflowed); horizon_s: a number or (B,) seconds. Returns a `FitResult`
     whose fields are numpy arrays with a leading (B,) axis (params and std_errors too); `report`
-    is for single fits. Each data set needs events in every dimension.
+    is for single fits. Each data set needs events in every dimension. n_starts and seed as in
+    `fit_mle` (one start by default: simulation studies fit well-posed data).
     """
     structure = parse_beta_structure(beta_structure)
+    n_starts = positive_int("n_starts", n_starts)
     max_iter = positive_int("max_iter", max_iter)
     tol = float(positive("tol", tol))
     dim = positive_int("dim", dim)
@@ -338,11 +411,13 @@ def fit_mle_batch(
             jnp.asarray(counts),
             jnp.zeros(n_params),
             jnp.asarray(True),
+            jax.random.key(seed),
             dim=dim,
             beta_shape=shape,
             max_iter=max_iter,
             tol=tol,
             stationary=bool(stationary),
+            n_starts=n_starts,
         )
         errors = _errors_batch_jit(out[0], data, dim=dim, beta_shape=shape) if std_errors else None
         n_events = counts.sum(axis=1).astype(int)
@@ -351,7 +426,7 @@ def fit_mle_batch(
 
 def _result(out, errors, dim, shape, tol, n_events, horizon, structure) -> FitResult:
     """A `FitResult` from the jitted fit's outputs (one data set, or a leading batch axis)."""
-    natural, loglik, n_iter, grad_norm, rho = (np.asarray(x) for x in out)
+    natural, loglik, n_iter, grad_norm, rho, starts = (np.asarray(x) for x in out)
     errors = np.full(natural.shape, np.nan) if errors is None else np.asarray(errors)
     batch = natural.shape[:-1]
     full = (*batch, dim, dim)
@@ -375,4 +450,5 @@ def _result(out, errors, dim, shape, tol, n_events, horizon, structure) -> FitRe
         n_events=scalar(n_events, int),
         horizon_s=scalar(horizon, float),
         beta_structure=structure.value,
+        start_log_likelihoods=-np.sort(-starts, axis=-1),
     )
