@@ -37,6 +37,14 @@ from wmjax.hawkes._likelihood import check_events_in_horizon, layout_hessian
 
 #: L-BFGS starts of a default fit: the data-driven one and random ones (see `fit_mle`).
 N_STARTS = 8
+#: L-BFGS iterations of every start before only the best one goes on.
+_SCREEN_ITER = 30
+#: Memory model of a fit (`fit_memory_bytes`), measured with `resource.getrusage` (README).
+_BYTES_PER_EVENT_DIM = 120
+_LAYOUT_BYTES_PER_EVENT = 40
+_FIXED_BYTES = 650 * 2**20
+#: Memory the screening of several starts may use at once.
+_SCREEN_BYTES = 2**30
 #: Decay candidates for the default start, in units of the mean event rate N / T.
 _BETA_GRID = (0.5, 2.0, 8.0, 32.0, 128.0, 512.0)
 
@@ -167,6 +175,22 @@ def _minimise(
     return theta, optax.tree.get(state, "count"), jnp.max(jnp.abs(grad))
 
 
+def fit_memory_bytes(n_events: int, dim: int, n_starts: int = 1) -> int:
+    """Estimated peak memory of `fit_mle` (fit and standard errors), bytes: per event and
+    dimension a measured constant for the layout, the excitation, its beta-slope and the
+    gradient's temporaries, times the starts that run side by side (`_starts_per_batch`), plus
+    a fixed allowance for jax, XLA and the compiled program."""
+    side_by_side = _starts_per_batch(n_events, dim, n_starts)
+    per_event = _BYTES_PER_EVENT_DIM * dim * side_by_side + _LAYOUT_BYTES_PER_EVENT
+    return int(_FIXED_BYTES + n_events * per_event)
+
+
+def _starts_per_batch(n_events: int, dim: int, n_starts: int) -> int:
+    """Starts vmapped together in the screening: as many as fit in `_SCREEN_BYTES`."""
+    fits = _SCREEN_BYTES // max(1, _BYTES_PER_EVENT_DIM * dim * n_events)
+    return int(min(n_starts, max(1, fits)))
+
+
 def _random_starts(key, counts, horizon_s, beta_shape, n_starts: int) -> jnp.ndarray:
     """(n_starts, P) random log-parameter starts around the data's scale: mu = N_i / (2T) times a
     log-normal factor, alpha log-normal around 1/(2d) shrunk to spectral radius <= 0.8, and every
@@ -211,21 +235,32 @@ def _fit(
         extra = _random_starts(key, counts, data.horizon_s, beta_shape, n_starts - 1)
         starts = jnp.concatenate([starts, extra])
 
-    def run(theta):
+    def run(theta, n_iter):
         theta, n_iter, grad_norm = _minimise(
-            theta, data, dim, beta_shape, max_iter, tol, n_events, stationary
+            theta, data, dim, beta_shape, n_iter, tol, n_events, stationary
         )
         loglik = layout_log_likelihood(*_split(jnp.exp(theta), dim, beta_shape), data)
         return theta, n_iter, grad_norm, jnp.where(jnp.isfinite(loglik), loglik, -jnp.inf)
 
     if n_starts == 1:
-        thetas, n_iters, grad_norms, logliks = jax.tree.map(lambda x: x[None], run(start))
+        theta, n_iter, grad_norm, loglik = run(start, max_iter)
+        logliks = loglik[None]
     else:
-        thetas, n_iters, grad_norms, logliks = jax.vmap(run)(starts)
-    best = jnp.argmax(logliks)
-    natural = jnp.exp(thetas[best])
+        # Screen: every start for a few iterations side by side, then the best one to the end
+        # (a vmapped while_loop costs its slowest member, and a start pressed against the
+        # stationarity boundary would run to max_iter).
+        screen = min(_SCREEN_ITER, max_iter)
+        batch = _starts_per_batch(data.marks.shape[0], dim, n_starts)
+        thetas, counts_, _, logliks = jax.lax.map(
+            lambda t: run(t, screen), starts, batch_size=batch
+        )
+        best = jnp.argmax(logliks)
+        theta, n_iter, grad_norm, loglik = run(thetas[best], max_iter - screen + 1)
+        n_iter = n_iter + counts_[best]
+        logliks = logliks.at[best].set(loglik)
+    natural = jnp.exp(theta)
     alpha = _split(natural, dim, beta_shape)[1]
-    return natural, logliks[best], n_iters[best], grad_norms[best], spectral_radius(alpha), logliks
+    return natural, loglik, n_iter, grad_norm, spectral_radius(alpha), logliks
 
 
 def _standard_errors(natural, data: EventLayout, *, dim, beta_shape):
