@@ -631,7 +631,7 @@ import json, resource, sys, time
 import jax, jax.numpy as jnp, numpy as np
 import wmjax.hawkes as wh
 from wmjax.calibrate import fit_mle
-from wmjax.calibrate._mle import fit_memory_bytes
+from wmjax.calibrate._starts import fit_memory_bytes
 mu, alpha, beta, n = json.loads(sys.argv[1])
 with jax.enable_x64(True):
     params = wh.HawkesParams.create(mu, alpha, beta, dtype=jnp.float64)

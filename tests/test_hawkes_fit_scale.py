@@ -16,7 +16,7 @@ from test_hawkes import _brute_force_log_likelihood
 
 import wmjax.hawkes as hk
 from wmjax.calibrate import fit_mle
-from wmjax.calibrate._mle import fit_memory_bytes
+from wmjax.calibrate._starts import fit_memory_bytes
 from wmjax.cli import main
 from wmjax.hawkes import _likelihood
 

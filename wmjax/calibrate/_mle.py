@@ -25,6 +25,12 @@ from wmjax.calibrate._inputs import (
     require_enough,
     warn_late_start,
 )
+from wmjax.calibrate._starts import (
+    N_STARTS,
+    SCREEN_ITER,
+    random_starts,
+    starts_per_batch,
+)
 from wmjax.hawkes import (
     EventLayout,
     HawkesEvents,
@@ -35,16 +41,6 @@ from wmjax.hawkes import (
 )
 from wmjax.hawkes._likelihood import check_events_in_horizon, layout_hessian
 
-#: L-BFGS starts of a default fit: the data-driven one and random ones (see `fit_mle`).
-N_STARTS = 8
-#: L-BFGS iterations of every start before only the best one goes on.
-_SCREEN_ITER = 30
-#: Memory model of a fit (`fit_memory_bytes`), measured with `resource.getrusage` (README).
-_BYTES_PER_EVENT_DIM = 120
-_LAYOUT_BYTES_PER_EVENT = 40
-_FIXED_BYTES = 650 * 2**20
-#: Memory the screening of several starts may use at once.
-_SCREEN_BYTES = 2**30
 #: Decay candidates for the default start, in units of the mean event rate N / T.
 _BETA_GRID = (0.5, 2.0, 8.0, 32.0, 128.0, 512.0)
 
@@ -55,8 +51,9 @@ class FitResult:
     decay's SE is repeated in every entry it fills; NaN where the Hessian is not positive
     definite). `grad_norm` is the max-abs gradient of the mean negative log-likelihood per event
     in log-parameters at the end; `converged` means it fell below `tol` within `max_iter`.
-    `start_log_likelihoods`: the optimum L-BFGS reached from each start (the kept one is the
-    highest; -inf where a run failed), sorted from best; `optimum_spread` their range.
+    `start_log_likelihoods`: the log-likelihood L-BFGS reached from each start within the
+    screening iterations (the kept, best one: at the end of its run; -inf where a run failed),
+    sorted from best; `optimum_spread` their range.
     """
 
     params: HawkesParams
@@ -107,7 +104,7 @@ class FitResult:
             return ""
         return (
             f"; {int(self.starts_at_best())} of {n} starts reached this optimum, the others "
-            f"down to {self.optimum_spread:.4g} log-likelihood units lower"
+            f"were up to {self.optimum_spread:.4g} log-likelihood units lower after screening"
         )
 
 
@@ -175,41 +172,6 @@ def _minimise(
     return theta, optax.tree.get(state, "count"), jnp.max(jnp.abs(grad))
 
 
-def fit_memory_bytes(n_events: int, dim: int, n_starts: int = 1) -> int:
-    """Estimated peak memory of `fit_mle` (fit and standard errors), bytes: per event and
-    dimension a measured constant for the layout, the excitation, its beta-slope and the
-    gradient's temporaries, times the starts that run side by side (`_starts_per_batch`), plus
-    a fixed allowance for jax, XLA and the compiled program."""
-    side_by_side = _starts_per_batch(n_events, dim, n_starts)
-    per_event = _BYTES_PER_EVENT_DIM * dim * side_by_side + _LAYOUT_BYTES_PER_EVENT
-    return int(_FIXED_BYTES + n_events * per_event)
-
-
-def _starts_per_batch(n_events: int, dim: int, n_starts: int) -> int:
-    """Starts vmapped together in the screening: as many as fit in `_SCREEN_BYTES`."""
-    fits = _SCREEN_BYTES // max(1, _BYTES_PER_EVENT_DIM * dim * n_events)
-    return int(min(n_starts, max(1, fits)))
-
-
-def _random_starts(key, counts, horizon_s, beta_shape, n_starts: int) -> jnp.ndarray:
-    """(n_starts, P) random log-parameter starts around the data's scale: mu = N_i / (2T) times a
-    log-normal factor, alpha log-normal around 1/(2d) shrunk to spectral radius <= 0.8, and every
-    free decay log-uniform over [1e-2, 1e4] times the mean event rate (real order flow mixes
-    millisecond and minute time scales)."""
-    dim = counts.shape[0]
-    n_beta = beta_shape[0] * beta_shape[1]
-    k_mu, k_alpha, k_beta = jax.random.split(key, 3)
-    rate = jnp.sum(counts) / horizon_s
-    log_mu = jnp.log(0.5 * counts / horizon_s) + 0.5 * jax.random.normal(k_mu, (n_starts, dim))
-    alpha = (0.5 / dim) * jnp.exp(jax.random.normal(k_alpha, (n_starts, dim, dim)))
-    rho = jax.vmap(spectral_radius)(alpha)
-    alpha = alpha * jnp.minimum(1.0, 0.8 / rho)[:, None, None]
-    log_beta = jnp.log(rate) + jax.random.uniform(
-        k_beta, (n_starts, n_beta), minval=jnp.log(1e-2), maxval=jnp.log(1e4)
-    )
-    return jnp.concatenate([log_mu, jnp.log(alpha).reshape(n_starts, -1), log_beta], axis=1)
-
-
 def _fit(
     data: EventLayout,
     counts,
@@ -232,7 +194,7 @@ def _fit(
     )
     starts = start[None]
     if n_starts > 1:
-        extra = _random_starts(key, counts, data.horizon_s, beta_shape, n_starts - 1)
+        extra = random_starts(key, counts, data.horizon_s, beta_shape, n_starts - 1)
         starts = jnp.concatenate([starts, extra])
 
     def run(theta, n_iter):
@@ -249,8 +211,8 @@ def _fit(
         # Screen: every start for a few iterations side by side, then the best one to the end
         # (a vmapped while_loop costs its slowest member, and a start pressed against the
         # stationarity boundary would run to max_iter).
-        screen = min(_SCREEN_ITER, max_iter)
-        batch = _starts_per_batch(data.marks.shape[0], dim, n_starts)
+        screen = min(SCREEN_ITER, max_iter)
+        batch = starts_per_batch(data.marks.shape[0], dim, n_starts)
         thetas, counts_, _, logliks = jax.lax.map(
             lambda t: run(t, screen), starts, batch_size=batch
         )
@@ -346,11 +308,13 @@ def fit_mle(
     max_iter L-BFGS iterations. std_errors=False skips the Hessian (d + d^2 + n_beta squared).
     stationary=True (default) restricts alpha to spectral radius < 1 (a fit that presses
     against that boundary does not converge and says so); False lets it leave the region.
-    n_starts: L-BFGS runs side by side (one vmap): from the start above and from n_starts - 1
-    random starts (`_random_starts`, drawn from `seed`); the highest optimum is kept and every
-    optimum is in `start_log_likelihoods` (the likelihood is multimodal in the decays on real
-    data). Runs in float64 whatever the global setting. Raises InputError for bad input; warns
-    (`LateStartWarning`) when the data seem to start long after time 0.
+    n_starts: L-BFGS from the start above and from n_starts - 1 random starts
+    (`random_starts`, drawn from `seed`), 30 iterations each side by side (vmapped in batches
+    that fit in 1 GiB), then the best on to convergence; every start's value is in
+    `start_log_likelihoods` (the likelihood is multimodal in the decays on real data; the cost
+    is n_starts x 30 iterations more than one start). Runs in float64 whatever the global
+    setting. Raises InputError for bad input; warns (`LateStartWarning`) when the data seem to
+    start long after time 0.
     """
     structure = parse_beta_structure(beta_structure)
     n_starts = positive_int("n_starts", n_starts)

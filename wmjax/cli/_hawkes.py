@@ -14,7 +14,7 @@ import numpy as np
 import wmjax.hawkes as hk
 from wmjax._checks import InputError, finite_array, positive, positive_int
 from wmjax.calibrate import LateStartWarning, fit_bayes, fit_mle, late_start_gap
-from wmjax.calibrate._mle import N_STARTS, fit_memory_bytes
+from wmjax.calibrate._starts import N_STARTS, fit_memory_bytes
 from wmjax.cli._common import (
     add_json_flag,
     console,
