@@ -73,10 +73,11 @@ _MEMORY_SCRIPT = textwrap.dedent(
     times = np.cumsum(rng.exponential(1.0, n))
     marks = rng.integers(0, 4, n)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    fit = fit_mle((times, marks), float(times[-1]) + 1.0, 4, max_iter=3, n_starts=1)
+    # 3 iterations on Poisson data: the Hessian is computed (its memory is measured) though
+    # it need not be positive definite that far from the optimum
+    fit_mle((times, marks), float(times[-1]) + 1.0, 4, max_iter=3, n_starts=1)
     after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    ok = bool(np.all(np.isfinite(fit.std_errors.beta)))
-    print(json.dumps({"before": before, "after": after, "finite_se": ok}))
+    print(json.dumps({"before": before, "after": after}))
     """
 )
 
@@ -97,7 +98,6 @@ def test_fit_with_full_decays_has_linear_bounded_memory():
     model's estimate, and its increment from 5e4 to 2e5 events grows at most linearly (the
     Hessian by forward-over-reverse needed 1.95 GB at 5e4 events and grew as N d^2 P)."""
     small, large = _peak_bytes(50_000), _peak_bytes(200_000)
-    assert small["finite_se"] and large["finite_se"]
     grow_small = small["after"] - small["before"]
     grow_large = large["after"] - large["before"]
     assert large["after"] < fit_memory_bytes(200_000, 4), large
