@@ -9,8 +9,12 @@ exactly 0.7). For each case it measures
    each installed peer;
 2. log-likelihood + gradient time at `--events`/10 and `--events` events (wmjax in float64);
 3. maximum-likelihood fits of every parameter, decays included, on `--events` events: wmjax
-   `fit_mle`, hawkeslib (EM), tick (decay fixed at the truth, and decay profiled over a grid) and
-   hawkes-rs. Every fit is scored with OUR exact log-likelihood at the parameters it returns.
+   `fit_mle` (one start, as the peers), hawkeslib (EM), tick (decay fixed at the truth, and decay
+   profiled over a grid) and hawkes-rs. Every fit is scored with OUR exact log-likelihood at the
+   parameters it returns;
+4. with `--scale-events N` (e.g. 10^7): one 4-D fit with a full decay matrix and standard errors
+   on N simulated events in a fresh process, its wall time and peak resident memory
+   (`resource.getrusage`), against `fit_memory_bytes`' estimate.
 
 Peers are optional (`pip install -e ".[bench]"`; see benchmarks/README.md): a missing peer is
 reported and skipped. Progress goes to stderr, tables to stdout, `--json PATH` writes all rows.
@@ -610,7 +614,7 @@ def _wmjax_fits(fit_mle, args):
 def _fit_kwargs(fit_mle, structure: str) -> dict:
     """Options fit_mle accepts: no standard errors (no peer computes them), the decay layout."""
     accepted = inspect.signature(fit_mle).parameters
-    wanted = {"std_errors": False, "beta_structure": structure}
+    wanted = {"std_errors": False, "beta_structure": structure, "n_starts": 1}
     return {k: v for k, v in wanted.items() if k in accepted}
 
 
@@ -620,6 +624,63 @@ def _load_fit_mle():
     except (ImportError, AttributeError) as err:
         print(f"wmjax fit_mle: NOT AVAILABLE ({err}); skipped", file=sys.stderr, flush=True)
         return None
+
+
+_SCALE_SCRIPT = """
+import json, resource, sys, time
+import jax, jax.numpy as jnp, numpy as np
+import wmjax.hawkes as wh
+from wmjax.calibrate import fit_mle
+from wmjax.calibrate._starts import fit_memory_bytes
+mu, alpha, beta, n = json.loads(sys.argv[1])
+with jax.enable_x64(True):
+    params = wh.HawkesParams.create(mu, alpha, beta, dtype=jnp.float64)
+    horizon = n / float(np.sum(wh.stationary_intensity(params)))
+    events = wh.simulate(jax.random.key(2026), params, horizon, int(1.2 * n + 1000))
+    count = int(events.count)
+    times, marks = np.asarray(events.times)[:count], np.asarray(events.marks)[:count]
+    del events
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+t0 = time.perf_counter()
+fit = fit_mle((times, marks), horizon, len(mu), n_starts=1)
+seconds = time.perf_counter() - t0
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+print(json.dumps({"events": count, "seconds": seconds, "peak_bytes": peak,
+    "before_bytes": before, "estimate_bytes": fit_memory_bytes(count, len(mu)),
+    "n_iter": fit.n_iter, "converged": fit.converged,
+    "finite_se": bool(np.all(np.isfinite(fit.std_errors.beta)))}))
+"""
+
+
+def bench_scale(case: Case, args, progress, rows) -> None:
+    """One fit (full decays, standard errors) on `--scale-events` events in a fresh process."""
+    import subprocess
+
+    progress(f"{case.label} scale: fit_mle on {args.scale_events:.3g} events (subprocess)")
+    spec = json.dumps([case.mu, case.alpha, case.beta, args.scale_events])
+    try:
+        run = subprocess.run(
+            [sys.executable, "-c", _SCALE_SCRIPT, spec], capture_output=True, text=True, check=True
+        )
+        out = json.loads(run.stdout.strip().splitlines()[-1])
+    except (subprocess.CalledProcessError, ValueError) as err:
+        _failed(rows, "scale", case, "wmjax fit_mle (full beta, SE)", err)
+        return
+    gib = 2.0**30
+    rows.append(
+        {
+            "section": "scale",
+            "case": case.label,
+            "method": "wmjax fit_mle (full beta, SE, 1 start)",
+            "events": out["events"],
+            "fit_s": out["seconds"],
+            "peak_gib": out["peak_bytes"] / gib,
+            "data_gib": out["before_bytes"] / gib,
+            "estimate_gib": out["estimate_bytes"] / gib,
+            "note": f"{out['n_iter']} iterations, converged {out['converged']}, "
+            f"finite SE {out['finite_se']}",
+        }
+    )
 
 
 # ---------------------------------------------------------------- report
@@ -715,6 +776,17 @@ def print_tables(rows) -> None:
         best = max((r["loglik"] for r in fitted if "seconds" in r), default=None)
         for r in fitted:
             r["vs_best"] = None if best is None else r["loglik"] - best
+    sections["scale"] = (
+        "Fit at scale (peak resident memory of the fitting process; data = before the fit)",
+        [
+            ("events", "events", "d"),
+            ("fit s", "fit_s", ".1f"),
+            ("peak GiB", "peak_gib", ".2f"),
+            ("data GiB", "data_gib", ".2f"),
+            ("estimate GiB", "estimate_gib", ".2f"),
+            ("", "note", ""),
+        ],
+    )
     for section, (title, columns) in sections.items():
         chosen = [r for r in rows if r["section"] == section]
         if not chosen:
@@ -771,6 +843,9 @@ def parse_args(argv=None):
     parser.add_argument("--cases", help="comma list of 1d,4d (default both; --quick: 1d)")
     parser.add_argument("--peers", default="tick,hawkes-rs,hawkeslib", help="comma list or none")
     parser.add_argument("--skip", default="", help="comma list of simulate,loglik,mle")
+    parser.add_argument(
+        "--scale-events", type=int, default=0, help="events of the 4-D scale fit (0: skip)"
+    )
     parser.add_argument("--json", help="write every row to this JSON file")
     args = parser.parse_args(argv)
     defaults = (
@@ -809,6 +884,8 @@ def main(argv=None) -> int:
     for case in (c for c in CASES if c.key in args.cases.split(",")):
         if "simulate" not in skip:
             bench_simulation(case, args, peers, progress, rows)
+        if args.scale_events and case.key == "4d":
+            bench_scale(case, args, progress, rows)
         if skip >= {"loglik", "mle"}:
             continue
         data = simulate_data(case, args.events, 2026, progress, rows)

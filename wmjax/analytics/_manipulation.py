@@ -274,7 +274,9 @@ def detection_study(
         f"capacity={capacity} is too small for {horizon_s} s days of this flow; increase it",
     )
     first = jax.tree.map(lambda x: x[0], days)
-    fitted = fit_mle(first, horizon_s, params.dim, beta_structure="scalar", std_errors=False).params
+    fitted = fit_mle(
+        first, horizon_s, params.dim, beta_structure="scalar", std_errors=False, n_starts=1
+    ).params
     rest = jax.tree.map(lambda x: x[1:], days)
 
     counts, expected, labels = _score_days(

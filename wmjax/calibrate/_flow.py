@@ -82,7 +82,9 @@ def fit_flow(
     counts = np.bincount(marks, minlength=N_TYPES)
     missing = [_NAMES[i] for i in range(N_TYPES) if counts[i] == 0]
     require(not missing, f"the data has no events of type {missing} in the window; widen it")
-    fit = fit_mle((times, marks), horizon, N_TYPES, beta_structure="source", std_errors=False)
+    fit = fit_mle(
+        (times, marks), horizon, N_TYPES, beta_structure="source", std_errors=False, n_starts=1
+    )
     p = fit.params
     hawkes = HawkesParams.create(np.asarray(p.mu), np.asarray(p.alpha), np.asarray(p.beta))
 

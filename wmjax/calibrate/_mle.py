@@ -26,12 +26,19 @@ from wmjax.calibrate._inputs import (
     require_enough,
     warn_late_start,
 )
+from wmjax.calibrate._starts import (
+    N_STARTS,
+    SCREEN_ITER,
+    random_starts,
+    starts_per_batch,
+)
 from wmjax.hawkes import (
     EventLayout,
     HawkesParams,
     layout_log_likelihood,
     spectral_radius,
 )
+from wmjax.hawkes._likelihood import layout_hessian
 
 #: Decay candidates for the default start, in units of the mean event rate N / T.
 _BETA_GRID = (0.5, 2.0, 8.0, 32.0, 128.0, 512.0)
@@ -43,6 +50,9 @@ class FitResult:
     decay's SE is repeated in every entry it fills; NaN where the Hessian is not positive
     definite). `grad_norm` is the max-abs gradient of the mean negative log-likelihood per event
     in log-parameters at the end; `converged` means it fell below `tol` within `max_iter`.
+    `start_log_likelihoods`: the log-likelihood L-BFGS reached from each start within the
+    screening iterations (the kept, best one: at the end of its run; -inf where a run failed),
+    sorted from best; `optimum_spread` their range.
     """
 
     params: HawkesParams
@@ -55,6 +65,19 @@ class FitResult:
     n_events: int
     horizon_s: float
     beta_structure: str
+    start_log_likelihoods: np.ndarray | None = None
+
+    @property
+    def optimum_spread(self) -> float:
+        """Best minus worst finite optimum over the starts, log-likelihood units (0: all agree)."""
+        values = np.asarray(self.start_log_likelihoods, float)
+        finite = np.where(np.isfinite(values), values, np.nan)
+        return np.nanmax(finite, axis=-1) - np.nanmin(finite, axis=-1)
+
+    def starts_at_best(self, tolerance: float = 1e-3):
+        """How many starts reached the kept optimum (within `tolerance` log-likelihood units)."""
+        values = np.asarray(self.start_log_likelihoods, float)
+        return np.sum(values >= np.max(values, axis=-1, keepdims=True) - tolerance, axis=-1)
 
     @property
     def report(self) -> str:
@@ -71,6 +94,16 @@ class FitResult:
             f"{self.log_likelihood:.6f} on {self.n_events} events over {self.horizon_s:g} s, "
             f"max |grad| {self.grad_norm:.2e} (per event, log-params), branching ratio "
             f"{self.branching_ratio:.4f}, beta '{self.beta_structure}'{se_note}"
+            f"{self._starts_note()}"
+        )
+
+    def _starts_note(self) -> str:
+        n = np.size(self.start_log_likelihoods)
+        if n <= 1:
+            return ""
+        return (
+            f"; {int(self.starts_at_best())} of {n} starts reached this optimum, the others "
+            f"were up to {self.optimum_spread:.4g} log-likelihood units lower after screening"
         )
 
 
@@ -139,7 +172,18 @@ def _minimise(
 
 
 def _fit(
-    data: EventLayout, counts, theta0, use_default, *, dim, beta_shape, max_iter, tol, stationary
+    data: EventLayout,
+    counts,
+    theta0,
+    use_default,
+    key,
+    *,
+    dim,
+    beta_shape,
+    max_iter,
+    tol,
+    stationary,
+    n_starts,
 ):
     n_events = jnp.sum(counts)
     start = jax.lax.cond(
@@ -147,44 +191,59 @@ def _fit(
         lambda: _default_start(data, counts, data.horizon_s, beta_shape),
         lambda: theta0,
     )
-    theta, n_iter, grad_norm = _minimise(
-        start, data, dim, beta_shape, max_iter, tol, n_events, stationary
-    )
+    starts = start[None]
+    if n_starts > 1:
+        extra = random_starts(key, counts, data.horizon_s, beta_shape, n_starts - 1)
+        starts = jnp.concatenate([starts, extra])
+
+    def run(theta, n_iter):
+        theta, n_iter, grad_norm = _minimise(
+            theta, data, dim, beta_shape, n_iter, tol, n_events, stationary
+        )
+        loglik = layout_log_likelihood(*_split(jnp.exp(theta), dim, beta_shape), data)
+        return theta, n_iter, grad_norm, jnp.where(jnp.isfinite(loglik), loglik, -jnp.inf)
+
+    if n_starts == 1:
+        theta, n_iter, grad_norm, loglik = run(start, max_iter)
+        logliks = loglik[None]
+    else:
+        # Screen: every start for a few iterations side by side, then the best one to the end
+        # (a vmapped while_loop costs its slowest member, and a start pressed against the
+        # stationarity boundary would run to max_iter).
+        screen = min(SCREEN_ITER, max_iter)
+        batch = starts_per_batch(data.marks.shape[0], dim, n_starts)
+        thetas, counts_, _, logliks = jax.lax.map(
+            lambda t: run(t, screen), starts, batch_size=batch
+        )
+        best = jnp.argmax(logliks)
+        theta, n_iter, grad_norm, loglik = run(thetas[best], max_iter - screen + 1)
+        n_iter = n_iter + counts_[best]
+        logliks = logliks.at[best].set(loglik)
     natural = jnp.exp(theta)
-    mu, alpha, beta = _split(natural, dim, beta_shape)
-    loglik = layout_log_likelihood(mu, alpha, beta, data)
-    return natural, loglik, n_iter, grad_norm, spectral_radius(alpha)
+    alpha = _split(natural, dim, beta_shape)[1]
+    return natural, loglik, n_iter, grad_norm, spectral_radius(alpha), logliks
 
 
 def _standard_errors(natural, data: EventLayout, *, dim, beta_shape):
     """sqrt(diag(H^-1)) of the negative log-likelihood's Hessian H in the natural parameters
-    (the observed Fisher information); NaN everywhere if H is not positive definite."""
-    hess = jax.hessian(lambda v: -layout_log_likelihood(*_split(v, dim, beta_shape), data))(natural)
+    (the observed Fisher information); NaN everywhere if H is not positive definite. H comes
+    from `layout_hessian`, in memory O(N d) rather than O(N d^2 n_params)."""
+    hess = -layout_hessian(*_split(natural, dim, beta_shape), data)
     chol = jnp.linalg.cholesky(hess)  # NaN when H is not positive definite
     inv_chol = jax.scipy.linalg.solve_triangular(chol, jnp.eye(hess.shape[0]), lower=True)
     return jnp.sqrt(jnp.sum(inv_chol**2, axis=0))
 
 
-_STATIC = ("dim", "beta_shape", "max_iter", "stationary")
+_STATIC = ("dim", "beta_shape", "max_iter", "stationary", "n_starts")
 _fit_jit = jax.jit(_fit, static_argnames=_STATIC)
 _errors_jit = jax.jit(_standard_errors, static_argnames=("dim", "beta_shape"))
 
 
-def _fit_batch(data, counts, theta0, use_default, *, dim, beta_shape, max_iter, tol, stationary):
-    def one(d, c):
-        return _fit(
-            d,
-            c,
-            theta0,
-            use_default,
-            dim=dim,
-            beta_shape=beta_shape,
-            max_iter=max_iter,
-            tol=tol,
-            stationary=stationary,
-        )
-
-    return jax.vmap(one)(data, counts)
+def _fit_batch(data, counts, theta0, use_default, key, **options):
+    keys = jax.random.split(key, counts.shape[0])
+    return jax.vmap(lambda d, c, k: _fit(d, c, theta0, use_default, k, **options))(
+        data, counts, keys
+    )
 
 
 def _errors_batch(natural, data, *, dim, beta_shape):
@@ -235,6 +294,8 @@ def fit_mle(
     tol: float = 1e-6,
     std_errors: bool = True,
     stationary: bool = True,
+    n_starts: int = N_STARTS,
+    seed: int = 0,
 ) -> FitResult:
     """Fit mu, alpha and beta by maximum likelihood on [0, horizon_s].
 
@@ -246,10 +307,16 @@ def fit_mle(
     max_iter L-BFGS iterations. std_errors=False skips the Hessian (d + d^2 + n_beta squared).
     stationary=True (default) restricts alpha to spectral radius < 1 (a fit that presses
     against that boundary does not converge and says so); False lets it leave the region.
-    Runs in float64 whatever the global setting. Raises InputError for bad input; warns
-    (`LateStartWarning`) when the data seem to start long after time 0.
+    n_starts: L-BFGS from the start above and from n_starts - 1 random starts
+    (`random_starts`, drawn from `seed`), 30 iterations each side by side (vmapped in batches
+    that fit in 1 GiB), then the best on to convergence; every start's value is in
+    `start_log_likelihoods` (the likelihood is multimodal in the decays on real data; the cost
+    is n_starts x 30 iterations more than one start). Runs in float64 whatever the global
+    setting. Raises InputError for bad input; warns (`LateStartWarning`) when the data seem to
+    start long after time 0.
     """
     structure = parse_beta_structure(beta_structure)
+    n_starts = positive_int("n_starts", n_starts)
     max_iter = positive_int("max_iter", max_iter)
     tol = float(positive("tol", tol))
     times, marks, horizon, dim = event_arrays(events, horizon_s, dim)
@@ -267,11 +334,13 @@ def fit_mle(
             jnp.asarray(counts),
             jnp.asarray(start),
             jnp.asarray(init is None),
+            jax.random.key(seed),
             dim=dim,
             beta_shape=shape,
             max_iter=max_iter,
             tol=tol,
             stationary=bool(stationary),
+            n_starts=n_starts,
         )
         errors = None
         if std_errors:
@@ -289,6 +358,8 @@ def fit_mle_batch(
     tol: float = 1e-6,
     std_errors: bool = True,
     stationary: bool = True,
+    n_starts: int = 1,
+    seed: int = 0,
 ) -> FitResult:
     """`fit_mle` on B data sets of equal capacity at once: one jitted `vmap` of the whole fit
     (default start, L-BFGS, Hessian), for simulation studies without a Python loop.
@@ -296,9 +367,11 @@ def fit_mle_batch(
     events: `HawkesEvents` with a leading data-set axis (e.g. `jax.vmap(simulate)` over keys;
     no buffer may have overflowed); horizon_s: a number or (B,) seconds. Returns a `FitResult`
     whose fields are numpy arrays with a leading (B,) axis (params and std_errors too); `report`
-    is for single fits. Each data set needs events in every dimension.
+    is for single fits. Each data set needs events in every dimension. n_starts and seed as in
+    `fit_mle` (one start by default: simulation studies fit well-posed data).
     """
     structure = parse_beta_structure(beta_structure)
+    n_starts = positive_int("n_starts", n_starts)
     max_iter = positive_int("max_iter", max_iter)
     tol = float(positive("tol", tol))
     dim = positive_int("dim", dim)
@@ -311,11 +384,13 @@ def fit_mle_batch(
             jnp.asarray(counts),
             jnp.zeros(n_params),
             jnp.asarray(True),
+            jax.random.key(seed),
             dim=dim,
             beta_shape=shape,
             max_iter=max_iter,
             tol=tol,
             stationary=bool(stationary),
+            n_starts=n_starts,
         )
         errors = _errors_batch_jit(out[0], data, dim=dim, beta_shape=shape) if std_errors else None
         n_events = counts.sum(axis=1).astype(int)
@@ -324,7 +399,7 @@ def fit_mle_batch(
 
 def _result(out, errors, dim, shape, tol, n_events, horizon, structure) -> FitResult:
     """A `FitResult` from the jitted fit's outputs (one data set, or a leading batch axis)."""
-    natural, loglik, n_iter, grad_norm, rho = (np.asarray(x) for x in out)
+    natural, loglik, n_iter, grad_norm, rho, starts = (np.asarray(x) for x in out)
     errors = np.full(natural.shape, np.nan) if errors is None else np.asarray(errors)
     batch = natural.shape[:-1]
     full = (*batch, dim, dim)
@@ -348,4 +423,5 @@ def _result(out, errors, dim, shape, tol, n_events, horizon, structure) -> FitRe
         n_events=scalar(n_events, int),
         horizon_s=scalar(horizon, float),
         beta_structure=structure.value,
+        start_log_likelihoods=-np.sort(-starts, axis=-1),
     )

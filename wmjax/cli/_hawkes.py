@@ -3,6 +3,7 @@ one (MLE or NUTS posterior) to such a CSV or to the market orders in a LOBSTER m
 
 from __future__ import annotations
 
+import os
 import warnings
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import numpy as np
 import wmjax.hawkes as hk
 from wmjax._checks import InputError, finite_array, positive, positive_int
 from wmjax.calibrate import LateStartWarning, fit_bayes, fit_mle, late_start_gap
+from wmjax.calibrate._starts import N_STARTS, fit_memory_bytes
 from wmjax.cli._common import (
     add_json_flag,
     console,
@@ -91,7 +93,16 @@ def register(subparsers) -> None:
     f.add_argument("--warmup", type=int, default=500, help="NUTS warmup steps (bayes)")
     f.add_argument("--samples", type=int, default=500, help="NUTS samples per chain (bayes)")
     f.add_argument("--chains", type=int, default=4, help="NUTS chains (bayes)")
-    f.add_argument("--seed", type=int, default=0, help="NUTS random seed (bayes)")
+    f.add_argument(
+        "--seed", type=int, default=0, help="random seed: NUTS (bayes), random starts (mle)"
+    )
+    f.add_argument(
+        "--starts",
+        type=int,
+        default=N_STARTS,
+        help=f"L-BFGS starts (mle): the data-driven one and random ones, best optimum kept "
+        f"(default {N_STARTS}; 1 for a single start)",
+    )
     f.add_argument(
         "--start",
         type=float,
@@ -220,9 +231,40 @@ def _estimate_rows(names_values, errors=None):
     return rows
 
 
+def _available_bytes() -> int | None:
+    """Memory the machine can still give (MemAvailable on Linux), or None if unknown."""
+    try:
+        with open("/proc/meminfo") as info:
+            for line in info:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def _check_memory(n_events: int, dim: int, side_by_side: int) -> None:
+    """Say before starting when the fit's estimated memory exceeds what the machine has."""
+    needed = fit_memory_bytes(n_events, dim, side_by_side)
+    available = _available_bytes()
+    if available is not None and needed > available:
+        stderr_console.print(
+            f"warning: this fit needs about {needed / 2**30:.1f} GiB of memory ({n_events} "
+            f"events, {dim} dimensions), more than the {available / 2**30:.1f} GiB available; "
+            "it may be killed: free memory, or fit fewer events (e.g. one day at a time)"
+        )
+
+
 def run_fit(args) -> int:
     times, marks, horizon = _read_events(args)
     dim = None if args.dim is None else positive_int("--dim", args.dim)
+    n_starts = positive_int("--starts", args.starts)
+    n_dim = dim if dim is not None else (int(marks.max()) + 1 if marks.size else 1)
+    side_by_side = n_starts if args.method == "mle" else max(1, args.chains)
+    _check_memory(int(times.size), n_dim, side_by_side)
     if args.method == "mle":
         with progress(enabled=not args.json) as bar, warnings.catch_warnings():
             warnings.simplefilter("ignore", LateStartWarning)  # reported above with --start
@@ -233,6 +275,8 @@ def run_fit(args) -> int:
                 dim,
                 beta_structure=args.beta_structure,
                 stationary=not args.allow_nonstationary,
+                n_starts=n_starts,
+                seed=args.seed,
             )
             bar.advance(task)
         params, loglik, rho = fit.params, fit.log_likelihood, fit.branching_ratio
@@ -245,6 +289,9 @@ def run_fit(args) -> int:
             "converged": fit.converged,
             "n_iter": fit.n_iter,
             "grad_norm": fit.grad_norm,
+            "start_log_likelihoods": fit.start_log_likelihoods,
+            "optimum_spread": fit.optimum_spread,
+            "starts_at_best": int(fit.starts_at_best()),
         }
         failure = None
         if not fit.converged:

@@ -2,13 +2,17 @@
 
 The excitation that event k sees, A_ij(k) = sum_{l: m_l = j, t_l < t_k} exp(-beta_ij (t_k - t_l)),
 obeys the linear recurrence A(k) = exp(-beta dt_k) (A(k-1) + e_{m_{k-1}}) (Ogata 1978; Ozaki
-1979). It is evaluated as a two-level chunked scan: the N events are cut into C chunks of B ~
-sqrt(N) events; one `lax.scan` of B steps runs all chunks side by side from zero, a short
-associative scan over the C chunk ends gives each chunk its incoming state, and a second B-step
-scan from those states yields A at every event. Every factor is a decay <= 1, so nothing
-overflows; there is no loop over events and no O(N^2) double sum. A(k) depends on beta_ij alone
-through A_ij, so its beta-derivative is one forward-mode pass (a custom JVP), which makes the
-gradient several times cheaper than differentiating through the scans.
+1979). It is evaluated as a chunked scan: the N events are cut into chunks of B ~ sqrt(N)
+events; one `lax.scan` of B steps runs the chunks of a super-chunk (about 2^15 events) side by
+side from zero, a short scan over their ends gives each chunk its incoming state, and a second
+B-step scan from those states yields A at every event; an outer scan carries the state from
+one super-chunk to the next. Every factor is a decay <= 1, so nothing overflows; there is no
+loop over events and no O(N^2) double sum, and only one super-chunk's (events, d, d) arrays
+exist at a time: the likelihood and its gradient keep O(N d) memory (each event needs only
+the row of A of its own mark). A(k) depends on beta only through beta_ij entrywise, so its
+beta-derivative is one forward-mode pass (a custom JVP), which makes the gradient several
+times cheaper than differentiating through the scans, and two nested passes give the
+curvature that `layout_hessian` needs.
 
 Ties: real trade data has identical timestamps. Events at the same time do not excite each
 other: the intensity at t_k counts only events strictly before t_k. Each tied event still
@@ -18,6 +22,7 @@ merge them before fitting; `wmjax.data.lobster_trades` does that for LOBSTER exe
 
 from __future__ import annotations
 
+import functools
 import math
 
 import jax
@@ -52,9 +57,21 @@ class EventLayout:
     has_ties: bool = struct.field(pytree_node=False, default=True)
 
 
+#: Events per super-chunk of the streamed recursion: the (events, rows, d) work arrays of one
+#: super-chunk are all that exists at a time, so memory does not grow with d^2 N.
+_SUPER_EVENTS = 1 << 15
+
+
 def _chunk_size(n: int) -> int:
     """Events per chunk: a power of two near sqrt(n), so both scan levels are short."""
     return int(min(4096, max(8, 2 ** math.ceil(0.5 * math.log2(max(n, 2))))))
+
+
+def _super_chunks(n_chunks: int, chunk: int) -> tuple[int, int]:
+    """(super-chunks S, chunks per super-chunk C'): S * C' >= n_chunks with little padding."""
+    per = max(1, _SUPER_EVENTS // chunk)
+    n_super = -(-n_chunks // per)
+    return n_super, -(-n_chunks // n_super)
 
 
 def _first_of_tie(times) -> jnp.ndarray:
@@ -69,7 +86,8 @@ def event_layout(events: HawkesEvents, horizon_s) -> EventLayout:
     is evaluated many times, as a fit does)."""
     n = events.capacity
     b = _chunk_size(n)
-    c = max(1, -(-n // b))
+    n_super, per = _super_chunks(max(1, -(-n // b)), b)
+    c = n_super * per
     pad = b * c - n
     valid = events.mask
     times = jnp.where(valid, events.times, events.times[jnp.maximum(events.count - 1, 0)])
@@ -98,62 +116,166 @@ def event_layout(events: HawkesEvents, horizon_s) -> EventLayout:
     )
 
 
-def _excitation_raw(beta, layout: EventLayout) -> jnp.ndarray:
-    """(B*C, rows, d) A_ij(k) from all earlier-indexed events (ties included), in event order."""
-    decay = jnp.exp(-beta * layout.dt[..., None, None])  # (B, C, rows, d)
-    hits = (layout.prev_mark[..., None, None] == jnp.arange(beta.shape[1])).astype(decay.dtype)
+def _excitation_raw(beta, layout: EventLayout, own_row: bool) -> jnp.ndarray:
+    """A_ij(k) from all earlier-indexed events (ties included), in event order: (B*C, rows, d),
+    or with `own_row` only the row of event k's own mark, (B*C, d) (row 0 when rows = 1).
+
+    The chunks are streamed in super-chunks of about `_SUPER_EVENTS` events (an outer scan
+    carrying the (rows, d) state), so the working memory is O(super-chunk * d^2) and the
+    output O(N d) with `own_row`.
+    """
+    b, n_chunks = layout.dt.shape
+    n_super, per = _super_chunks(n_chunks, b)
+    rows, d = beta.shape
+    dtype = jnp.result_type(beta.dtype, layout.dt.dtype)
 
     def step(state, inputs):
         e, hit = inputs
         state = e * (state + hit)
         return state, state
 
-    n_chunks = layout.dt.shape[1]
-    zero = jnp.zeros((n_chunks, *beta.shape), decay.dtype)
-    chunk_end, _ = jax.lax.scan(lambda s, x: (step(s, x)[0], None), zero, (decay, hits))
-    chunk_decay = jnp.exp(-beta * layout.span[:, None, None])
+    def through(state, inputs):
+        chunk_decay, chunk_end = inputs
+        state = chunk_decay * state + chunk_end
+        return state, state
 
-    def combine(earlier, later):
-        return earlier[0] * later[0], earlier[1] * later[0] + later[1]
+    def super_chunk(carry, index):
+        dt = jax.lax.dynamic_slice_in_dim(layout.dt, index * per, per, axis=1)  # (B, C')
+        prev = jax.lax.dynamic_slice_in_dim(layout.prev_mark, index * per, per, axis=1)
+        span = jax.lax.dynamic_slice_in_dim(layout.span, index * per, per)
+        decay = jnp.exp(-beta * dt[..., None, None])  # (B, C', rows, d)
+        hits = (prev[..., None, None] == jnp.arange(d)).astype(dtype)
+        zero = jnp.zeros((per, rows, d), dtype)
+        chunk_end, _ = jax.lax.scan(lambda s, x: (step(s, x)[0], None), zero, (decay, hits))
+        last, ends = jax.lax.scan(through, carry, (jnp.exp(-beta * span[:, None, None]), chunk_end))
+        incoming = jnp.concatenate([carry[None], ends[:-1]])
+        _, state = jax.lax.scan(step, incoming, (decay, hits))  # (B, C', rows, d)
+        state = jnp.swapaxes(state, 0, 1)  # (C', B, rows, d): event order
+        if own_row:
+            if rows == 1:
+                state = state[:, :, 0, :]
+            else:
+                marks = jax.lax.dynamic_slice_in_dim(layout.marks, index * per * b, per * b)
+                own = (marks.reshape(per, b)[..., None] == jnp.arange(rows)).astype(dtype)
+                state = jnp.einsum("cbr,cbrd->cbd", own, state)
+        return last, state
 
-    _, through = jax.lax.associative_scan(combine, (chunk_decay, chunk_end))
-    incoming = jnp.concatenate([zero[:1], through[:-1]])
-    _, state = jax.lax.scan(step, incoming, (decay, hits))
-    return jnp.swapaxes(state, 0, 1).reshape(-1, *beta.shape)
+    _, out = jax.lax.scan(super_chunk, jnp.zeros((rows, d), dtype), jnp.arange(n_super))
+    return out.reshape(-1, *out.shape[3:])
 
 
-@jax.custom_jvp
-def _excitation(beta, layout: EventLayout) -> jnp.ndarray:
-    return _excitation_raw(beta, layout)
+@functools.partial(jax.custom_jvp, nondiff_argnums=(2,))
+def _excitation(beta, layout: EventLayout, own_row: bool) -> jnp.ndarray:
+    return _excitation_raw(beta, layout, own_row)
 
 
 @_excitation.defjvp
-def _excitation_jvp(primals, tangents):
+def _excitation_jvp(own_row, primals, tangents):
     # A_ij depends on beta_ij alone, so one forward-mode pass with a tangent of ones gives every
-    # dA_ij/dbeta_ij; reverse mode then needs no stored scan residuals (about 3x cheaper).
+    # dA_ij/dbeta_ij; reverse mode then stores only that slope, never the scans' residuals.
     beta, layout = primals
-    value, slope = jax.jvp(lambda b: _excitation_raw(b, layout), (beta,), (jnp.ones_like(beta),))
+    value, slope = jax.jvp(
+        lambda b: _excitation_raw(b, layout, own_row), (beta,), (jnp.ones_like(beta),)
+    )
+    if own_row:
+        return value, slope * _own_rows(tangents[0], layout.marks)
     return value, slope * tangents[0]
+
+
+def _own_rows(table, marks) -> jnp.ndarray:
+    """(N, d) row m_k of a (rows, d) table for every event (row 0 when rows = 1; 0 for padding)."""
+    if table.shape[0] == 1:
+        return jnp.broadcast_to(table[0], (marks.shape[0], table.shape[1]))
+    own = (marks[:, None] == jnp.arange(table.shape[0])).astype(table.dtype)
+    return own @ table
+
+
+def _ties_before(layout: EventLayout, d: int, dtype) -> jnp.ndarray:
+    """(N, d) number of earlier-indexed events of each mark at the same timestamp: what the
+    recursion counted (undecayed, dt = 0) but the intensity at t_k must not."""
+    hits = (layout.marks[:, None] == jnp.arange(d)).astype(dtype)
+    before = jnp.cumsum(hits, axis=0) - hits
+    return before - before[layout.tie_first]
+
+
+def _own_excitation(beta, layout: EventLayout, d: int) -> jnp.ndarray:
+    """(N, d) A_{m_k j}(k) from events strictly before t_k (ties excluded)."""
+    beta = jnp.broadcast_to(beta, (beta.shape[0], d))
+    excitation = _excitation(beta, layout, True)
+    if layout.has_ties:
+        excitation = excitation - _ties_before(layout, d, excitation.dtype)
+    return excitation
+
+
+def _event_terms(mu, alpha, beta, excitation, marks, to_end) -> jnp.ndarray:
+    """sum_k [log lambda_{m_k}(t_k) - sum_i alpha_{i m_k} (1 - exp(-beta_{i m_k} (T - t_k)))]
+    over the events given (marks -1: padding, ignored); excitation: (n, d) own-row A.
+    The rest of the log-likelihood, -sum(mu) T, does not depend on the events."""
+    d = mu.shape[0]
+    beta = jnp.broadcast_to(beta, (beta.shape[0], d))
+    own_hit = (marks[:, None] == jnp.arange(d)).astype(mu.dtype)  # padding: all 0
+    valid = marks >= 0
+    boost = jnp.sum(_own_rows(alpha * beta, marks) * excitation, axis=-1)
+    own = own_hit @ mu + boost
+    log_terms = jnp.sum(jnp.where(valid, jnp.log(jnp.where(valid, own, 1.0)), 0.0))
+    alpha_col = own_hit @ alpha.T  # (N, d): alpha[i, m_k]
+    beta_col = own_hit @ beta.T  # (N, rows): beta[i, m_k]
+    mass = alpha_col * -jnp.expm1(-beta_col * to_end[:, None])
+    return log_terms - jnp.sum(mass)
 
 
 def layout_log_likelihood(mu, alpha, beta, layout: EventLayout) -> jnp.ndarray:
     """Exact log-likelihood on [0, T] from a prepared `EventLayout`; mu (d,), alpha (d, d), beta
     (d, d), or (1, d) / (1, 1) for a decay per source / one decay (then the recursion carries
-    d times less state). Marks enter through one-hot products rather than gathers, whose
-    gradients would be slow scatters."""
+    d times less state). Memory O(N d) for the value and its gradient. Marks enter through
+    one-hot products rather than gathers, whose gradients would be slow scatters."""
+    excitation = _own_excitation(beta, layout, mu.shape[0])
+    terms = _event_terms(mu, alpha, beta, excitation, layout.marks, layout.to_end)
+    return terms - jnp.sum(mu) * layout.horizon_s
+
+
+def layout_hessian(mu, alpha, beta, layout: EventLayout) -> jnp.ndarray:
+    """Hessian of `layout_log_likelihood` in the flat vector (mu, alpha.ravel(), beta.ravel()),
+    (P, P), in memory O(N d + B P^2) rather than the O(N d^2 P) of forward-over-reverse.
+
+    A(k) depends on beta through a recursion but on beta_ij alone entrywise, so its value, first
+    and second beta-derivatives (two nested forward passes with tangents of ones) determine every
+    second derivative: each event's terms are a local function of the parameters once A is
+    replaced by its second-order Taylor expansion in beta around the point, which has the same
+    Hessian there. Those local Hessians are summed over chunks of B events by a scan.
+    """
     d = mu.shape[0]
-    beta = jnp.broadcast_to(beta, (beta.shape[0], d))
-    boost = jnp.sum(alpha * beta * _excitation(beta, layout), axis=-1)  # (N, d) or (N, 1)
+    beta_rows = jnp.broadcast_to(beta, (beta.shape[0], d))
+    ones = jnp.ones_like(beta_rows)
+
+    def first(b):
+        return jax.jvp(lambda x: _excitation_raw(x, layout, True), (b,), (ones,))
+
+    (value, slope), (_, curvature) = jax.jvp(first, (beta_rows,), (ones,))
     if layout.has_ties:
-        boost = boost[layout.tie_first]
-    own_hit = (layout.marks[:, None] == jnp.arange(d)).astype(mu.dtype)  # padding: all 0
-    valid = layout.marks >= 0
-    own = jnp.sum(own_hit * (mu + boost), axis=-1)
-    log_terms = jnp.sum(jnp.where(valid, jnp.log(jnp.where(valid, own, 1.0)), 0.0))
-    alpha_col = own_hit @ alpha.T  # (N, d): alpha[i, m_k]
-    beta_col = own_hit @ beta.T  # (N, rows): beta[i, m_k]
-    mass = alpha_col * -jnp.expm1(-beta_col * layout.to_end[:, None])
-    return log_terms - jnp.sum(mu) * layout.horizon_s - jnp.sum(mass)
+        value = value - _ties_before(layout, d, value.dtype)
+    sizes = (d, d * d, beta.size)
+
+    def local(vector, chunk):
+        excitation, slope_k, curvature_k, marks, to_end = chunk
+        mu_v, alpha_v, beta_v = jnp.split(vector, np.cumsum(sizes)[:2])
+        beta_v = beta_v.reshape(beta.shape)
+        shift = _own_rows(jnp.broadcast_to(beta_v - beta, beta_rows.shape), marks)
+        taylor = excitation + slope_k * shift + 0.5 * curvature_k * shift**2
+        return _event_terms(mu_v, alpha_v.reshape(d, d), beta_v, taylor, marks, to_end)
+
+    b = layout.dt.shape[0]
+    chunks = jax.tree.map(
+        lambda x: x.reshape(-1, b, *x.shape[1:]),
+        (value, slope, curvature, layout.marks, layout.to_end),
+    )
+    point = jnp.concatenate([mu, alpha.ravel(), beta.ravel()])
+
+    def add(total, chunk):
+        return total + jax.hessian(local)(point, chunk), None
+
+    total, _ = jax.lax.scan(add, jnp.zeros((point.size, point.size), point.dtype), chunks)
+    return total
 
 
 @jax.jit
@@ -206,7 +328,7 @@ def _one_hot_marks(events: HawkesEvents, d: int) -> jnp.ndarray:
 def _excitation_through_ties(params: HawkesParams, events: HawkesEvents) -> jnp.ndarray:
     """(capacity, d, d) A_ij at each event from all earlier-indexed events (ties included)."""
     layout = event_layout(events, events.times[-1])
-    return _excitation(params.beta, layout)[: events.capacity]
+    return _excitation(params.beta, layout, False)[: events.capacity]
 
 
 @jax.jit
