@@ -18,9 +18,9 @@ import dataclasses
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 
 from wmjax._checks import positive_int, require
+from wmjax.calibrate._lbfgs import lbfgs
 from wmjax.hawkes._kernels import (
     HawkesModel,
     ModelParams,
@@ -119,29 +119,6 @@ def _candidate_starts(model: HawkesModel, data: SegmentedEvents):
     return np.stack(starts)
 
 
-def _lbfgs(loss, theta0, max_iter: int, tol):
-    """L-BFGS on `loss` from theta0, one while_loop: (theta, iterations, max |grad|)."""
-    solver = optax.lbfgs()
-    value_and_grad = optax.value_and_grad_from_state(loss)
-
-    def step(carry):
-        theta, state = carry
-        value, grad = value_and_grad(theta, state=state)
-        updates, state = solver.update(grad, state, theta, value=value, grad=grad, value_fn=loss)
-        return optax.apply_updates(theta, updates), state
-
-    def keep_going(carry):
-        _, state = carry
-        count = optax.tree.get(state, "count")
-        small = jnp.max(jnp.abs(optax.tree.get(state, "grad"))) <= tol
-        finite = jnp.isfinite(optax.tree.get(state, "value"))
-        return (count == 0) | ((count < max_iter) & ~small & finite)
-
-    theta, state = jax.lax.while_loop(keep_going, step, (theta0, solver.init(theta0)))
-    grad_norm = jnp.max(jnp.abs(optax.tree.get(state, "grad")))
-    return theta, optax.tree.get(state, "count"), grad_norm
-
-
 def _nll(natural, model, data):
     return -model_log_likelihood(_unpack(natural, model), model, data)
 
@@ -151,7 +128,7 @@ def _fit_starts(thetas, data, n_events, *, model, max_iter, tol):
         return _nll(_to_natural(theta, model), model, data) / n_events
 
     def one(theta0):
-        theta, n_iter, grad_norm = _lbfgs(loss, theta0, max_iter, tol)
+        theta, n_iter, grad_norm = lbfgs(loss, theta0, max_iter, tol)
         return theta, n_iter, grad_norm, -loss(theta) * n_events
 
     return jax.vmap(one)(thetas)

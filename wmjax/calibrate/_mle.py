@@ -14,7 +14,6 @@ import dataclasses
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 
 from wmjax._checks import InputError, positive, positive_int, require
 from wmjax.calibrate._inputs import (
@@ -26,6 +25,7 @@ from wmjax.calibrate._inputs import (
     require_enough,
     warn_late_start,
 )
+from wmjax.calibrate._lbfgs import lbfgs
 from wmjax.calibrate._starts import (
     N_STARTS,
     SCREEN_ITER,
@@ -149,26 +149,7 @@ def _minimise(
         rho = spectral_radius(jax.lax.stop_gradient(alpha))
         return jnp.where(rho < 1.0, value, jnp.inf)
 
-    solver = optax.lbfgs()
-    value_and_grad = optax.value_and_grad_from_state(loss)
-
-    def step(carry):
-        theta, state = carry
-        value, grad = value_and_grad(theta, state=state)
-        updates, state = solver.update(grad, state, theta, value=value, grad=grad, value_fn=loss)
-        return optax.apply_updates(theta, updates), state
-
-    def keep_going(carry):
-        _, state = carry
-        count = optax.tree.get(state, "count")
-        grad = optax.tree.get(state, "grad")
-        value = optax.tree.get(state, "value")
-        small = jnp.max(jnp.abs(grad)) <= tol
-        return (count == 0) | ((count < max_iter) & ~small & jnp.isfinite(value))
-
-    theta, state = jax.lax.while_loop(keep_going, step, (theta0, solver.init(theta0)))
-    grad = optax.tree.get(state, "grad")
-    return theta, optax.tree.get(state, "count"), jnp.max(jnp.abs(grad))
+    return lbfgs(loss, theta0, max_iter, tol)
 
 
 def _fit(
