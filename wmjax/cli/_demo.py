@@ -92,7 +92,7 @@ def _book_section(args) -> dict:
     problem at the book's own scale, since a parent order of the impact-level size would empty
     it. Trained placement policies come from `wmjax train-placement`."""
 
-    from wmjax.cli._placement import compare_on_book
+    from wmjax.cli._placement import SUMMARY_FIELDS, compare_on_book
     from wmjax.execution import objective_covariance, order, rank
     from wmjax.market import BookMarket, book_key, book_params
 
@@ -104,19 +104,7 @@ def _book_section(args) -> dict:
     results = compare_on_book(
         key, market, book_params(args.latency), parent, _BOOK_DECISIONS, args.book_paths
     )
-    fields = (
-        "mean_is_bps",
-        "mean_is_se_bps",
-        "std_is_bps",
-        "p95_is_bps",
-        "fill_rate",
-        "fill_rate_se",
-        "passive_share",
-        "passive_share_se",
-        "objective",
-        "objective_se",
-        "status",
-    )
+    fields = (*SUMMARY_FIELDS, "status")
     names = list(results)
     samples = np.stack([results[k]["is_bps"] for k in names])
     ranking = rank(names, *objective_covariance(samples, 0.1, "mean_variance"), units=" bps")

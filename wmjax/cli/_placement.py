@@ -24,6 +24,21 @@ from wmjax.market import LATENCY_PRESETS
 TRADING_DAY_S = 23400.0
 
 
+#: The per-strategy summary `compare_on_book` results are reported with (the JSON and tables).
+SUMMARY_FIELDS = (
+    "mean_is_bps",
+    "mean_is_se_bps",
+    "std_is_bps",
+    "p95_is_bps",
+    "fill_rate",
+    "fill_rate_se",
+    "passive_share",
+    "passive_share_se",
+    "objective",
+    "objective_se",
+)
+
+
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "train-placement",
@@ -94,20 +109,8 @@ def run(args) -> int:
     params_path = out / f"placement_{args.latency}.msgpack"
     save_placement(params_path, result.params)
     png = _learning_curve(result.losses, out / f"placement_{args.latency}_learning.png")
-    public = (
-        "mean_is_bps",
-        "mean_is_se_bps",
-        "std_is_bps",
-        "p95_is_bps",
-        "fill_rate",
-        "fill_rate_se",
-        "passive_share",
-        "passive_share_se",
-        "objective",
-        "objective_se",
-    )
     summary = {
-        "results": {k: {f: v[f] for f in public} for k, v in results.items()},
+        "results": {k: {f: v[f] for f in SUMMARY_FIELDS} for k, v in results.items()},
         "best_baseline": name,
         "improvement": gain,
         "improvement_se": se,
