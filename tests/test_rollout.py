@@ -26,7 +26,7 @@ from wmjax.execution import (
     schedule_policy,
     twap,
 )
-from wmjax.market import ImpactMarket, impact_params
+from wmjax.market import ImpactMarket, book_key, impact_params
 
 N = 5
 AC = dict(sigma=0.95, eta=2.5e-6, gamma=2.5e-7, epsilon=0.0625)
@@ -170,14 +170,17 @@ SHARD_SCRIPT = textwrap.dedent(
     """
     import sys, jax, numpy as np
     from wmjax.execution import RolloutConfig, order, rollout, schedule_policy, twap
-    from wmjax.market import ImpactMarket, impact_params
+    from wmjax.market import ImpactMarket, book_key, impact_params
     assert len(jax.devices()) == 4, jax.devices()
     p = impact_params(5, sigma=0.95, eta=2.5e-6, gamma=2.5e-7, epsilon=0.0625, volume_noise=0.2)
     o = order(1e6, 5.0, "sell")
     cfg = RolloutConfig(n_paths=64, n_steps=5, antithetic=True)
-    paths = rollout(jax.random.key(11), ImpactMarket(), p, schedule_policy, twap(5), o, cfg)
-    assert len(paths.is_currency.sharding.device_set) == 4, paths.is_currency.sharding
-    np.save(sys.argv[1], np.asarray(paths.is_currency))
+    out = []
+    for key in (jax.random.key(11), book_key(11)):  # threefry and the documented BOOK_PRNG
+        paths = rollout(key, ImpactMarket(), p, schedule_policy, twap(5), o, cfg)
+        assert len(paths.is_currency.sharding.device_set) == 4, paths.is_currency.sharding
+        out.append(np.asarray(paths.is_currency))
+    np.save(sys.argv[1], np.stack(out))
     """
 )
 
@@ -200,10 +203,11 @@ def test_sharded_rollout_over_four_devices_is_identical(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     p = impact_params(5, sigma=0.95, eta=2.5e-6, gamma=2.5e-7, epsilon=0.0625, volume_noise=0.2)
     cfg = RolloutConfig(n_paths=64, n_steps=5, antithetic=True)
-    here = rollout(jax.random.key(11), MARKET, p, schedule_policy, twap(5), SELL, cfg)
-    np.testing.assert_allclose(
-        np.load(tmp_path / "is.npy"), np.asarray(here.is_currency), rtol=1e-6
-    )
+    here = [
+        np.asarray(rollout(key, MARKET, p, schedule_policy, twap(5), SELL, cfg).is_currency)
+        for key in (jax.random.key(11), book_key(11))
+    ]
+    np.testing.assert_allclose(np.load(tmp_path / "is.npy"), np.stack(here), rtol=1e-6)
 
 
 def test_schedule_constructors():

@@ -92,3 +92,10 @@ def test_route_bad_input_is_one_line_and_exit_code_2(capsys):
     assert main(["route", "--venues", "0"]) == 2
     err = capsys.readouterr().err
     assert "--venues" in err and err.count("\n") == 1
+
+
+def test_cli_checks_its_output_folder_before_training(tmp_path, capsys):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    assert main(["route", "--out", str(blocker / "sub")]) == 2
+    assert "--out" in capsys.readouterr().err

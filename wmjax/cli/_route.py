@@ -11,7 +11,15 @@ import jax
 import numpy as np
 
 from wmjax._checks import positive, positive_int
-from wmjax.cli._common import add_json_flag, print_json, print_table, progress, save_figure
+from wmjax.cli._common import (
+    add_json_flag,
+    default_out,
+    out_dir,
+    print_json,
+    print_table,
+    progress,
+    save_figure,
+)
 
 FILL_TOLERANCE = 0.15
 
@@ -34,7 +42,7 @@ def register(subparsers) -> None:
     p.add_argument("--paths", type=int, default=256, help="evaluation paths per venue set")
     p.add_argument("--explore-rounds", type=int, default=300, help="censored fill records")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default="route_out", help="folder for the PNG")
+    p.add_argument("--out", default=default_out("route"), help="folder for the PNG")
     add_json_flag(p)
     p.set_defaults(run=run)
 
@@ -51,6 +59,7 @@ def run(args) -> int:
         explore_rounds=positive_int("--explore-rounds", args.explore_rounds),
     )
     positive("--seed", args.seed, allow_zero=True)
+    folder = out_dir("--out", args.out)  # checked (and created) before the training, not after
     start = time.perf_counter()
     with progress(not args.json) as bar:
         task = bar.add_task(f"training the router ({scenario.n_venues} pools)", total=None)
@@ -61,7 +70,7 @@ def run(args) -> int:
         )
     seconds = time.perf_counter() - start
     fills = {name: _fill_summary(fp) for name, fp in out["fill_prediction"].items()}
-    png = _figure(out, Path(args.out) / f"route_{scenario.n_venues}_venues.png")
+    png = _figure(out, folder / f"route_{scenario.n_venues}_venues.png")
     summary = {
         "routers": out["routers"],
         "fill_prediction": fills,
