@@ -6,8 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-
-from tests._shared import shared_file
+from _shared import shared_file
 
 SCRIPT = Path(__file__).resolve().parents[1] / "experiments" / "hawkes_real_data.py"
 EXCERPT = Path(__file__).resolve().parent / "data" / "amzn_excerpt_message_1.csv"

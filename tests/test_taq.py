@@ -5,8 +5,8 @@ import zipfile
 
 import numpy as np
 import pytest
+from _shared import shared_file
 
-from tests._shared import shared_file
 from wmjax import InputError
 from wmjax.data import lee_ready, load_taq_day, national_best
 
