@@ -93,7 +93,10 @@ def train(
     start = time.perf_counter()
     # copies: the step donates its state, and the caller's arrays must stay valid
     params = jax.tree.map(jnp.array, params)
-    state = (params, optimizer.init(params), jax.tree.map(jnp.array, params), jnp.inf)
+    # a strongly typed best loss: a Python inf is weakly typed, and the step's output (strong)
+    # would then change the state's type after the first step and compile it a second time
+    best = jnp.array(np.inf, dtype=jnp.result_type(float))
+    state = (params, optimizer.init(params), jax.tree.map(jnp.array, params), best)
     losses: list[float] = []
     pending: list[jax.Array] = []
     best_loss, since_best, stopped = np.inf, 0, False
