@@ -216,16 +216,14 @@ def test_latency_lowers_the_fill_rate_at_10ms_decisions(tmp_path):
 
 
 def test_messages_arrive_at_their_own_time_in_a_later_interval():
-    # 3 decisions of 10 ms; one kept limit order sent at t = 0
-    market = BookMarket(events_per_step=16)
-    parent = order(100, 0.03 / market.trading_day_s, "buy")
-    sched = book_schedule(market, np.zeros(3), aggression=0.0, keep=True)
-    config = RolloutConfig(n_paths=16, n_steps=3)
+    # 3 decisions of 10 ms; one kept limit order sent at t = 0 (the module's compiled program)
+    parent = order(100, 0.03 / MARKET.trading_day_s, "buy")
+    sched = book_schedule(MARKET, np.zeros(N_STEPS), aggression=0.0, keep=True)
 
     def run(latency_us):
         scenario = LatencyScenario("fixed", latency_us, 0.0)
-        return book_paths(_key(4), market, book_params(scenario), book_schedule_policy, sched,
-                          parent, config, throw=False)  # fmt: skip
+        return book_paths(_key(4), MARKET, book_params(scenario), book_schedule_policy, sched,
+                          parent, CONFIG, throw=False)  # fmt: skip
 
     later = run(15_000.0)  # 15 ms: reaches the book in the second interval
     np.testing.assert_allclose(later.stats.limit_posted_shares, 100.0)
