@@ -63,16 +63,24 @@ def test_counts_over_the_horizon_match_one_piece_simulation(reference, k_interva
     assert np.all(np.abs(var - r_var) < 4 * np.hypot(se_var, r_se_var)), (var, r_var)
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_concatenated_stream_passes_time_rescaling(x64, seed):
-    k_intervals, dt, capacity = 2000, 0.01, 8  # 20 s of 10 ms decisions, ~800 events
+K_INTERVALS, DT_S, CAPACITY = 2000, 0.01, 8  # 20 s of 10 ms decisions, ~800 events
+
+
+@jax.jit
+def _stream(keys):
+    """The events of len(keys) chained intervals of DT_S (one compilation for every seed)."""
 
     def body(state, k):
-        events, state, _ = flow.sample_interval(k, PARAMS, state, dt, capacity)
+        events, state, _ = flow.sample_interval(k, PARAMS, state, DT_S, CAPACITY)
         return state, events
 
-    run = jax.jit(lambda key: jax.lax.scan(body, flow.flow_state(PARAMS), key)[1])
-    ev = run(jax.random.split(jax.random.key(seed), k_intervals))
+    return jax.lax.scan(body, flow.flow_state(PARAMS), keys)[1]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_concatenated_stream_passes_time_rescaling(x64, seed):
+    k_intervals, dt = K_INTERVALS, DT_S
+    ev = _stream(jax.random.split(jax.random.key(seed), k_intervals))
     assert not bool(jnp.any(ev.overflow))
     mask = np.asarray(ev.mask)
     start = np.arange(k_intervals)[:, None] * dt

@@ -1,5 +1,6 @@
 """Own orders on the book: hand-computed fills and queue positions, latency, determinism."""
 
+import functools
 import itertools
 
 import jax
@@ -226,7 +227,9 @@ def _reference_run(stream, levels, capacity):
     return np.asarray(out)
 
 
+@functools.partial(jax.jit, static_argnums=(1, 2))
 def _engine_run(stream, levels, capacity):
+    """The engine on one stream (jitted once for every stream of the same length)."""
     book = book_from_levels(np.arange(101, 106), np.full(5, 300), np.arange(100, 95, -1),
                             np.full(5, 300), levels)  # fmt: skip
 
@@ -244,9 +247,8 @@ def _engine_run(stream, levels, capacity):
         return (book, own), (own.filled_shares, own.notional_ticks, own.queue_ahead_shares,
                              own.status)  # fmt: skip
 
-    xs = tuple(jnp.asarray(a) for a in stream)
-    _, out = jax.jit(lambda xs: jax.lax.scan(step, (book, no_orders(capacity)), xs))(xs)
-    return np.stack([np.asarray(o, np.float64) for o in out], axis=-1)
+    _, out = jax.lax.scan(step, (book, no_orders(capacity)), stream)
+    return jnp.stack([o.astype(jnp.float32) for o in out], axis=-1)
 
 
 def test_own_orders_match_the_reference_on_random_streams():
@@ -254,7 +256,7 @@ def test_own_orders_match_the_reference_on_random_streams():
     for _ in range(6):
         stream = _own_stream(rng, 300)
         ref = _reference_run(stream, 10, 6)
-        got = _engine_run(stream, 10, 6)
+        got = np.asarray(_engine_run(tuple(jnp.asarray(a) for a in stream), 10, 6), np.float64)
         np.testing.assert_array_equal(got[..., 3], ref[..., 3])  # status, slot by slot
         np.testing.assert_allclose(got[..., 0], ref[..., 0], atol=1e-3)  # filled shares
         np.testing.assert_allclose(got[..., 1], ref[..., 1], rtol=1e-6, atol=1e-2)  # notional
@@ -263,10 +265,10 @@ def test_own_orders_match_the_reference_on_random_streams():
     assert (ref[-1, :, 3] == OrderStatus.DONE).sum() >= 3 and ref[-1, :, 0].sum() > 0
 
 
-def test_notional_is_float_past_int32():
+def test_notional_is_float_past_int32(ops):
     # 250,000 shares at 10,000 ticks: 2.5e9 ticks x shares, past int32's 2.1e9
     book = book_from_levels([10_000], [250_000], [9_999], [100], 2)
-    own, _ = submit_order(no_orders(1), BID, 250_000.0, 0.0, 0.0, is_market=True)
-    _, own = advance_orders(book, own, 1e-6)
+    own, _ = ops["submit"](no_orders(1), BID, 250_000.0, 0.0, 0.0, is_market=True)
+    _, own = ops["advance"](book, own, 1e-6)
     assert float(own.filled_shares[0]) == 250_000
     assert float(own.notional_ticks[0]) == 2.5e9
