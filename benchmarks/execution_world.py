@@ -103,7 +103,10 @@ def oracle_errors(model, params, problems) -> dict:
 def bench_ac(args) -> dict:
     model = AlmgrenChrissWorldModel(plan_steps=args.plan_steps)
     if args.ac_pretrained:
-        params, train = load_ac_world(model=model), {"train_s": None, "updates": 0}
+        # the packaged policy; the heads are refitted below
+        policy = load_ac_world(model=model).policy
+        params = model.init(jax.random.key(0)).replace(policy=policy)
+        train = {"train_s": None, "updates": 0}
     else:
         result = train_ac_world_model(
             jax.random.key(1), model, n_updates=args.ac_updates, n_orders=16, n_paths=128

@@ -159,9 +159,9 @@ def test_pretrained_world_model_tracks_the_oracle_on_held_out_problems(pretraine
 def test_training_and_heads_run_small():
     model = AlmgrenChrissWorldModel(n_steps=6, hidden=16)
     result = train_ac_world_model(
-        jax.random.key(0), model, PathDistribution(n_steps=6), n_orders=4, n_paths=8, n_updates=5
+        jax.random.key(0), model, PathDistribution(n_steps=6), n_orders=2, n_paths=4, n_updates=2
     )
-    assert np.all(np.isfinite(result.losses)) and result.n_done == 5
+    assert np.all(np.isfinite(result.losses)) and result.n_done == 2
     markets = intraday_markets(jax.random.key(1), 128, 6)
     params = train_ac_heads(jax.random.key(2), model, result.params, markets, n_updates=300)
     test = intraday_markets(jax.random.key(3), 64, 6)

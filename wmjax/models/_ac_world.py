@@ -131,7 +131,7 @@ class AlmgrenChrissWorldModel:
         n = self.n_steps
         return ACWorldParams(
             policy=_Correction(n, self.hidden).init(k_policy, jnp.zeros(2 * n + 1)),
-            heads=_Heads(self.hidden).init(k_heads, jnp.zeros(5)),
+            heads=_Heads(self.hidden).init(k_heads, jnp.zeros(7)),
         )
 
     def schedule(
@@ -165,7 +165,7 @@ class AlmgrenChrissWorldModel:
         ).astype(fractions.dtype)
 
     def fit_paths(self, params, features: jax.Array) -> tuple[jax.Array, jax.Array]:
-        """Heads: (n_steps, 5) `ac_market_features` -> sigma_k, eta_k (price units)."""
+        """Heads: (n_steps, 7) `ac_market_features` -> sigma_k, eta_k (price units)."""
         out = _Heads(self.hidden).apply(params.heads, features)
         return jnp.exp(out[..., 0] + features[..., 3]), 1e-7 * jnp.exp(
             out[..., 1] + features[..., 4]
@@ -173,16 +173,28 @@ class AlmgrenChrissWorldModel:
 
 
 def ac_market_features(params: RegimeParams) -> jax.Array:
-    """What a desk knows before trading, per interval (n_steps, 5): log(volume share * n),
-    time (fraction of the horizon), P(stressed) under the regime chain, log sigma, log eta."""
+    """What a desk knows before trading, per interval (n_steps, 7): log(volume share * n),
+    time (fraction of the horizon), P(stressed) under the regime chain, log sigma, log eta, and
+    the regime model's log volatility and log liquidity-cost multipliers of the stressed state
+    relative to the calm one."""
     n = params.n_steps
     *_, p_stressed = expected_paths(params)
     base = params.base
     t = (jnp.arange(n) + 0.5) / n
     rel_volume = jnp.log(base.volume_frac * n / jnp.sum(base.volume_frac))
     ones = jnp.ones(n)
+    stress_sigma = jnp.log(params.regime_sigma_mult[1] / params.regime_sigma_mult[0])
+    stress_eta = jnp.log(params.regime_eta_mult[1] / params.regime_eta_mult[0])
     return jnp.stack(
-        [rel_volume, t, p_stressed, ones * jnp.log(base.sigma), ones * jnp.log(base.eta * 1e7)],
+        [
+            rel_volume,
+            t,
+            p_stressed,
+            ones * jnp.log(base.sigma),
+            ones * jnp.log(base.eta * 1e7),
+            ones * stress_sigma,
+            ones * stress_eta,
+        ],
         axis=-1,
     )
 
