@@ -2,11 +2,13 @@
 simulator, AC world model inference per order, and the accuracy figures of issue 11.
 
     python benchmarks/execution_world.py [--only ac,impact,impact_book,world] [--save-weights]
-        [--ac-updates 2500] [--impact-updates 4000] [--world-updates 1500]
+        [--ac-updates 2500] [--plan-steps 4] [--ac-pretrained] [--impact-updates 4000]
+        [--world-updates 1500]
         [--book-metaorders 192] [--book-paths 16] [--book-updates 1000] [--json out.json]
 
 `--save-weights` writes the AC world model to wmjax/models/weights/ac_world_v1.msgpack (the
-pre-trained model the tests check against the tridiagonal oracle on held-out problems).
+pre-trained model the tests check against the tridiagonal oracle on held-out problems);
+`--ac-pretrained` scores those packaged weights instead of training.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import argparse
 import json
 import os
 import time
+from dataclasses import replace
 
 import jax
 import jax.numpy as jnp
@@ -43,6 +46,7 @@ from wmjax.models import (
     batch_schedules,
     fit_square_root_law,
     intraday_markets,
+    load_ac_world,
     sample_problems,
     save_ac_world,
     save_execution_world,
@@ -67,7 +71,9 @@ def _timed(fn, *args, **kw):
 
 
 def oracle_errors(model, params, problems) -> dict:
-    """Max |holdings difference| / X per problem against the tridiagonal optimum."""
+    """Max |holdings difference| / X per problem against the tridiagonal optimum: the model, its
+    policy without the planning steps, and the closed form at the mean parameters without and
+    with them."""
     lam = problems["risk_aversion_bps"] * 1e4 / (problems["quantity_shares"] * 50.0)
     with jax.enable_x64(True):
         f64 = {k: jnp.asarray(v, jnp.float64) for k, v in problems.items()}
@@ -75,30 +81,69 @@ def oracle_errors(model, params, problems) -> dict:
             f64["sigma_path"], f64["eta_path"], lam.astype(jnp.float64), f64["horizon_days"]
         )
         oracle = np.asarray(oracle)
+    bare = replace(model, plan_steps=0)
+    init = model.init(jax.random.key(0))
     out = {}
-    for name, p in (("world_model", params), ("closed_form", model.init(jax.random.key(0)))):
-        f = np.asarray(batch_schedules(model, p, problems), float)
+    for name, m, p in (
+        ("world_model", model, params),
+        ("policy_alone", bare, params),
+        ("closed_form", bare, init),
+        ("closed_form_planned", model, init),
+    ):
+        f = np.asarray(batch_schedules(m, p, problems), float)
         err = np.abs(np.cumsum(f - oracle, axis=-1)).max(-1)
         out[name] = {
             q: float(np.quantile(err, v))
             for q, v in (("median", 0.5), ("p90", 0.9), ("p99", 0.99), ("max", 1.0))
         }
+        out[name]["share_within_1pct"] = float(np.mean(err < 0.01))
     return out
 
 
 def bench_ac(args) -> dict:
-    model = AlmgrenChrissWorldModel()
-    result = train_ac_world_model(
-        jax.random.key(1), model, n_updates=args.ac_updates, n_orders=16, n_paths=128
-    )
+    model = AlmgrenChrissWorldModel(plan_steps=args.plan_steps)
+    if args.ac_pretrained:
+        # the packaged policy; the heads are refitted below
+        policy = load_ac_world(model=model).policy
+        params = model.init(jax.random.key(0)).replace(policy=policy)
+        train = {"train_s": None, "updates": 0}
+    else:
+        result = train_ac_world_model(
+            jax.random.key(1), model, n_updates=args.ac_updates, n_orders=16, n_paths=128
+        )
+        train = {
+            "train_s": result.seconds,
+            "updates": result.n_done,
+            "final_loss_ratio_vs_closed_form": float(np.mean(result.losses[-50:])),
+        }
+        params = result.params
     markets = intraday_markets(jax.random.key(2), 512, model.n_steps)
-    params, heads_s = _timed(train_ac_heads, jax.random.key(3), model, result.params, markets)
+    params, heads_s = _timed(train_ac_heads, jax.random.key(3), model, params, markets)
     held_out = PathDistribution().sample(jax.random.key(12345), 1000)
     errors = oracle_errors(model, params, held_out)
     test_markets = intraday_markets(jax.random.key(7), 256, model.n_steps)
     sig, eta, _ = jax.vmap(expected_paths)(test_markets)
     fs, fe = model.fit_paths(params, jax.vmap(ac_market_features)(test_markets))
-    heads_err = float(jnp.sqrt(jnp.mean(jnp.log(fs / sig) ** 2 + jnp.log(fe / eta) ** 2)))
+    heads = {
+        "log_rmse": float(jnp.sqrt(jnp.mean(jnp.log(fs / sig) ** 2 + jnp.log(fe / eta) ** 2))),
+        "sigma_max_rel_err": float(jnp.max(jnp.abs(fs / sig - 1))),
+        "eta_max_rel_err": float(jnp.max(jnp.abs(fe / eta - 1))),
+    }
+    # the schedule planned on the heads' paths against the optimum on the exact paths
+    n = test_markets.n_steps
+    problems = {
+        "sigma_path": fs,
+        "eta_path": fe,
+        "risk_aversion_bps": jnp.full(256, 3e-3),
+        "quantity_shares": jnp.full(256, 3e5),
+        "horizon_days": jnp.full(256, 1.0),
+    }
+    lam = 3e-3 * 1e4 / (3e5 * 50.0)
+    exact = jax.vmap(time_varying_ac_trades, in_axes=(0, 0, None, None))(sig, eta, lam, 1.0)
+    on_heads = batch_schedules(model, params, problems)
+    heads["schedule_max_err_on_heads_paths_frac_of_X"] = float(
+        jnp.max(jnp.abs(jnp.cumsum(on_heads - exact, axis=-1)))
+    )
     one = {k: v[:1] for k, v in held_out.items()}
     run = jax.jit(lambda p, pr: batch_schedules(model, p, pr))
     _, compile_s = _timed(run, params, one)
@@ -108,11 +153,11 @@ def bench_ac(args) -> dict:
     if args.save_weights:
         save_ac_world(PRETRAINED, params)
     return {
-        "train_s": result.seconds,
-        "updates": result.n_done,
-        "final_loss_ratio_vs_closed_form": float(np.mean(result.losses[-50:])),
+        **train,
+        "plan_steps": model.plan_steps,
+        "intervals": n,
         "heads_train_s": heads_s,
-        "heads_log_rmse": heads_err,
+        "heads": heads,
         "holdings_error_vs_oracle_frac_of_X": errors,
         "inference_compile_s": compile_s,
         "inference_per_order_s": per_order_s,
@@ -311,6 +356,10 @@ def main(argv=None) -> dict:
     parser.add_argument("--book-updates", type=int, default=1000)
     parser.add_argument("--book-paths", type=int, default=16)
     parser.add_argument("--ac-updates", type=int, default=2500)
+    parser.add_argument("--plan-steps", type=int, default=AlmgrenChrissWorldModel.plan_steps)
+    parser.add_argument(
+        "--ac-pretrained", action="store_true", help="score the packaged AC weights, no training"
+    )
     parser.add_argument("--impact-updates", type=int, default=4000)
     parser.add_argument("--world-updates", type=int, default=1500)
     parser.add_argument("--save-weights", action="store_true")

@@ -41,11 +41,16 @@ def imagine():
     return jax.jit(jax.vmap(MODEL.imagine, in_axes=(None, 0, 0, 0)))
 
 
-@pytest.mark.slow
-def test_held_out_shortfall_bias_and_completion_calibration(params, imagine):
+@pytest.fixture(scope="module")
+def held_out():
     # a key never used in training (the benchmark trains on sample_problems(key(1), ...))
     data = sample_problems(jax.random.key(2024), 400)
-    labels = simulate_plans(jax.random.key(2025), *data, n_paths=64)
+    return data, simulate_plans(jax.random.key(2025), *data, n_paths=64)
+
+
+@pytest.mark.slow
+def test_held_out_shortfall_bias_and_completion_calibration(params, imagine, held_out):
+    data, labels = held_out
     out = imagine(params, data[2], data[0], data[1])
     shortfall = prediction_metrics(out["is_mean_bps"], labels["is_mean_bps"])
     assert abs(shortfall["bias"]["mean"]) < 0.5
@@ -96,9 +101,9 @@ def test_surrogate_pretrade_ranks_the_standard_strategies_like_the_simulator(par
 
 
 @pytest.mark.slow
-def test_training_runs_small():
-    data = sample_problems(jax.random.key(0), 64, n_steps=5)
-    labels = simulate_plans(jax.random.key(1), *data, n_paths=8)
+def test_training_runs_small(held_out):
+    # plumbing only: a small model on 64 of the simulated problems (no second simulation)
+    data, labels = jax.tree.map(lambda x: x[:64], held_out)
     small = ExecutionWorldModel(hidden=8)
     result = train_execution_world_model(
         jax.random.key(2), data, labels, small, n_updates=20, batch=32

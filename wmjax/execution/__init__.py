@@ -75,7 +75,7 @@ from wmjax.execution._schedules import (
     twap,
     vwap,
 )
-from wmjax.execution._time_varying_ac import time_varying_ac_trades
+from wmjax.execution._time_varying_ac import refine_ac_trades, time_varying_ac_trades
 from wmjax.execution._train import (
     TrainResult,
     train,
@@ -157,6 +157,7 @@ __all__ = [
     "rank",
     "rank_strategies",
     "ranking_swaps",
+    "refine_ac_trades",
     "replay_vwap_days",
     "rollout",
     "schedule",

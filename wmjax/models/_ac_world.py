@@ -17,11 +17,16 @@ Two parts over one parameter PyTree:
   paths c = 0 and the policy *is* the closed form; elsewhere it is trained by differentiating
   E[IS] + lambda Var[IS] (bps; lambda in 1 / bps) through `RegimeImpactMarket` with
   `wmjax.execution.rollout` and `train`.
+- planning: the policy's schedule is refined by `plan_steps` conjugate-gradient steps
+  (`refine_ac_trades`) on the first-order conditions of the model's own objective E + lambda V
+  on the paths it is given (in pre-trade, the heads' sigma_k and eta_k): planning in the learned
+  model, unrolled, so training differentiates through it. The net is the warm start; with exact
+  paths n_steps - 1 steps reach the tridiagonal optimum whatever the start.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import flax.linen as nn
 import jax
@@ -37,6 +42,7 @@ from wmjax.execution import (
     TrainResult,
     ac_kappa,
     mean_variance,
+    refine_ac_trades,
     rollout,
     schedule_policy,
     trades_from_holdings,
@@ -113,17 +119,19 @@ def _lambda_currency(risk_aversion_bps, quantity_shares, arrival_price):
 
 @dataclass(frozen=True)
 class AlmgrenChrissWorldModel:
-    """Heads for sigma_k, eta_k, gamma_k and the schedule policy for `n_steps` intervals."""
+    """Heads for sigma_k, eta_k and the schedule policy for `n_steps` intervals, refined by
+    `plan_steps` planning steps (0: the policy alone)."""
 
     n_steps: int = 10
     hidden: int = 64
+    plan_steps: int = 4
 
     def init(self, key: jax.Array) -> ACWorldParams:
         k_policy, k_heads = jax.random.split(key)
         n = self.n_steps
         return ACWorldParams(
             policy=_Correction(n, self.hidden).init(k_policy, jnp.zeros(2 * n + 1)),
-            heads=_Heads(self.hidden).init(k_heads, jnp.zeros(5)),
+            heads=_Heads(self.hidden).init(k_heads, jnp.zeros(7)),
         )
 
     def schedule(
@@ -151,10 +159,13 @@ class AlmgrenChrissWorldModel:
         corr = net.apply(params.policy, jnp.concatenate([dev, ctx])) - net.apply(
             params.policy, jnp.concatenate([jnp.zeros_like(dev), ctx])
         )
-        return trades_from_holdings(_sinh_holdings(phase * jnp.exp(corr)))
+        fractions = trades_from_holdings(_sinh_holdings(phase * jnp.exp(corr)))
+        return refine_ac_trades(
+            fractions, sigma_path, eta_path, lam, horizon_days, self.plan_steps
+        ).astype(fractions.dtype)
 
     def fit_paths(self, params, features: jax.Array) -> tuple[jax.Array, jax.Array]:
-        """Heads: (n_steps, 5) `ac_market_features` -> sigma_k, eta_k (price units)."""
+        """Heads: (n_steps, 7) `ac_market_features` -> sigma_k, eta_k (price units)."""
         out = _Heads(self.hidden).apply(params.heads, features)
         return jnp.exp(out[..., 0] + features[..., 3]), 1e-7 * jnp.exp(
             out[..., 1] + features[..., 4]
@@ -162,16 +173,28 @@ class AlmgrenChrissWorldModel:
 
 
 def ac_market_features(params: RegimeParams) -> jax.Array:
-    """What a desk knows before trading, per interval (n_steps, 5): log(volume share * n),
-    time (fraction of the horizon), P(stressed) under the regime chain, log sigma, log eta."""
+    """What a desk knows before trading, per interval (n_steps, 7): log(volume share * n),
+    time (fraction of the horizon), P(stressed) under the regime chain, log sigma, log eta, and
+    the regime model's log volatility and log liquidity-cost multipliers of the stressed state
+    relative to the calm one."""
     n = params.n_steps
     *_, p_stressed = expected_paths(params)
     base = params.base
     t = (jnp.arange(n) + 0.5) / n
     rel_volume = jnp.log(base.volume_frac * n / jnp.sum(base.volume_frac))
     ones = jnp.ones(n)
+    stress_sigma = jnp.log(params.regime_sigma_mult[1] / params.regime_sigma_mult[0])
+    stress_eta = jnp.log(params.regime_eta_mult[1] / params.regime_eta_mult[0])
     return jnp.stack(
-        [rel_volume, t, p_stressed, ones * jnp.log(base.sigma), ones * jnp.log(base.eta * 1e7)],
+        [
+            rel_volume,
+            t,
+            p_stressed,
+            ones * jnp.log(base.sigma),
+            ones * jnp.log(base.eta * 1e7),
+            ones * stress_sigma,
+            ones * stress_eta,
+        ],
         axis=-1,
     )
 
@@ -290,6 +313,7 @@ def train_ac_world_model(
     require(n_paths % 2 == 0, f"n_paths must be even (antithetic), got {n_paths}")
     config = RolloutConfig(n_paths=n_paths, n_steps=model.n_steps, antithetic=True, shard=False)
     market = RegimeImpactMarket()
+    closed_form = replace(model, plan_steps=0)
 
     def loss(policy_params, k):
         k_draw, k_paths = jax.random.split(k)
@@ -298,7 +322,7 @@ def train_ac_world_model(
         params = ACWorldParams(policy=policy_params, heads={})
         fractions = batch_schedules(model, params, problems)
         # the closed form at the mean parameters (the correction is 0 on flat paths)
-        closed = batch_schedules(model, model.init(jax.random.key(0)), problems)
+        closed = batch_schedules(closed_form, model.init(jax.random.key(0)), problems)
 
         def one(mp, o, f, f0, kk):
             run = lambda fr: mean_variance(  # noqa: E731
