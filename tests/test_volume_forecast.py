@@ -1,10 +1,15 @@
 """Volume files and volume-profile forecasts: readers, leakage, the Kalman filter against a
 plain reference, parameter recovery, and closed-form cases of each forecaster."""
 
+import importlib.util
+import json
+from pathlib import Path
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from _shared import shared_file
 
 from wmjax import InputError
 from wmjax.calibrate import (
@@ -23,6 +28,7 @@ from wmjax.calibrate import (
 from wmjax.data import load_lean_hourly, load_volume_bins
 from wmjax.models import VWAPWorldModel, vwap_inputs, world_model_beliefs, world_model_prior
 
+STATIC_SCRIPT = Path(__file__).resolve().parents[1] / "experiments" / "vwap_static_curves.py"
 N_DAYS, N_BINS, DAY = 30, 6, 25
 _POWER = PowerCurveParams(-1.0, 0.5, 21)
 
@@ -152,6 +158,19 @@ def test_power_curve_recovers_a_planted_closing_uplift():
     s = special[300:304]
     assert s.any() and (~s).any()
     assert b[s, -1].min() > 1.3 * b[~s, -1].max()
+
+
+def test_static_curves_experiment_runs_on_real_bins(tmp_path):
+    spec = importlib.util.spec_from_file_location("vwap_static_curves", STATIC_SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    path = str(shared_file("volume", "AAPL_15min_volume.csv"))
+    result = module.main(["--volume", path, "--out", str(tmp_path)])
+    block = json.loads((tmp_path / "vwap_static_curves.json").read_text())
+    assert block == json.loads(json.dumps(result))
+    rows = block["AAPL_15min_volume.csv"]["candidates"]
+    assert rows["mean 21d"]["mape_gain"] == 0.0  # the baseline against itself
+    assert any(name.startswith("power_curve") for name in rows)
 
 
 def test_bdf_forecasts_a_pure_common_component_exactly():
