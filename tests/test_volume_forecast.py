@@ -1,6 +1,7 @@
 """Volume files and volume-profile forecasts: readers, leakage, the Kalman filter against a
 plain reference, parameter recovery, and closed-form cases of each forecaster."""
 
+import functools
 import importlib.util
 import json
 from pathlib import Path
@@ -45,18 +46,26 @@ def _dates(n):
     return np.array([str(np.datetime64("2019-01-01") + i) for i in range(n)])
 
 
-def _world_model_beliefs(vol, dynamic):
-    """World model with random (non-zero) heads on its prior, for the leakage test."""
-    days = np.array([DAY])
-    prior = world_model_prior(vol, days, fit_until=20)
-    batch = vwap_inputs(vol, days, _dates(N_DAYS), prior)
+@functools.cache
+def _perturbed_params(shapes):
+    """A VWAPWorldModel(4) and random (non-zero) params for inputs of these shapes: initialised
+    once (an eager flax init costs seconds) and reused by every leakage case."""
     model = VWAPWorldModel(4)
-    params = model.init(jax.random.key(0), *(x[0] for x in _model_args(batch)))
+    params = model.init(jax.random.key(0), *(jnp.zeros(s) for s in shapes))
     leaves, tree = jax.tree.flatten(params)
     keys = jax.random.split(jax.random.key(1), len(leaves))
     params = jax.tree.unflatten(
         tree, [x + 0.3 * jax.random.normal(k, x.shape) for x, k in zip(leaves, keys, strict=True)]
     )
+    return model, params
+
+
+def _world_model_beliefs(vol, dynamic):
+    """World model with random (non-zero) heads on its prior, for the leakage test."""
+    days = np.array([DAY])
+    prior = world_model_prior(vol, days, fit_until=20)
+    batch = vwap_inputs(vol, days, _dates(N_DAYS), prior)
+    model, params = _perturbed_params(tuple(x.shape[1:] for x in _model_args(batch)))
     return world_model_beliefs(model, params, vol, days, _dates(N_DAYS), prior, dynamic)
 
 
