@@ -4,10 +4,10 @@ softmax over the remaining bins, plus the share of the day's volume still to com
 Static forecast: the output before any bin prints (at the open). Dynamic: after bins 0 .. k-1
 print, the model's row k. The model is a residual on a prior belief tensor (logits = log prior
 shares + a correction whose output layer starts at zero; in `wmjax vwap` the prior is the
-rolling-mean curve at the open and the Kalman filter's dynamic forecast with that curve as its
-seasonal once bins print, `world_model_prior`), so an untrained model is its prior and training
-only has to learn departures from it; early stopping on the last training days keeps it there
-when the departures do not generalise.
+static power curve (`wmjax.calibrate.power_curve`) at the open and the Kalman filter's dynamic
+forecast with that curve as its seasonal once bins print, `world_model_prior`), so an untrained
+model is its prior and training only has to learn departures from it; early stopping on the
+last training days keeps it there when the departures do not generalise.
 
 The training loss is the scores the model is judged on: the absolute percentage error of each
 bin's forecast share (static: at the open; dynamic: at the start of the bin) plus the squared
