@@ -17,7 +17,14 @@ from pathlib import Path
 import jax
 import numpy as np
 
-from wmjax.calibrate import bdf_beliefs, kalman_beliefs, rolling_mean_beliefs
+from wmjax.calibrate import (
+    bdf_beliefs,
+    fit_power_curve,
+    kalman_beliefs,
+    power_curve,
+    power_curve_beliefs,
+    rolling_mean_beliefs,
+)
 from wmjax.data import load_volume_bins
 from wmjax.execution import replay_vwap_days
 from wmjax.models import fit_vwap_world_model, world_model_beliefs, world_model_prior
@@ -26,11 +33,13 @@ VOLUME_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "v
 TEST_START, WINDOW, MIN_TRAIN = 60, 21, 5
 
 
-def classical(vol):
+def classical(vol, dates):
     test = np.arange(TEST_START, vol.shape[0])
+    curve = fit_power_curve(vol, np.arange(WINDOW, TEST_START), dates, WINDOW)
     return jax.block_until_ready(
         {
             "rolling_mean": rolling_mean_beliefs(vol, test, WINDOW),
+            "power_curve": power_curve_beliefs(vol, test, dates, curve),
             "bdf": bdf_beliefs(vol, test, WINDOW),
             "bdf_dynamic": bdf_beliefs(vol, test, WINDOW, dynamic=True),
             "kalman": kalman_beliefs(vol, test, WINDOW),
@@ -42,8 +51,13 @@ def classical(vol):
 def world_model(vol, dates):
     test = np.arange(TEST_START, vol.shape[0])
     train = np.arange(MIN_TRAIN, TEST_START)
-    prior_train = world_model_prior(vol, train, TEST_START, WINDOW)
-    prior_test = world_model_prior(vol, test, TEST_START, WINDOW)
+    curve = fit_power_curve(vol, np.arange(WINDOW, TEST_START), dates, WINDOW)
+    prior_train = world_model_prior(
+        vol, train, TEST_START, curve=power_curve(vol, train, dates, curve)
+    )
+    prior_test = world_model_prior(
+        vol, test, TEST_START, curve=power_curve(vol, test, dates, curve)
+    )
     model, params, _ = fit_vwap_world_model(jax.random.key(0), vol, train, dates, prior_train)
     return jax.block_until_ready(
         {
@@ -72,8 +86,8 @@ def main(argv=None):
         data[ticker] = (bins.volume_shares[bins.complete], bins.days[bins.complete])
     rows = []
     for attempt in ("first (compile + run)", "second (run)"):
-        beliefs, *secs = timed(lambda: {t: classical(v) for t, (v, _) in data.items()})
-        rows.append((f"classical forecasts, 5 x 2 tickers, {attempt}", *secs))
+        beliefs, *secs = timed(lambda: {t: classical(v, d) for t, (v, d) in data.items()})
+        rows.append((f"classical forecasts, 6 x 2 tickers, {attempt}", *secs))
     for attempt in ("first", "second"):
         learned, *secs = timed(lambda: {t: world_model(v, d) for t, (v, d) in data.items()})
         rows.append((f"world model fit + 2 forecasts x 2 tickers, {attempt}", *secs))
@@ -93,7 +107,7 @@ def main(argv=None):
 
     for attempt in ("first (compile + run)", "second (run)"):
         _, *secs = timed(replays)
-        rows.append((f"replays, 14 x 64 days x {args.paths} paths, {attempt}", *secs))
+        rows.append((f"replays, 16 x 64 days x {args.paths} paths, {attempt}", *secs))
     print(f"load average {os.getloadavg()[0]:.1f}, {os.cpu_count()} CPUs, jax {jax.__version__}")
     print(f"{'stage':62s} {'wall s':>8s} {'CPU s':>8s}")
     for name, wall, cpu in rows:

@@ -1,24 +1,37 @@
 """Volume files and volume-profile forecasts: readers, leakage, the Kalman filter against a
 plain reference, parameter recovery, and closed-form cases of each forecaster."""
 
+import functools
+import importlib.util
+import json
+from pathlib import Path
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from _shared import shared_file
 
 from wmjax import InputError
 from wmjax.calibrate import (
     KalmanVolumeParams,
+    PowerCurveParams,
     bdf_beliefs,
+    calendar_days,
     fit_kalman_volume,
+    fit_power_curve,
     kalman_beliefs,
     kalman_filter_volume,
+    power_curve_beliefs,
     rolling_mean_beliefs,
+    trailing_power_mean,
 )
 from wmjax.data import load_lean_hourly, load_volume_bins
 from wmjax.models import VWAPWorldModel, vwap_inputs, world_model_beliefs, world_model_prior
 
+STATIC_SCRIPT = Path(__file__).resolve().parents[1] / "experiments" / "vwap_static_curves.py"
 N_DAYS, N_BINS, DAY = 30, 6, 25
+_POWER = PowerCurveParams(-1.0, 0.5, 21)
 
 
 @pytest.fixture(scope="module")
@@ -33,18 +46,26 @@ def _dates(n):
     return np.array([str(np.datetime64("2019-01-01") + i) for i in range(n)])
 
 
-def _world_model_beliefs(vol, dynamic):
-    """World model with random (non-zero) heads on its prior, for the leakage test."""
-    days = np.array([DAY])
-    prior = world_model_prior(vol, days, fit_until=20)
-    batch = vwap_inputs(vol, days, _dates(N_DAYS), prior)
+@functools.cache
+def _perturbed_params(shapes):
+    """A VWAPWorldModel(4) and random (non-zero) params for inputs of these shapes: initialised
+    once (an eager flax init costs seconds) and reused by every leakage case."""
     model = VWAPWorldModel(4)
-    params = model.init(jax.random.key(0), *(x[0] for x in _model_args(batch)))
+    params = model.init(jax.random.key(0), *(jnp.zeros(s) for s in shapes))
     leaves, tree = jax.tree.flatten(params)
     keys = jax.random.split(jax.random.key(1), len(leaves))
     params = jax.tree.unflatten(
         tree, [x + 0.3 * jax.random.normal(k, x.shape) for x, k in zip(leaves, keys, strict=True)]
     )
+    return model, params
+
+
+def _world_model_beliefs(vol, dynamic):
+    """World model with random (non-zero) heads on its prior, for the leakage test."""
+    days = np.array([DAY])
+    prior = world_model_prior(vol, days, fit_until=20)
+    batch = vwap_inputs(vol, days, _dates(N_DAYS), prior)
+    model, params = _perturbed_params(tuple(x.shape[1:] for x in _model_args(batch)))
     return world_model_beliefs(model, params, vol, days, _dates(N_DAYS), prior, dynamic)
 
 
@@ -54,6 +75,7 @@ def _model_args(batch):
 
 METHODS = {
     "rolling_mean": lambda v: rolling_mean_beliefs(v, [DAY], 21),
+    "power_curve": lambda v: power_curve_beliefs(v, [DAY], _dates(N_DAYS), _POWER),
     "bdf": lambda v: bdf_beliefs(v, [DAY], 21),
     "bdf_dynamic": lambda v: bdf_beliefs(v, [DAY], 21, dynamic=True),
     "kalman": lambda v: kalman_beliefs(v, [DAY], 21, fit_until=20),
@@ -109,6 +131,55 @@ def test_rolling_mean_is_the_mean_share_of_the_last_21_days(volume):
     shares = volume / volume.sum(1, keepdims=True)
     expected = np.mean([shares[d] for d in range(DAY - 21, DAY)], axis=0)
     np.testing.assert_allclose(rolling_mean_beliefs(volume, [DAY])[0, 0], expected, rtol=1e-5)
+
+
+def test_power_means_and_calendar_days(volume):
+    shares = volume / volume.sum(1, keepdims=True)
+    window = shares[DAY - 21 : DAY]
+    for power, want in [(1.0, window.mean(0)), (0.0, np.exp(np.log(window).mean(0))),
+                        (-1.0, 1.0 / (1.0 / window).mean(0))]:  # fmt: skip
+        got = trailing_power_mean(shares, [DAY], 21, power)[0]
+        np.testing.assert_allclose(got, want, rtol=1e-9)
+    # 2019: Jan 31 (Thu) and May 31 (Fri) are month-ends, Jan 18 and Mar 15 third Fridays;
+    # Mar 8 (2nd Friday), Mar 22 (4th Friday), Apr 29 (Mon) are not
+    dates = ["2019-01-18", "2019-01-31", "2019-03-08", "2019-03-15", "2019-03-22",
+             "2019-04-29", "2019-05-31"]  # fmt: skip
+    np.testing.assert_array_equal(calendar_days(dates), [1, 1, 0, 1, 0, 0, 1])
+
+
+def test_power_curve_recovers_a_planted_closing_uplift():
+    """Days with i.i.d. shares and the last bin x e^0.6 on calendar days: the fit recovers the
+    uplift from the training days and puts it on the calendar test days only."""
+    rng = np.random.default_rng(3)
+    n_days = 400
+    dates = np.array([str(np.datetime64("2019-01-01") + i) for i in range(n_days)])
+    curve = np.array([3.0, 1.5, 1.0, 1.0, 1.5, 3.0])
+    vol = curve * np.exp(rng.normal(0, 0.3, (n_days, 6)))
+    special = calendar_days(dates)
+    share = vol[:, -1] / vol.sum(1)
+    vol[special, -1] *= np.exp(0.6)
+    fit = fit_power_curve(vol, np.arange(40, 300), dates, window=40)
+    # the uplift seen through shares: log(e^0.6 s / (1 - s + e^0.6 s)) - log s on those days
+    on = special[40:300]
+    want = 0.6 - np.mean(np.log1p((np.exp(0.6) - 1) * share[40:300][on]))
+    assert fit.close_log_uplift == pytest.approx(want, abs=0.05)
+    b = np.asarray(power_curve_beliefs(vol, [300, 301, 302, 303], dates, fit))[:, 0]
+    s = special[300:304]
+    assert s.any() and (~s).any()
+    assert b[s, -1].min() > 1.3 * b[~s, -1].max()
+
+
+def test_static_curves_experiment_runs_on_real_bins(tmp_path):
+    spec = importlib.util.spec_from_file_location("vwap_static_curves", STATIC_SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    path = str(shared_file("volume", "AAPL_15min_volume.csv"))
+    result = module.main(["--volume", path, "--out", str(tmp_path)])
+    block = json.loads((tmp_path / "vwap_static_curves.json").read_text())
+    assert block == json.loads(json.dumps(result))
+    rows = block["AAPL_15min_volume.csv"]["candidates"]
+    assert abs(rows["mean 21d"]["mape_gain"]) < 1e-12  # the baseline against itself
+    assert any(name.startswith("power_curve") for name in rows)
 
 
 def test_bdf_forecasts_a_pure_common_component_exactly():

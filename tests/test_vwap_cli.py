@@ -10,6 +10,7 @@ from wmjax.cli._main import main
 
 METHODS = {
     "rolling_mean",
+    "power_curve",
     "bdf",
     "bdf_dynamic",
     "kalman",

@@ -19,13 +19,21 @@ import numpy as np
 from flax import struct
 
 from wmjax._checks import positive_int, require
-from wmjax.calibrate import bdf_beliefs, kalman_beliefs, rolling_mean_beliefs
+from wmjax.calibrate import (
+    bdf_beliefs,
+    fit_power_curve,
+    kalman_beliefs,
+    power_curve,
+    power_curve_beliefs,
+    rolling_mean_beliefs,
+)
 from wmjax.data import VolumeBins
 from wmjax.execution import replay_vwap_days
 from wmjax.models import fit_vwap_world_model, world_model_beliefs, world_model_prior
 
 VWAP_METHODS = (
     "rolling_mean",
+    "power_curve",
     "bdf",
     "bdf_dynamic",
     "kalman",
@@ -110,15 +118,22 @@ def vwap_report(
     k_model, k_replay = jax.random.split(key)
     t0 = time.perf_counter()
     train = np.arange(MIN_TRAIN_DAYS, start)
-    # the world model's prior: the rolling-mean curve at the open, the Kalman filter's dynamic
-    # forecast on it once bins print (parameters from the training days; the filter is causal)
-    prior_train = world_model_prior(volume, train, start, WINDOW_DAYS)
-    prior_test = world_model_prior(volume, test, start, WINDOW_DAYS)
+    # the static curve: power and closing uplift chosen on the training days with full windows
+    curve = fit_power_curve(volume, np.arange(WINDOW_DAYS, start), dates, WINDOW_DAYS)
+    # the world model's prior: that curve at the open, the Kalman filter's dynamic forecast on
+    # it once bins print (parameters from the training days; the filter is causal)
+    prior_train = world_model_prior(
+        volume, train, start, curve=power_curve(volume, train, dates, curve)
+    )
+    prior_test = world_model_prior(
+        volume, test, start, curve=power_curve(volume, test, dates, curve)
+    )
     model, params, _ = fit_vwap_world_model(
         k_model, volume, train, dates, prior_train, n_steps=world_model_steps
     )
     beliefs = {
         "rolling_mean": rolling_mean_beliefs(volume, test, WINDOW_DAYS),
+        "power_curve": power_curve_beliefs(volume, test, dates, curve),
         "bdf": bdf_beliefs(volume, test, WINDOW_DAYS),
         "bdf_dynamic": bdf_beliefs(volume, test, WINDOW_DAYS, dynamic=True),
         "kalman": kalman_beliefs(volume, test, WINDOW_DAYS),

@@ -1,7 +1,8 @@
 """Fitting: Hawkes processes (maximum likelihood with optax L-BFGS, decays included; Bayesian
 posteriors with numpyro NUTS on the exact log-likelihood), the book's order flow (`fit_flow`),
 Engle-Granger cointegration tests and Avellaneda & Lee OU fits of spreads, and intraday
-volume-profile forecasts (historical curve, Bialkowski-Darolles-Le Fol, Kalman filter) fitted
+volume-profile forecasts (historical curve, power-mean curve with a calendar closing uplift,
+Bialkowski-Darolles-Le Fol, Kalman filter) fitted
 rolling out of sample."""
 
 from wmjax.calibrate._bayes import (
@@ -60,6 +61,14 @@ from wmjax.calibrate._volume_profile import (
     rolling_mean_beliefs,
     static_beliefs,
 )
+from wmjax.calibrate._volume_static import (
+    PowerCurveParams,
+    calendar_days,
+    fit_power_curve,
+    power_curve,
+    power_curve_beliefs,
+    trailing_power_mean,
+)
 
 __all__ = [
     "AL_MIN_KAPPA_PER_YEAR",
@@ -74,8 +83,10 @@ __all__ = [
     "LateStartWarning",
     "ModelFit",
     "OUFit",
+    "PowerCurveParams",
     "adf_stat",
     "bdf_beliefs",
+    "calendar_days",
     "check_volume",
     "dynamic_beliefs",
     "eg_critical_value",
@@ -88,14 +99,18 @@ __all__ = [
     "fit_mle",
     "fit_mle_batch",
     "fit_ou_ar1",
+    "fit_power_curve",
     "kalman_beliefs",
     "kalman_filter_volume",
     "late_start_gap",
     "mean_reverting",
     "ols_hedge",
     "ou_from_ar1",
+    "power_curve",
+    "power_curve_beliefs",
     "rolling_mean_beliefs",
     "rolling_ou_fit",
     "score_hawkes_model",
     "static_beliefs",
+    "trailing_power_mean",
 ]

@@ -15,7 +15,8 @@ def register(subparsers) -> None:
         help="forecast intraday volume profiles and score VWAP schedules on real days",
         description=(
             "Forecast each test day's volume curve from earlier days only (rolling mean of the "
-            "last 21 days, Bialkowski-Darolles-Le Fol, Kalman filter, the VWAP world model at "
+            "last 21 days, a power mean of them with a closing uplift on month-ends and expiry "
+            "days, Bialkowski-Darolles-Le Fol, Kalman filter, the VWAP world model at "
             "the open and updated as bins print) and replay a day-long buy of 10%% of ADV with "
             "each schedule against the day's real volumes; report the forecast error and the "
             "VWAP tracking error. The CSV has the header bar_start,volume (any bin width)."

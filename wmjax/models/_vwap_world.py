@@ -4,10 +4,10 @@ softmax over the remaining bins, plus the share of the day's volume still to com
 Static forecast: the output before any bin prints (at the open). Dynamic: after bins 0 .. k-1
 print, the model's row k. The model is a residual on a prior belief tensor (logits = log prior
 shares + a correction whose output layer starts at zero; in `wmjax vwap` the prior is the
-rolling-mean curve at the open and the Kalman filter's dynamic forecast with that curve as its
-seasonal once bins print, `world_model_prior`), so an untrained model is its prior and training
-only has to learn departures from it; early stopping on the last training days keeps it there
-when the departures do not generalise.
+static power curve (`wmjax.calibrate.power_curve`) at the open and the Kalman filter's dynamic
+forecast with that curve as its seasonal once bins print, `world_model_prior`), so an untrained
+model is its prior and training only has to learn departures from it; early stopping on the
+last training days keeps it there when the departures do not generalise.
 
 The training loss is the scores the model is judged on: the absolute percentage error of each
 bin's forecast share (static: at the open; dynamic: at the start of the bin) plus the squared
@@ -33,7 +33,7 @@ import numpy as np
 from flax import struct
 
 from wmjax._checks import positive, positive_int, require
-from wmjax.calibrate import check_volume, kalman_beliefs
+from wmjax.calibrate import check_volume, kalman_beliefs, trailing_power_mean
 from wmjax.models._early_stop import fit_early_stopped
 
 N_OPENING = 9
@@ -92,23 +92,21 @@ class VWAPInputs:
     volume: jax.Array  # (d, n) realised, for the targets and the beliefs
 
 
-def _trailing_mean(x: np.ndarray, days: np.ndarray, window: int) -> np.ndarray:
-    """Mean of rows max(0, d - window) .. d - 1 of x for each d in days (vectorised)."""
-    cs = np.concatenate([np.zeros_like(x[:1]), np.cumsum(x, axis=0)])
-    lo = np.maximum(days - window, 0)
-    return (cs[days] - cs[lo]) / (days - lo)[:, None]
-
-
-def world_model_prior(volume, days, fit_until: int, window: int = 21) -> jax.Array:
+def world_model_prior(volume, days, fit_until: int, window: int = 21, curve=None) -> jax.Array:
     """The prior of the world model for days `days` (n_days, n, n): the Kalman filter's dynamic
     forecast (`wmjax.calibrate.kalman_beliefs`, parameters fitted on days < `fit_until`) with
-    its seasonal replaced by the mean share of each bin over the last `window` days (fewer for
-    the first days): row 0 is the rolling-mean curve, later rows keep the filter's level and
-    intraday updates (the forecast of bin j >= k in row k scaled by curve_j / (row 0)_j)."""
+    its seasonal replaced by a static curve: `curve` (n_days, n) forecast shares at the open
+    (e.g. `wmjax.calibrate.power_curve`), by default the mean share of each bin over the last
+    `window` days (fewer for the first days). Row 0 is that curve; later rows keep the
+    filter's level and intraday updates (the forecast of bin j >= k in row k scaled by
+    curve_j / (row 0)_j)."""
     vol, idx = check_volume(volume, days, 5)
     dynamic = kalman_beliefs(vol, idx, 5, True, fit_until=fit_until)
-    fracs = np.asarray(vol, np.float64) / np.asarray(vol, np.float64).sum(1, keepdims=True)
-    curve = _trailing_mean(fracs, np.asarray(idx), positive_int("window", window))
+    if curve is None:
+        fracs = np.asarray(vol, np.float64) / np.asarray(vol, np.float64).sum(1, keepdims=True)
+        curve = trailing_power_mean(fracs, np.asarray(idx), positive_int("window", window))
+    curve = np.asarray(curve)
+    require(curve.shape == (idx.shape[0], vol.shape[1]), f"curve must be {dynamic.shape[:2]}")
     return _seasonal_prior(dynamic, jnp.asarray(curve, jnp.float32))
 
 
@@ -131,9 +129,9 @@ def vwap_inputs(volume, day_index, dates, base_beliefs, window: int = 21) -> VWA
     require(bool(np.all(idx >= 5)), "the world model needs >= 5 earlier days per day")
     totals = vol.sum(1)
     fracs = vol / totals[:, None]
-    curve = _trailing_mean(fracs, idx, window)
-    adv = _trailing_mean(totals[:, None], idx, window)[:, 0]
-    adv5 = _trailing_mean(totals[:, None], idx, 5)[:, 0]
+    curve = trailing_power_mean(fracs, idx, window)
+    adv = trailing_power_mean(totals[:, None], idx, window)[:, 0]
+    adv5 = trailing_power_mean(totals[:, None], idx, 5)[:, 0]
     yesterday = fracs[idx - 1]
     # 1970-01-01 was a Thursday: +3 makes Monday 0
     weekday = (np.asarray(dates, "datetime64[D]")[idx].astype(np.int64) + 3) % 7
@@ -147,7 +145,7 @@ def vwap_inputs(volume, day_index, dates, base_beliefs, window: int = 21) -> VWA
         axis=1,
     )
     median = np.stack([np.median(fracs[max(d - window, 0) : d], axis=0) for d in idx])
-    ratios = [_trailing_mean(fracs, idx, LONG_WINDOW), median, np.maximum(yesterday, 1e-6)]
+    ratios = [trailing_power_mean(fracs, idx, LONG_WINDOW), median, np.maximum(yesterday, 1e-6)]
     bin_feats = np.stack([np.clip(np.log(r / curve), -2.0, 2.0) for r in ratios], axis=-1)
     today = vol[idx]
     expected = adv[:, None] * curve
