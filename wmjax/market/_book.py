@@ -118,19 +118,6 @@ def _shift_down(row: jax.Array, start, value) -> jax.Array:
     return jnp.where(idx < start, row, jnp.where(idx == start, value, prev))
 
 
-def _shift_left(row: jax.Array, by) -> jax.Array:
-    """Slots `by`, `by` + 1, ... of a (L,) row moved to 0, 1, ...; zeros fill the end (0 <= by
-    <= L). A barrel shifter (one select per bit of `by`): elementwise under vmap, O(L log L)
-    where a one-hot (L, L) selection costs O(L^2)."""
-    n = row.shape[-1]
-    bit = 1
-    while bit <= n:
-        shifted = jnp.concatenate([row[bit:], jnp.zeros((min(bit, n),), row.dtype)])[:n]
-        row = jnp.where((by & bit) > 0, shifted, row)
-        bit *= 2
-    return row
-
-
 def apply_delta(state: BookState, side, price_ticks, delta_shares, is_trade=False) -> BookState:
     """Add `delta_shares` (> 0: a limit order; < 0: a cancel or trade) at `price_ticks` on `side`.
 
@@ -249,10 +236,12 @@ def market_order(state: BookState, side, size_shares, limit_price_ticks=None):
     before = jnp.where(is_bid, state.size_shares[0], state.size_shares[1])
     sizes = before - fills
     prices = jnp.where(is_bid, state.price_ticks[0], state.price_ticks[1])
-    # the emptied levels are a prefix (the walk takes them best first): shift left past them
     gone = jnp.sum((sizes == 0) & (before > 0))
-    new_sizes = _shift_left(sizes, gone)
-    new_prices = jnp.where(new_sizes > 0, _shift_left(prices, gone), 0)
+    # shift left by `gone` slots as a one-hot (L, L) selection: elementwise under vmap
+    n = sizes.shape[-1]
+    take = jnp.arange(n)[None, :] == jnp.arange(n)[:, None] + gone
+    new_sizes = jnp.sum(jnp.where(take, sizes[None, :], 0), axis=-1)
+    new_prices = jnp.where(new_sizes > 0, jnp.sum(jnp.where(take, prices[None, :], 0), axis=-1), 0)
     this_row = (jnp.arange(2) == side)[:, None]
     state = state.replace(
         price_ticks=jnp.where(this_row, new_prices[None, :], state.price_ticks),
