@@ -84,43 +84,77 @@ def replay_cases(data, levels: int, batches, repeats: int, messages_per_book: in
 
 def env_cases(n_paths: int, n_decisions: int, interval_s: float, repeats: int):
     """`BookMarket` with a policy in the loop (TWAP limit orders re-posted every decision) on
-    `n_paths` paths of `n_decisions` decisions of `interval_s`: flow events/s and decisions/s,
-    compile time (first call minus the best) reported apart."""
+    `n_paths` paths of `n_decisions` decisions of `interval_s`, the interval's stream run as a
+    scan over every slot and with `early_exit` (the same paths, bit for bit), side by side;
+    and, as a profile, the flow sampler alone on the same intervals. Flow events/s and
+    decisions/s, compile time (first call minus the best) reported apart."""
     from wmjax.execution import RolloutConfig, book_baselines, book_paths, book_schedule_policy
     from wmjax.execution import order as parent_order
     from wmjax.market import BookMarket, book_key, book_params
 
-    market = BookMarket(events_per_step=max(8, int(interval_s * 120) + 8))
-    parent = parent_order(1000.0, n_decisions * interval_s / market.trading_day_s, "buy")
+    capacity = max(8, int(interval_s * 120) + 8)
+    markets = {
+        "scan": BookMarket(events_per_step=capacity),
+        "early_exit": BookMarket(events_per_step=capacity, early_exit=True),
+    }
+    horizon_s = n_decisions * interval_s
+    parent = parent_order(1000.0, horizon_s / markets["scan"].trading_day_s, "buy")
     sched = book_baselines(
-        market, n_decisions, horizon_s=n_decisions * interval_s, risk_aversion=0.1,
+        markets["scan"], n_decisions, horizon_s=horizon_s, risk_aversion=0.1,
         sigma_bps_per_sqrt_s=1.0, eta_bps_s=1.0,
     )["twap_limit"]  # fmt: skip
     config = RolloutConfig(n_paths=n_paths, n_steps=n_decisions)
     params = book_params("co-lo")
 
-    def run(seed):
+    def run(market, seed):
         return book_paths(
             book_key(seed), market, params, book_schedule_policy, sched, parent, config, throw=False
         )
 
-    start = time.perf_counter()
-    jax.block_until_ready(run(0))
-    first = time.perf_counter() - start
-    best, out = np.inf, None
-    for i in range(repeats):
+    def flow_alone(key):
+        def body(state, k):
+            events, state, _ = flow.sample_interval(k, params.flow, state, interval_s, capacity)
+            return state, events.count
+
+        keys = jax.random.split(key, n_decisions)
+        return jax.lax.scan(body, flow.flow_state(params.flow), keys)[1]
+
+    flow_jit = jax.jit(jax.vmap(flow_alone))
+    variants = {name: (lambda s, m=m: run(m, s)) for name, m in markets.items()}
+    variants["flow sampler alone"] = lambda s: flow_jit(jax.random.split(book_key(s), n_paths))
+    first, best, outs = {}, {}, {}
+    for name, fn in variants.items():
         start = time.perf_counter()
-        out = jax.block_until_ready(run(1 + i))
-        best = min(best, time.perf_counter() - start)
-    events = int(np.sum(np.asarray(out.stats.flow_events)))
+        outs[name] = jax.block_until_ready(fn(0))
+        first[name] = time.perf_counter() - start
+        best[name] = np.inf
+    for i in range(repeats):  # interleaved, so that the load is shared alike
+        for name, fn in variants.items():
+            start = time.perf_counter()
+            jax.block_until_ready(fn(1 + i))
+            best[name] = min(best[name], time.perf_counter() - start)
+    events = int(np.sum(np.asarray(outs["scan"].stats.flow_events)))
+    same = all(
+        np.array_equal(a, b)
+        for a, b in zip(
+            jax.tree.leaves(outs["scan"]), jax.tree.leaves(outs["early_exit"]), strict=True
+        )
+    )
     return {
-        "case": f"wmjax BookMarket + policy, {interval_s * 1e3:g} ms decisions",
-        "books": n_paths,
-        "messages": events,
-        "messages_per_s": events / best,
-        "decisions_per_s": n_paths * n_decisions / best,
-        "compile_s": first - best,
-        "overflow_intervals": int(np.sum(np.asarray(out.status.flow_overflow_intervals))),
+        name: {
+            "case": f"wmjax BookMarket + policy, {interval_s * 1e3:g} ms decisions, {name}"
+            if name in markets
+            else f"wmjax {name}, {interval_s * 1e3:g} ms intervals",
+            "books": n_paths,
+            "messages": events,
+            "messages_per_s": events / best[name],
+            "decisions_per_s": n_paths * n_decisions / best[name],
+            "seconds": best[name],
+            "share_of_scan": best[name] / best["scan"],
+            "compile_s": first[name] - best[name],
+            "same_paths_as_scan": same if name == "early_exit" else None,
+        }
+        for name in variants
     }
 
 
@@ -231,6 +265,73 @@ def peer_cases(data, batches, repeats: int, peer_path: str | None, messages_per_
     return out, None
 
 
+def hftbacktest_cases(data, repeats: int):
+    """hftbacktest (PyPI `hftbacktest`, its Rust backtester driven from a numba loop) replaying
+    the same AMZN day as L2 depth events (the size resting at the message's price after it,
+    from the order-book file) plus one trade event per execution; the strategy only reads the
+    best bid every simulated second. [] and a reason if it cannot run."""
+    try:
+        import hftbacktest as hbt
+        from numba import njit
+    except Exception as err:  # the peer is optional: report and go on
+        return [], f"hftbacktest not importable ({type(err).__name__}: {err})"
+    price, size = book_rows(data)
+    kind = np.asarray(data.event_type)
+    px = np.asarray(data.price_ticks)
+    buy = np.asarray(data.direction) > 0
+    ts = np.round(np.asarray(data.times_s) * 1e9).astype(np.int64)
+    rows, side = np.arange(kind.size), np.where(buy, 0, 1)
+    qty = np.sum(np.where(price[rows, side] == px[:, None], size[rows, side], 0), axis=1)
+    depth = np.flatnonzero((kind >= 1) & (kind <= 4) & (rows > 0))
+    trade = depth[kind[depth] == 4]
+    events = np.zeros(depth.size + trade.size, hbt.event_dtype)
+    both = hbt.EXCH_EVENT | hbt.LOCAL_EVENT
+    events["ev"] = np.concatenate(
+        [
+            both | hbt.DEPTH_EVENT | np.where(buy[depth], hbt.BUY_EVENT, hbt.SELL_EVENT),
+            both | hbt.TRADE_EVENT | np.where(buy[trade], hbt.SELL_EVENT, hbt.BUY_EVENT),
+        ]
+    )
+    at = np.concatenate([depth, trade])
+    events["exch_ts"] = events["local_ts"] = ts[at]
+    events["px"] = px[at]
+    events["qty"] = np.concatenate([qty[depth], np.asarray(data.size_shares)[trade]])
+    events = events[np.argsort(events["exch_ts"], kind="stable")]
+
+    @njit
+    def drive(bt):
+        total = 0.0
+        while bt.elapse(1_000_000_000) == 0:
+            total += bt.depth(0).best_bid_tick
+        return total
+
+    def once():
+        asset = (
+            hbt.BacktestAsset()
+            .data(events)
+            .linear_asset(1.0)
+            .constant_order_latency(25_000, 25_000)
+            .risk_adverse_queue_model()
+            .no_partial_fill_exchange()
+            .trading_value_fee_model(0.0, 0.0)
+            .tick_size(1.0)
+            .lot_size(1.0)
+        )
+        bt = hbt.HashMapMarketDepthBacktest([asset])
+        start = time.perf_counter()
+        drive(bt)
+        seconds = time.perf_counter() - start
+        bt.close()
+        return seconds
+
+    try:
+        once()  # numba compile
+        t = min(once() for _ in range(repeats))
+    except Exception as err:
+        return [], f"hftbacktest failed ({type(err).__name__}: {str(err)[:200]})"
+    return [("hftbacktest L2 replay (depth + trade events)", 1, events.size, events.size / t)], None
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--batches", default="64,1024", help="book counts besides 1")
@@ -258,6 +359,9 @@ def main(argv=None) -> int:
     parser.add_argument("--env-decisions", type=int, default=50, help="decisions per path")
     parser.add_argument("--env-interval-ms", type=float, default=10.0)
     parser.add_argument("--no-env", action="store_true", help="skip the environment case")
+    parser.add_argument(
+        "--peer-batches", default="64", help="book counts besides 1 for JAX-LOB (much slower)"
+    )
     parser.add_argument("--peer-path", default=None, help="folder holding the jaxlob package")
     parser.add_argument("--no-peer", action="store_true")
     parser.add_argument("--json", action="store_true")
@@ -271,14 +375,18 @@ def main(argv=None) -> int:
         env = env_cases(
             args.env_paths, args.env_decisions, args.env_interval_ms * 1e-3, args.repeats
         )
-        rows.append((env["case"], env["books"], env["messages"], env["messages_per_s"]))
+        rows += [(e["case"], e["books"], e["messages"], e["messages_per_s"]) for e in env.values()]
     replay_best = max(r[3] for r in rows if r[0].startswith("wmjax replay"))
+    replay_single = rows[0][3]
     rows += flow_cases([1, *batches], args.repeats, args.events_per_book, args.levels)
-    note = "skipped (--no-peer)"
+    note = hbt_note = "skipped (--no-peer)"
     if not args.no_peer:
+        peer_batches = [int(b) for b in args.peer_batches.split(",") if b]
         peer, note = peer_cases(
-            data, batches, args.repeats, args.peer_path, args.peer_messages_per_book
+            data, peer_batches, args.repeats, args.peer_path, args.peer_messages_per_book
         )
+        rows += peer
+        peer, hbt_note = hftbacktest_cases(data, args.repeats)
         rows += peer
     machine = (
         f"{jax.devices()[0].platform}, {jax.local_device_count()} device(s), jax {jax.__version__}"
@@ -289,10 +397,16 @@ def main(argv=None) -> int:
                 {
                     "machine": machine,
                     "peer_note": note,
+                    "hftbacktest_note": hbt_note,
                     "environment": env,
-                    "environment_vs_best_replay": env["messages_per_s"] / replay_best
+                    "environment_vs_best_replay": {
+                        name: e["messages_per_s"] / replay_best for name, e in env.items()
+                    }
                     if env
                     else None,
+                    "replay_single_vs_peers": {
+                        c: replay_single / r for c, b, _, r in rows if b == 1 and "wmjax" not in c
+                    },
                     "results": [
                         {"case": c, "books": b, "messages": n, "messages_per_s": r}
                         for c, b, n, r in rows
@@ -305,14 +419,23 @@ def main(argv=None) -> int:
     print(f"{'case':58s} {'books':>6s} {'messages':>10s} {'msg/s':>12s}")
     for case, books, n, rate in rows:
         print(f"{case:58s} {books:6d} {n:10d} {rate:12.3e}")
-    if env:
+    for name, e in (env or {}).items():
         print(
-            f"environment: {env['decisions_per_s']:.3e} decisions/s, compile {env['compile_s']:.1f}"
-            f" s, {env['overflow_intervals']} overflowed intervals; flow events/s = "
-            f"{env['messages_per_s'] / replay_best:.2f} x the best replay msg/s"
+            f"environment, {name}: {e['seconds']:.3f} s ({e['share_of_scan']:.2f} x the scan's), "
+            f"{e['decisions_per_s']:.3e} decisions/s, compile {e['compile_s']:.1f} s; flow "
+            f"events/s = {e['messages_per_s'] / replay_best:.4f} x the best replay msg/s"
+            + (
+                f"; same paths as the scan: {e['same_paths_as_scan']}"
+                if name == "early_exit"
+                else ""
+            )
         )
-    if note:
-        print(f"peer: {note}")
+    for c, b, _, r in rows:
+        if b == 1 and "wmjax" not in c:
+            print(f"single-book replay, wmjax / {c}: {replay_single / r:.2f}x")
+    for label, text in (("JAX-LOB", note), ("hftbacktest", hbt_note)):
+        if text:
+            print(f"{label}: {text}")
     return 0
 
 

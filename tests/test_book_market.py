@@ -108,6 +108,19 @@ def test_same_key_same_result_and_common_random_numbers(run, baselines):
     assert not np.array_equal(np.asarray(a.is_bps), np.asarray(d.is_bps))
 
 
+def test_early_exit_gives_the_same_paths_bit_for_bit(run, baselines):
+    # the while loop that stops at each interval's last valid item skips only padding slots,
+    # which are exact no-ops: every output equals the scan over all slots
+    fast = BookMarket(events_per_step=MARKET.events_per_step, early_exit=True)
+    for name in ("twap_limit", "pov"):
+        ref = run(name, seed=5, baselines=baselines)
+        out = book_paths(
+            _key(5), fast, book_params(), book_schedule_policy, baselines[name], ORDER, CONFIG
+        )
+        for a, b in zip(jax.tree.leaves(ref), jax.tree.leaves(out), strict=True):
+            np.testing.assert_array_equal(a, b)
+
+
 def test_longer_latency_never_raises_the_passive_fill_rate(run, baselines):
     # one limit order at the touch, kept: arriving later never puts it ahead in the queue
     rates = []

@@ -234,9 +234,15 @@ def _merge_order(flow_times, msg_times):
     return jnp.zeros(n_f + n_m, jnp.int32).at[ranks].set(jnp.arange(n_f + n_m, dtype=jnp.int32))
 
 
-def run_interval(c: Carry, inflight: InFlight, events, end_s, side, flow_params, markout_s):
+def run_interval(
+    c: Carry, inflight: InFlight, events, end_s, side, flow_params, markout_s, early_exit=False
+):
     """The interval [0, end_s]: its flow `events` and our messages due by `end_s`, merged by time
-    and run in one scan. Returns (carry, the messages still in flight, re-timed to end_s)."""
+    and run in one scan over every slot, or (static `early_exit`) in a while loop that stops after
+    the last valid item: the same result, faster when most slots are padding (under vmap the
+    loop stops at the busiest path's count), but not reverse-differentiable and not allowed
+    under `checkify` of `vmap`. Returns (carry, the messages still in flight, re-timed to
+    end_s)."""
     n_f = events.times_s.shape[0]
     flow_t = jnp.where(events.mask, events.times_s, jnp.inf)
     due = inflight.arrival_s <= end_s
@@ -260,8 +266,21 @@ def run_interval(c: Carry, inflight: InFlight, events, end_s, side, flow_params,
         "weights": inflight.weights[mi],
         "keep": inflight.keep[mi],
     }
-    xs = (is_msg, jnp.isfinite(times), times, ev, msg)
-    c, _ = jax.lax.scan(lambda c, x: (_item(c, x, side, flow_params, markout_s), None), c, xs)
+    valid = jnp.isfinite(times)
+    xs = (is_msg, valid, times, ev, msg)
+    if not early_exit:
+        c, _ = jax.lax.scan(lambda c, x: (_item(c, x, side, flow_params, markout_s), None), c, xs)
+    else:
+        # valid items come first (sorted by time, padding at inf) and padding items are exact
+        # no-ops, so stopping after the last valid one equals the scan over every slot
+        n_valid = jnp.sum(valid.astype(jnp.int32))
+
+        def body(state):
+            i, c = state
+            x = jax.tree.map(lambda a: a[i], xs)
+            return i + 1, _item(c, x, side, flow_params, markout_s)
+
+        _, c = jax.lax.while_loop(lambda state: state[0] < n_valid, body, (jnp.int32(0), c))
     d = (1 - 2 * side).astype(jnp.int32)
     c = resolve_markouts(c, end_s, d)
     c = c.replace(due_s=c.due_s - end_s)

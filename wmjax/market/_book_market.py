@@ -185,6 +185,11 @@ class BookMarket:
         max_in_flight: capacity of the queue of our messages sent but not yet arrived.
         markout_s: the adverse-selection horizon after a passive fill, seconds.
         markout_slots: mark-outs open at once per path (more are counted as missed).
+        early_exit: run each interval's merged stream only up to its last valid item (a while
+            loop) instead of a scan over all `events_per_step + max_in_flight` slots: the same
+            paths bit for bit, 1.5x faster at 10 ms decisions where most slots are padding, but
+            not reverse-differentiable (exact rollouts only, temperature 0) and not allowed under
+            `checkify` of a vmap (`book_paths(..., throw=True)` inside an outer `jit`).
     """
 
     events_per_step: int = 128
@@ -196,6 +201,7 @@ class BookMarket:
     max_in_flight: int = 4
     markout_s: float = 0.1
     markout_slots: int = 4
+    early_exit: bool = False
 
     def __post_init__(self):
         positive_int("events_per_step", self.events_per_step)
@@ -325,7 +331,14 @@ class BookMarket:
             **{f: jnp.float32(0.0) for f in COUNTERS},
         )
         carry, in_flight = run_interval(
-            carry, in_flight, events, end_s, state.side, params.flow, self.markout_s
+            carry,
+            in_flight,
+            events,
+            end_s,
+            state.side,
+            params.flow,
+            self.markout_s,
+            self.early_exit,
         )
         last = state.step == state.n_steps - 1
         cleanup, beyond, notional_cleanup, book = _clean_up(
