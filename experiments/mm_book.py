@@ -46,9 +46,7 @@ def main(argv=None) -> dict:
     import wmjax.strategies as st
     from wmjax.models import train_maker
 
-    market = mk.MarketMakingBook(
-        events_per_step=16, max_in_flight=2, vpin_bucket_shares=300.0, vpin_window=5
-    )
+    market = mk.MarketMakingBook()
     root = mk.book_key(args.seed)
     k_cal, k_sel, k_train, k_eval = (jax.random.fold_in(root, i) for i in range(4))
     h, n, phi, lot = args.horizon_s, args.decisions, args.phi, 100.0
@@ -61,7 +59,7 @@ def main(argv=None) -> dict:
     families = st.closed_form_makers(model, market, h, n, phi, gammas)
 
     def run(key, params, policy, policy_params, paths):
-        final = st.maker_paths(key, market, params, policy, policy_params, h, n, paths)
+        final = st.maker_paths(key, market, params, policy, policy_params, h, n, paths).final_state
         return st.maker_summary(final, h, tick, lot, phi)
 
     report = {"model": model, "scenarios": {}}

@@ -291,11 +291,11 @@ class MarketMakingBook:
     trading_day_s: float = 23400.0
     latency_method: str = "lognormal"
     queue_power: float = 1.0
-    max_in_flight: int = 4
+    max_in_flight: int = 2
     markout_s: float = 0.1
     markout_slots: int = 8
-    vpin_bucket_shares: float = 1000.0
-    vpin_window: int = 10
+    vpin_bucket_shares: float = 300.0
+    vpin_window: int = 5
 
     def __post_init__(self):
         positive_int("events_per_step", self.events_per_step)

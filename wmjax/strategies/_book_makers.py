@@ -21,6 +21,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+from flax import struct
 
 from wmjax._checks import positive, positive_int, require
 from wmjax.execution import Observation, RolloutConfig, order, rollout
@@ -32,6 +33,7 @@ from wmjax.market import (
     status_dict,
 )
 from wmjax.strategies._market_makers import (
+    DepthTable,
     as_inventory_quotes,
     avellaneda_stoikov,
     cjp_table,
@@ -108,14 +110,39 @@ class FixedQuotes:
         )
 
 
+@struct.dataclass
+class QuotedTable:
+    """A `DepthTable` with its unquoted entries (NaN depths) as masks, so that every leaf is
+    finite (the rollout refuses NaN params): `bid_on` / `ask_on` say where a side is quoted."""
+
+    table: DepthTable
+    bid_on: jax.Array
+    ask_on: jax.Array
+
+
+def quoted_table(table: DepthTable) -> QuotedTable:
+    """Split a depth table into finite depths and quoted-side masks."""
+    bid_on, ask_on = jnp.isfinite(table.bid), jnp.isfinite(table.ask)
+    finite = table.replace(bid=jnp.nan_to_num(table.bid), ask=jnp.nan_to_num(table.ask))
+    return QuotedTable(finite, bid_on, ask_on)
+
+
+def quoted_table_quotes(params: QuotedTable, obs: QuoteObservation):
+    """`table_quotes` with the masks of `quoted_table`."""
+    quotes = table_quotes(params.table, obs)
+    m = params.table.max_inventory
+    idx = jnp.clip(obs.inventory.astype(jnp.int32) + m, 0, 2 * m)
+    return quotes.replace(bid_on=params.bid_on[obs.step, idx], ask_on=params.ask_on[obs.step, idx])
+
+
 def maker_paths(key, market, params, policy, policy_params, horizon_s, n_steps, n_paths):
     """Run a maker on `n_paths` sessions of `n_steps` decisions over `horizon_s` seconds on the
-    general rollout; returns the market's final state per path (stats, status)."""
+    general rollout; returns its `Paths` (`.shares`: net shares bought per decision; the
+    market's final state per path, `.final_state`, holds the stats and the status)."""
     config = RolloutConfig(n_paths=n_paths, n_steps=n_steps)
-    paths = rollout(
+    return rollout(
         key, market, params, policy, policy_params, session_order(market, horizon_s), config
     )
-    return paths.final_state
 
 
 def maker_objective(final_state, tick_size, lot_shares, phi):
@@ -187,7 +214,7 @@ def calibrate_quote_model(
         i = market.offsets_ticks.index(o)
         final = maker_paths(
             key, market, params, policy, (i, i, lot_shares), horizon_s, n_steps, n_paths
-        )
+        ).final_state
         s = final.stats
         fills = np.asarray(s.bought_shares + s.sold_shares, np.float64) / lot_shares / 2
         rates.append(max(fills.mean() / horizon_s, 1e-6))
@@ -233,15 +260,15 @@ def closed_form_makers(
         },
         "glft": {
             f"glft g={g:g}": (
-                policy(table_quotes),
-                glft_table(g, sigma, a, k, config, max_inventory),
+                policy(quoted_table_quotes),
+                quoted_table(glft_table(g, sigma, a, k, config, max_inventory)),
             )
             for g in gammas
         },
         "cjp": {
             f"cjp alpha={t:g}": (
-                policy(table_quotes),
-                cjp_table(k, a, a, phi, t, config, max_inventory),
+                policy(quoted_table_quotes),
+                quoted_table(cjp_table(k, a, a, phi, t, config, max_inventory)),
             )
             for t in terminal_penalties
         },
