@@ -63,14 +63,6 @@ def main(argv=None) -> dict:
     compile_book, run_book = _timed(
         lambda: rollout(key, one_sided, params, _Constant(), action, parent, config).shares
     )
-    start = time.perf_counter()
-    train_maker(key, market, params, h, n, phi=0.05, n_paths=args.train_paths, n_steps=1)
-    first_train = time.perf_counter() - start
-    start = time.perf_counter()
-    train_maker(
-        key, market, params, h, n, phi=0.05, n_paths=args.train_paths, n_steps=args.train_steps
-    )
-    per_step = (time.perf_counter() - start) / args.train_steps
     out = {
         "paths": paths,
         "decisions": n,
@@ -79,11 +71,17 @@ def main(argv=None) -> dict:
         "book_market_path_steps_per_s": paths * n / run_book,
         "book_market_compile_s": compile_book,
         "ratio_mm_over_book_market": run_book / run_mm,
-        "train_first_step_s_incl_compile": first_train,
-        "train_step_s": per_step,
-        "train_paths": args.train_paths,
         "load_average": os.getloadavg()[0],
     }
+    if args.train_steps:  # 0 skips the training figures
+        start = time.perf_counter()
+        train_maker(key, market, params, h, n, phi=0.05, n_paths=args.train_paths, n_steps=1)
+        out["train_first_step_s_incl_compile"] = time.perf_counter() - start
+        start = time.perf_counter()
+        steps = args.train_steps
+        train_maker(key, market, params, h, n, phi=0.05, n_paths=args.train_paths, n_steps=steps)
+        out["train_step_s"] = (time.perf_counter() - start) / steps
+        out["train_paths"] = args.train_paths
     for k, v in out.items():
         print(f"{k:36s} {v:,.3f}" if isinstance(v, float) else f"{k:36s} {v}")
     return out
