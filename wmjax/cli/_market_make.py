@@ -6,15 +6,16 @@ from __future__ import annotations
 import numpy as np
 
 from wmjax.cli._common import add_json_flag, print_json, print_table
+from wmjax.cli._market_make_book import add_book_arguments, run_book
 
-AGENTS = ("as", "as-symmetric", "glft", "cjp", "as-toxic")
+AGENTS = ("as", "as-symmetric", "glft", "cjp", "as-toxic", "learned")
 DEFAULT_AGENTS = ("as", "as-symmetric", "glft", "cjp")
 
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "market-make",
-        help="run closed-form market makers on the Avellaneda-Stoikov model market",
+        help="run market makers on the Avellaneda-Stoikov model market or the Hawkes book",
         description=(
             "Simulate market makers on the model market (Brownian mid, Poisson market orders "
             "filling a quote at depth d with probability exp(-k d); Avellaneda & Stoikov 2008) "
@@ -28,8 +29,9 @@ def register(subparsers) -> None:
         "--agent",
         choices=AGENTS,
         nargs="+",
-        default=list(DEFAULT_AGENTS),
-        help="agents (default: the closed-form ones; as-toxic = AS widened/skewed by VPIN)",
+        default=None,
+        help="agents (default: the closed-form ones; as-toxic = AS widened/skewed by VPIN; "
+        "learned: a flax maker trained through the relaxed book, --market book only)",
     )
     p.add_argument("--gamma", type=float, default=0.1, help="risk aversion (default 0.1)")
     p.add_argument("--sigma", type=float, default=2.0, help="mid volatility (default 2)")
@@ -52,6 +54,7 @@ def register(subparsers) -> None:
     p.add_argument("--dt", type=float, default=0.005, help="step length (default 0.005)")
     p.add_argument("--paths", type=int, default=2000, help="simulated paths (default 2000)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    add_book_arguments(p)
     add_json_flag(p)
     p.set_defaults(run=run)
 
@@ -99,9 +102,15 @@ def summary(paths, horizon: float, markout_steps: int = 1) -> dict:
 def run(args) -> int:
     import jax
 
-    from wmjax._checks import positive_int
+    from wmjax._checks import InputError, positive_int
     from wmjax.market import quote_config, quote_market_params, simulate_quotes
 
+    if args.market == "book":
+        args.agent = args.agent or ["as", "glft", "cjp"]
+        return run_book(args)
+    args.agent = args.agent or list(DEFAULT_AGENTS)
+    if "learned" in args.agent:
+        raise InputError("--agent learned runs on the book only: add --market book")
     paths = positive_int("--paths", args.paths, minimum=2)
     markout_steps = positive_int("--markout-steps", args.markout_steps)
     config = quote_config(args.steps, args.dt, args.vpin_bucket, args.vpin_window)

@@ -96,6 +96,13 @@ from wmjax.market._latency_mc import (
     fill_model,
     latency_monte_carlo,
 )
+from wmjax.market._mm_book import (
+    MakerObservation,
+    MakerState,
+    MakerStats,
+    MarketMakingBook,
+    QuoteAction,
+)
 from wmjax.market._protocol import (
     Fills,
     Market,
@@ -234,10 +241,15 @@ __all__ = [
     "ImpactState",
     "LatencyReport",
     "LatencyScenario",
+    "MakerObservation",
+    "MakerState",
+    "MakerStats",
     "Market",
+    "MarketMakingBook",
     "Messages",
     "OrderStatus",
     "OwnOrders",
+    "QuoteAction",
     "QuoteConfig",
     "QuoteMarketParams",
     "QuoteObservation",

@@ -96,6 +96,12 @@ from wmjax.models._impact_model import (
     size_slope,
     train_impact_model,
 )
+from wmjax.models._market_maker import (
+    MakerNet,
+    MakerPolicy,
+    maker_features,
+    train_maker,
+)
 from wmjax.models._metrics import macro_f1
 from wmjax.models._placement import (
     PlacementNet,
@@ -213,6 +219,8 @@ __all__ = [
     "Explore",
     "GaussianHMM",
     "HMMFit",
+    "MakerNet",
+    "MakerPolicy",
     "MarketImpactModel",
     "MetaorderDistribution",
     "MicrostructureEncoder",
@@ -289,6 +297,7 @@ __all__ = [
     "load_world_model",
     "log_emissions",
     "macro_f1",
+    "maker_features",
     "market_order_response",
     "match_states",
     "model_config_for",
@@ -333,6 +342,7 @@ __all__ = [
     "train_execution_world_model",
     "train_impact_model",
     "train_in_dream",
+    "train_maker",
     "train_placement",
     "train_regime_detector",
     "train_router",

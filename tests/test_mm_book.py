@@ -1,0 +1,175 @@
+"""Market making on the Hawkes book (`MarketMakingBook`): accounting identities, common random
+numbers, the relaxation's limit, the closed-form agents' translation to ticks, the learned maker's
+training and the command line. One compiled simulator (fixed quotes, 32 sessions of 20
+decisions) serves most tests; the command line reuses it for its calibration."""
+
+import json
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import wmjax.market as mk
+import wmjax.strategies as st
+from wmjax.execution import Observation
+from wmjax.strategies import as_inventory_quotes, avellaneda_stoikov
+
+MARKET = mk.MarketMakingBook()
+H, N, PATHS, LOT = 2.0, 20, 32, 100.0
+FIXED = st.FixedQuotes(MARKET.n_offsets)
+TOUCH = MARKET.offsets_ticks.index(0)
+BEHIND = MARKET.offsets_ticks.index(1)
+
+
+def _run(params, bid, ask, shares, key=0):
+    paths = st.maker_paths(mk.book_key(key), MARKET, params, FIXED, (bid, ask, shares), H, N, PATHS)
+    return paths, paths.final_state.stats
+
+
+@pytest.fixture(scope="module")
+def runs():
+    params = mk.book_params("co-lo")
+    return {
+        "params": params,
+        "touch": _run(params, TOUCH, TOUCH, LOT),
+        "behind": _run(params, BEHIND, BEHIND, LOT),
+        "none": _run(params, TOUCH, TOUCH, 0.0),
+    }
+
+
+def test_accounting_identities(runs):
+    """Inventory = bought - sold = the rollout's net fills; the P&L equals cash + inventory x
+    final mid computed independently from the rollout's per-step fills (float64 on the host)."""
+    paths, s = runs["touch"]
+    inv = np.asarray(s.inventory_shares, np.float64)
+    np.testing.assert_allclose(inv, np.asarray(s.bought_shares - s.sold_shares), atol=1e-3)
+    np.testing.assert_allclose(inv, np.asarray(paths.shares, np.float64).sum(1), atol=1e-3)
+    pnl, obj = st.maker_objective(paths.final_state, 0.01, LOT, 0.05)
+    # the rollout's IS of its placeholder order (a buy of 1 share) holds the summed notional
+    arrival, final = (np.asarray(x, np.float64) for x in (paths.arrival_price, paths.final_mid))
+    notional = (
+        np.asarray(paths.is_currency, np.float64) + inv * arrival - (1 - inv) * (final - arrival)
+    )
+    reference = -notional + inv * final
+    np.testing.assert_allclose(np.asarray(pnl), reference, atol=0.05)
+    risk = np.asarray(s.inventory_sq_s) / LOT**2
+    np.testing.assert_allclose(np.asarray(obj), np.asarray(pnl) - 0.05 * risk, rtol=1e-5)
+    status = mk.status_dict(paths.final_state.status)
+    assert float(np.abs(inv).max()) > 0 and status["flow_overflow_intervals"] == 0
+
+
+def test_flow_is_policy_free_and_no_quotes_no_fills(runs):
+    """Common random numbers: the flow does not depend on the quotes; without quotes nothing
+    fills, the P&L and the inventory penalty are 0."""
+    _, touch = runs["touch"]
+    _, none = runs["none"]
+    np.testing.assert_array_equal(np.asarray(touch.flow_events), np.asarray(none.flow_events))
+    for field in ("bought_shares", "sold_shares", "cash_ticks", "inventory_sq_s"):
+        assert float(np.abs(np.asarray(getattr(none, field))).max()) == 0.0
+
+
+def test_quotes_behind_the_touch_fill_less_and_the_mid_runs_against_fills(runs):
+    _, touch = runs["touch"]
+    _, behind = runs["behind"]
+    fills = lambda s: float(np.sum(s.bought_shares + s.sold_shares))  # noqa: E731
+    assert fills(behind) < 0.5 * fills(touch)
+    per_share = np.asarray(touch.adverse_share_ticks).sum() / np.asarray(touch.markout_shares).sum()
+    assert per_share > 0  # the mid moves against our fills 100 ms later (adverse selection)
+
+
+def test_relaxation_at_low_temperature_is_the_exact_book(runs):
+    """Same compiled simulator (the temperature is a traced parameter): T = 1e-4 with one-hot
+    logits reproduces the exact run; T = 1 mixes the candidates and differs."""
+    params = runs["params"]
+    _, exact = runs["touch"]
+    _, cold = _run(params.replace(temperature=jnp.float32(1e-4)), TOUCH, TOUCH, LOT)
+    _, warm = _run(params.replace(temperature=jnp.float32(1.0)), TOUCH, TOUCH, LOT)
+    np.testing.assert_allclose(np.asarray(cold.cash_ticks), np.asarray(exact.cash_ticks), atol=1e-2)
+    assert not np.allclose(np.asarray(warm.cash_ticks), np.asarray(exact.cash_ticks), atol=1.0)
+
+
+def test_closed_form_quotes_become_the_nearest_offsets():
+    """AS at zero inventory (spread gamma sigma² (T - t) + (2/gamma) ln(1 + gamma/k)) quotes
+    the offset nearest to depth - spread/2; a long inventory moves the bid back and the ask in."""
+    agent = avellaneda_stoikov(0.5, 1.0, 2.0)
+    policy = st.BookQuoting(as_inventory_quotes, MARKET.offsets_ticks, LOT)
+
+    def action(inventory_lots, time_left_s):
+        market = (
+            mk.MarketMakingBook()
+            .observe(
+                MARKET.init(mk.book_key(0), mk.book_params(), st.session_order(MARKET, H), N),
+                mk.book_params(),
+            )
+            .replace(inventory_shares=jnp.float32(inventory_lots * LOT))
+        )
+        obs = Observation(
+            market=market,
+            order=st.session_order(MARKET, H),
+            step=jnp.int32(0),
+            remaining_shares=jnp.float32(1.0),
+            time_left_days=jnp.float32(time_left_s / MARKET.trading_day_s),
+            n_steps=N,
+        )
+        a = policy(agent, obs)
+        offsets = np.asarray(MARKET.offsets_ticks)
+        return offsets[int(np.argmax(a.bid_logits))], offsets[int(np.argmax(a.ask_logits))]
+
+    half = 0.5 * (0.5 * 2.0 + (2 / 0.5) * np.log1p(0.5 / 2.0))  # 0.946 ticks at T - t = 2 s
+    nearest = offsets_nearest(half - 0.5)
+    assert action(0, 2.0) == (nearest, nearest)
+    bid, ask = action(3, 2.0)  # skew 3 x 0.5 x 1 x 2 = 3 ticks
+    assert bid == max(MARKET.offsets_ticks) and ask == min(MARKET.offsets_ticks)
+
+
+def offsets_nearest(x):
+    o = np.asarray(MARKET.offsets_ticks)
+    return o[np.argmin(np.abs(o - x))]
+
+
+@pytest.mark.slow
+def test_learned_maker_trains_through_the_relaxed_book():
+    """A tiny net on 8 relaxed sessions: `train_maker` runs with finite losses, and the same
+    compiled step on one fixed batch (common random numbers) lowers the relaxed objective: the
+    pathwise gradient through the book is a descent direction."""
+    from wmjax.execution import RolloutConfig, train
+    from wmjax.models import MakerPolicy, train_maker
+    from wmjax.models._market_maker import _adam, _MakerLoss
+
+    policy = MakerPolicy(MARKET.n_offsets, hidden=8)
+    params = mk.book_params("co-lo")
+    policy, result = train_maker(
+        mk.book_key(1), MARKET, params, 1.0, 10, phi=0.05, n_paths=8, n_steps=2, policy=policy
+    )
+    assert np.all(np.isfinite(result.losses)) and result.n_done == 2
+    loss = _MakerLoss(MARKET, policy, RolloutConfig(n_paths=8, n_steps=10))
+    args = (params.replace(temperature=jnp.float32(0.3)), st.session_order(MARKET, 1.0))
+    fixed = train(
+        loss,
+        policy.init(jax.random.split(mk.book_key(1))[0], MARKET),
+        _adam(0.01),
+        mk.book_key(2),
+        4,
+        fresh_keys=False,
+        loss_args=(*args, jnp.float32(0.05)),
+    )
+    assert min(fixed.losses[1:]) < fixed.losses[0]
+
+
+@pytest.mark.slow
+def test_market_make_book_cli(capsys):
+    from wmjax.cli._main import main
+
+    argv = ["market-make", "--market", "book", "--paths", "32", "--decisions", "20"]
+    argv += ["--horizon-s", "2", "--calibration-paths", "32", "--agent", "as", "--json"]
+    assert main(argv) == 0
+    out = json.loads(capsys.readouterr().out)
+    agent = out["agents"]["as"]
+    assert out["market"] == "book" and agent["status"]["result"] in ("ok", "level_overflow")
+    assert agent["fills_lots_per_s"] > 0 and np.isfinite(agent["cvar99_loss"])
+    assert 0 < out["model"]["k"] and out["model"]["rates"][0] > out["model"]["rates"][1]
+    assert main(["market-make", "--market", "book", "--agent", "as-symmetric"]) == 2
+    assert "--agent" in capsys.readouterr().err
+    assert main(["market-make", "--agent", "learned"]) == 2
+    assert main(["market-make", "--market", "book", "--latency", "warp"]) == 2

@@ -1,0 +1,386 @@
+"""Market making on the Hawkes book: a two-sided `Market` for `wmjax.execution.rollout`.
+
+The same continuous book world as `BookMarket` (the Hawkes flow carried from interval to
+interval, `BookParams`, latency per message, queue position, virtual own orders), but the
+strategy has no parent order: it holds inventory and cash and quotes both sides at once. Each
+decision sends one message (`QuoteAction`): a bid of `bid_shares` at one of `offsets_ticks`
+behind the best bid it saw and an ask of `ask_shares` at one of them behind the best ask. On
+arrival (after its sampled latency, FIFO) each quote replaces the resting one of its side; a quote
+at the price already resting keeps its place in the queue (an amend of the size), any other
+price joins the back of the queue; size 0 cancels. Quotes are post-only (a price that would
+cross slides to one tick inside the opposite quote). Money is kept relative to the arrival mid,
+so float32 stays exact at any price level.
+
+Per path the state carries the inventory (shares), the cash, the running inventory penalty
+integral of q² dt (shares² x s, exact between events), the mark-to-market's drawdown at each
+decision, mark-outs of every fill (`markout_s` later: adverse selection, ticks, positive = the
+mid moved against us) and an online VPIN of the tape (`wmjax.market.vpin_update`, one update per
+trade, Easley, López de Prado & O'Hara 2012). At the horizon the quotes are cancelled and the
+inventory is marked at the mid.
+
+Relaxation (opt-in, `params.temperature > 0`), the placement policy's: the K candidate quotes of
+each side all rest at once (they are virtual, so they do not interact) and their fills are
+weighted by softmax(logits / T); fills are min(size, available), so the P&L is differentiable
+almost everywhere in the sizes and logits. With T = 0 the weights are the one-hot argmax (exact).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import jax
+import jax.numpy as jnp
+from flax import struct
+
+from wmjax._checks import positive, positive_int, require
+from wmjax.market import _flow as flow
+from wmjax.market._book import BookState, Side, best_prices
+from wmjax.market._book_core import OrderStatus
+from wmjax.market._book_core import quotes as _quotes
+from wmjax.market._book_orders import OwnOrders, no_orders
+from wmjax.market._book_params import BookParams
+from wmjax.market._book_status import BookStatus
+from wmjax.market._latency import LATENCY_SAMPLERS, sample_latency_us
+from wmjax.market._mm_book_interval import Carry, Flight, mid_ticks, run_interval, send
+from wmjax.market._protocol import Fills
+from wmjax.market._toxicity import VpinState, vpin_state, vpin_value
+
+DEPTH_LEVELS = 3
+
+
+@struct.dataclass
+class QuoteAction:
+    """One decision's quotes: sizes (shares, >= 0; 0 cancels that side) and (K,) preferences
+    over `MarketMakingBook.offsets_ticks` per side (exact: argmax, relaxed: softmax)."""
+
+    bid_shares: jax.Array
+    ask_shares: jax.Array
+    bid_logits: jax.Array
+    ask_logits: jax.Array
+
+
+@struct.dataclass
+class MakerObservation:
+    """What a market maker sees before it quotes (one path; depths and sizes in shares).
+
+    mid (price units), spread_ticks, bid/ask_depth_shares (DEPTH_LEVELS,), imbalance of the best
+    levels in [-1, 1], trade_imbalance (buy - sell) / volume and volume_shares of the last
+    interval, volatility_ticks of the mid in it, inventory_shares, pnl (mark-to-market, price
+    units x shares), bid/ask_queue_ahead_shares and bid/ask_resting_shares of our quotes, the
+    tape's vpin and signed order_imbalance, tick_size and the mean one-way latency_us.
+    """
+
+    mid: jax.Array
+    spread_ticks: jax.Array
+    bid_depth_shares: jax.Array
+    ask_depth_shares: jax.Array
+    imbalance: jax.Array
+    trade_imbalance: jax.Array
+    volume_shares: jax.Array
+    volatility_ticks: jax.Array
+    inventory_shares: jax.Array
+    pnl: jax.Array
+    bid_queue_ahead_shares: jax.Array
+    ask_queue_ahead_shares: jax.Array
+    bid_resting_shares: jax.Array
+    ask_resting_shares: jax.Array
+    vpin: jax.Array
+    order_imbalance: jax.Array
+    tick_size: jax.Array
+    latency_us: jax.Array
+
+
+@struct.dataclass
+class MakerStats:
+    """Cumulative per-path figures (ticks x shares are relative to the arrival mid `ref_ticks`).
+
+    P&L (price units) = tick_size x (cash_ticks + inventory_shares x (mid - ref_ticks)).
+    """
+
+    ref_ticks: jax.Array
+    cash_ticks: jax.Array
+    inventory_shares: jax.Array
+    inventory_sq_s: jax.Array  # integral of inventory² dt, shares² x s
+    bought_shares: jax.Array
+    sold_shares: jax.Array
+    peak_ticks: jax.Array  # running peak of the mark-to-market at decisions
+    max_drawdown_ticks: jax.Array
+    markout_shares: jax.Array
+    adverse_share_ticks: jax.Array
+    markout_missed_shares: jax.Array
+    flow_events: jax.Array  # int32
+
+
+@struct.dataclass
+class MakerState:
+    """One path: the book, our 2K virtual quotes (K bids then K asks) and their weights, the
+    messages in flight, the flow's excitation, the tape's VPIN, last-interval features, stats."""
+
+    book: BookState
+    anchor_ticks: jax.Array
+    own: OwnOrders
+    weights: jax.Array
+    in_flight: Flight
+    flow_state: flow.FlowState
+    tape: VpinState
+    markouts: jax.Array  # (3, B): due time (s from now), signed shares, mid at the fill (ticks)
+    step: jax.Array
+    interval_s: jax.Array
+    volume_shares: jax.Array
+    trade_imbalance: jax.Array
+    volatility_ticks: jax.Array
+    stats: MakerStats
+    status: BookStatus
+    n_steps: int = struct.field(pytree_node=False)
+
+
+@dataclass(frozen=True)
+class MarketMakingBook:
+    """The Hawkes book for a two-sided market maker (static configuration; `Market` protocol).
+
+    Attributes:
+        events_per_step: capacity of one interval's order-flow buffer (more: counted, dropped).
+        offsets_ticks: candidate quote prices, ticks behind our side's best quote (0 joins it,
+            -1 improves it by a tick, 1 rests a tick behind).
+        trading_day_s: seconds per trading day (the session's horizon is in days).
+        latency_method: "lognormal" or "truncnormal".
+        queue_power: n of the power-law cancellation rule for our queue position.
+        max_in_flight: our messages in flight at once (more are dropped and counted).
+        markout_s: adverse-selection horizon after a fill, seconds.
+        markout_slots: mark-outs open at once per path (more are counted as missed).
+        vpin_bucket_shares: VPIN bucket volume (>= the flow's largest market order).
+        vpin_window: buckets in VPIN.
+    """
+
+    events_per_step: int = 32
+    offsets_ticks: tuple[int, ...] = (-1, 0, 1, 2)
+    trading_day_s: float = 23400.0
+    latency_method: str = "lognormal"
+    queue_power: float = 1.0
+    max_in_flight: int = 2
+    markout_s: float = 0.1
+    markout_slots: int = 8
+    vpin_bucket_shares: float = 300.0
+    vpin_window: int = 5
+
+    def __post_init__(self):
+        positive_int("events_per_step", self.events_per_step)
+        require(len(self.offsets_ticks) >= 1, "offsets_ticks needs at least one offset")
+        require(
+            all(isinstance(o, int) for o in self.offsets_ticks),
+            f"offsets_ticks must be integers (ticks), got {self.offsets_ticks}",
+        )
+        require(
+            self.latency_method in LATENCY_SAMPLERS,
+            f"latency_method must be one of {LATENCY_SAMPLERS}",
+        )
+        positive("trading_day_s", self.trading_day_s)
+        positive("queue_power", self.queue_power)
+        positive_int("max_in_flight", self.max_in_flight)
+        positive("markout_s", self.markout_s)
+        positive_int("markout_slots", self.markout_slots)
+        positive("vpin_bucket_shares", self.vpin_bucket_shares)
+        positive_int("vpin_window", self.vpin_window)
+
+    @property
+    def n_offsets(self) -> int:
+        return len(self.offsets_ticks)
+
+    def init(self, key, params: BookParams, order, n_steps: int) -> MakerState:
+        """The seed book with each level scaled by an independent uniform(0.5, 1.5) from `key`,
+        a flat inventory and an empty flow excitation; `order.horizon_days` is the session."""
+        seed = params.seed_book
+        scale = jax.random.uniform(key, seed.size_shares.shape, jnp.float32, 0.5, 1.5)
+        size = jnp.where(
+            seed.size_shares > 0, jnp.maximum(jnp.round(seed.size_shares * scale), 1.0), 0.0
+        ).astype(jnp.int32)
+        book = seed.replace(
+            size_shares=size,
+            added_shares=seed.added_shares - jnp.sum(seed.size_shares) + jnp.sum(size),
+        )
+        bid, ask, _, _ = best_prices(book)
+        anchor = jnp.stack([bid, ask])
+        k, q, b = self.n_offsets, self.max_in_flight, self.markout_slots
+        own = no_orders(2 * k, self.queue_power)
+        own = own.replace(side=jnp.repeat(jnp.asarray([Side.BID, Side.ASK], jnp.int32), k))
+        interval_s = jnp.asarray(order.horizon_days, jnp.float32) * self.trading_day_s / n_steps
+        zero = jnp.float32(0.0)
+        return MakerState(
+            book=book,
+            anchor_ticks=anchor,
+            own=own,
+            weights=jnp.zeros(2 * k, jnp.float32),
+            in_flight=Flight(
+                arrival_s=jnp.full(q, jnp.inf, jnp.float32),
+                prices_ticks=jnp.zeros((q, 2 * k), jnp.int32),
+                sizes_shares=jnp.zeros((q, 2 * k), jnp.float32),
+                weights=jnp.zeros((q, 2 * k), jnp.float32),
+            ),
+            flow_state=flow.flow_state(params.flow),
+            tape=vpin_state(self.vpin_window),
+            markouts=jnp.stack([jnp.full(b, jnp.inf), jnp.zeros(b), jnp.zeros(b)]).astype(
+                jnp.float32
+            ),
+            step=jnp.int32(0),
+            interval_s=interval_s,
+            volume_shares=params.prior_volume_rate_shares_per_s * interval_s,
+            trade_imbalance=zero,
+            volatility_ticks=zero,
+            stats=MakerStats(mid_ticks(anchor), *([zero] * 10), jnp.int32(0)),
+            status=BookStatus.zero(),
+            n_steps=n_steps,
+        )
+
+    def observe(self, state: MakerState, params: BookParams) -> MakerObservation:
+        quotes = _quotes(state.book, state.anchor_ticks).astype(jnp.float32)
+        depth = state.book.size_shares[:, :DEPTH_LEVELS].astype(jnp.float32)
+        top = depth[:, 0]
+        own = state.own
+        live = (own.status == OrderStatus.RESTING).astype(jnp.float32) * state.weights
+        k = self.n_offsets
+        ahead = (live * own.queue_ahead_shares).reshape(2, k).sum(1)
+        resting = (live * own.remaining_shares).reshape(2, k).sum(1)
+        s = state.stats
+        mid_now = 0.5 * (quotes[0] + quotes[1])
+        vpin, imbalance = vpin_value(state.tape, self.vpin_bucket_shares)
+        return MakerObservation(
+            mid=mid_now * params.tick_size,
+            spread_ticks=quotes[1] - quotes[0],
+            bid_depth_shares=depth[Side.BID],
+            ask_depth_shares=depth[Side.ASK],
+            imbalance=(top[0] - top[1]) / jnp.maximum(top[0] + top[1], 1.0),
+            trade_imbalance=state.trade_imbalance,
+            volume_shares=state.volume_shares,
+            volatility_ticks=state.volatility_ticks,
+            inventory_shares=s.inventory_shares,
+            pnl=(s.cash_ticks + s.inventory_shares * (mid_now - s.ref_ticks)) * params.tick_size,
+            bid_queue_ahead_shares=ahead[0],
+            ask_queue_ahead_shares=ahead[1],
+            bid_resting_shares=resting[0],
+            ask_resting_shares=resting[1],
+            vpin=vpin,
+            order_imbalance=imbalance,
+            tick_size=params.tick_size,
+            latency_us=jnp.asarray(params.latency.one_way_latency_us, jnp.float32),
+        )
+
+    def step(self, key, state: MakerState, action: QuoteAction, params: BookParams):
+        """One decision interval (see the module doc). `Fills`: shares = net shares bought,
+        notional = their signed cost in price units (the P&L is in `state.stats`)."""
+        k_flow, k_latency = jax.random.split(key)
+        offsets = jnp.asarray(self.offsets_ticks, jnp.int32)
+        quotes = _quotes(state.book, state.anchor_ticks)
+        prices = jnp.concatenate([quotes[0] - offsets, quotes[1] + offsets])
+        t = params.temperature
+
+        def weights(logits):
+            logits = jnp.asarray(logits, jnp.float32)
+            soft = jax.nn.softmax(logits / jnp.where(t > 0, t, 1.0))
+            hard = jax.nn.one_hot(jnp.argmax(logits), self.n_offsets, dtype=jnp.float32)
+            return jnp.where(t > 0, soft, hard)
+
+        k = self.n_offsets
+        w = jnp.concatenate([weights(action.bid_logits), weights(action.ask_logits)])
+        sizes = jnp.concatenate(
+            [
+                jnp.full(k, jnp.maximum(jnp.asarray(action.bid_shares, jnp.float32), 0.0)),
+                jnp.full(k, jnp.maximum(jnp.asarray(action.ask_shares, jnp.float32), 0.0)),
+            ]
+        )
+        latency_s = sample_latency_us(k_latency, params.latency, (), self.latency_method) * 1e-6
+        in_flight, dropped = send(state.in_flight, latency_s, prices, sizes, w)
+        events, flow_state, end_s = flow.sample_interval(
+            k_flow, params.flow, state.flow_state, state.interval_s, self.events_per_step
+        )
+        s = state.stats
+        zero = jnp.float32(0.0)
+        c = Carry(
+            book=state.book,
+            anchor=state.anchor_ticks,
+            own=state.own,
+            weights=state.weights,
+            tape=state.tape,
+            due=state.markouts,
+            cash=s.cash_ticks,
+            inventory=s.inventory_shares,
+            inventory_sq_s=s.inventory_sq_s,
+            last_s=zero,
+            bought=zero,
+            sold=zero,
+            volume=zero,
+            signed_volume=zero,
+            sq_mid=zero,
+            markout_shares=s.markout_shares,
+            adverse=s.adverse_share_ticks,
+            missed=s.markout_missed_shares,
+            level_overflow=jnp.int32(0),
+        )
+        c, in_flight = run_interval(
+            c,
+            in_flight,
+            events,
+            end_s,
+            params.flow,
+            s.ref_ticks,
+            self.markout_s,
+            self.vpin_bucket_shares,
+        )
+        last = state.step == state.n_steps - 1
+        # at the horizon: quotes cancelled, open mark-outs read the final mid
+        mid = mid_ticks(c.anchor)
+        open_ = jnp.isfinite(c.due[0]) & last
+        adverse = c.adverse + jnp.sum(jnp.where(open_, c.due[1] * (c.due[2] - mid), 0.0))
+        markout = c.markout_shares + jnp.sum(jnp.where(open_, jnp.abs(c.due[1]), 0.0))
+        mark = c.cash + c.inventory * (mid - s.ref_ticks)
+        peak = jnp.maximum(s.peak_ticks, mark)
+        stats = MakerStats(
+            ref_ticks=s.ref_ticks,
+            cash_ticks=c.cash,
+            inventory_shares=c.inventory,
+            inventory_sq_s=c.inventory_sq_s,
+            bought_shares=s.bought_shares + c.bought,
+            sold_shares=s.sold_shares + c.sold,
+            peak_ticks=peak,
+            max_drawdown_ticks=jnp.maximum(s.max_drawdown_ticks, peak - mark),
+            markout_shares=markout,
+            adverse_share_ticks=adverse,
+            markout_missed_shares=c.missed,
+            flow_events=s.flow_events + events.count,
+        )
+        st = state.status
+        late = jnp.sum(jnp.isfinite(in_flight.arrival_s)).astype(jnp.int32)
+        status = BookStatus(
+            flow_overflow_intervals=st.flow_overflow_intervals + events.overflow.astype(jnp.int32),
+            level_overflow_events=st.level_overflow_events + c.level_overflow,
+            dropped_shares=st.dropped_shares + c.book.dropped_shares - state.book.dropped_shares,
+            message_overflow=st.message_overflow + dropped,
+            late_messages=st.late_messages + jnp.where(last, late, 0),
+        )
+        own = c.own.replace(status=jnp.where(last, OrderStatus.DONE, c.own.status))
+        net = c.bought - c.sold
+        cost = (net * s.ref_ticks - (c.cash - s.cash_ticks)) * params.tick_size
+        next_state = state.replace(
+            book=c.book,
+            anchor_ticks=c.anchor,
+            own=own.replace(status=own.status.astype(jnp.int32)),
+            weights=c.weights,
+            in_flight=in_flight,
+            flow_state=flow_state,
+            tape=c.tape,
+            markouts=c.due.at[0].set(jnp.where(last, jnp.inf, c.due[0])),
+            step=state.step + 1,
+            volume_shares=c.volume,
+            trade_imbalance=c.signed_volume / jnp.maximum(c.volume, 1.0),
+            volatility_ticks=jnp.sqrt(c.sq_mid),
+            stats=stats,
+            status=status,
+        )
+        return next_state, Fills(
+            shares=net, notional=cost, market_volume_shares=jnp.maximum(c.volume, 1.0)
+        )
+
+    def mirror(self, params: BookParams) -> BookParams:
+        raise NotImplementedError(
+            "the order book's Hawkes flow has no antithetic twin; use RolloutConfig(antithetic="
+            "False)"
+        )
