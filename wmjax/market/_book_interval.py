@@ -221,7 +221,7 @@ def _item(c: Carry, x, side, flow_params, markout_s):
     )
 
 
-def _merge_order(flow_times, msg_times):
+def merge_order(flow_times, msg_times):
     """Source index of each slot of the time-merged stream (messages first at equal times)."""
     n_f, n_m = flow_times.shape[0], msg_times.shape[0]
     rank_f = jnp.arange(n_f) + jnp.sum(msg_times[None, :] <= flow_times[:, None], axis=1)
@@ -247,7 +247,7 @@ def run_interval(
     flow_t = jnp.where(events.mask, events.times_s, jnp.inf)
     due = inflight.arrival_s <= end_s
     msg_t = jnp.where(due, inflight.arrival_s, jnp.inf)
-    src = _merge_order(flow_t, msg_t)
+    src = merge_order(flow_t, msg_t)
     is_msg = src >= n_f
     fi = jnp.minimum(src, n_f - 1)
     mi = jnp.maximum(src - n_f, 0)

@@ -12,7 +12,7 @@ from wmjax.market import _flow as flow
 from wmjax.market._book import BookState, Side
 from wmjax.market._book_core import BookEvent, OrderStatus, apply_event, level_volume, queue_update
 from wmjax.market._book_core import quotes as _quotes
-from wmjax.market._book_interval import _merge_order
+from wmjax.market._book_interval import merge_order
 from wmjax.market._book_orders import OwnOrders
 from wmjax.market._toxicity import VpinState, vpin_update
 
@@ -157,7 +157,7 @@ def run_interval(c: Carry, m: Flight, events, end_s, flow_params, ref, markout_s
     flow_t = jnp.where(events.mask, events.times_s, jnp.inf)
     due = m.arrival_s <= end_s
     msg_t = jnp.where(due, m.arrival_s, jnp.inf)
-    src = _merge_order(flow_t, msg_t)
+    src = merge_order(flow_t, msg_t)
     fi = jnp.minimum(src, n_f - 1)
     mi = jnp.maximum(src - n_f, 0)
     times = jnp.concatenate([flow_t, msg_t])[src]
