@@ -182,6 +182,11 @@ def _print_report(name: str, r: dict, test_start) -> None:
             ["OFI nowcast (ceiling, uses the interval's own flow)", r["nll_nowcast"]],
         ],
     )
+    for k, d in r["nll_10s_minus"].items():
+        print(
+            f"world model minus {k}: {d['mean']:+.4f} nats per interval, paired SE "
+            f"{d['se']:.4f} (5-minute blocks: {d['se_blocks']:.4f})"
+        )
     print_table(
         f"Raw-sign direction macro-F1, {r['n_test_events']} test events ({name})",
         ["k events", "world model", "softmax regression (6 features)", "down/flat/up"],
