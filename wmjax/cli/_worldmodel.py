@@ -141,6 +141,7 @@ def run_fit(args) -> int:
         "losses": fit.losses,
         "val_losses": fit.val_losses,
         "best_epoch": fit.best_epoch,
+        "best_price_epoch": fit.best_price_epoch,
         "price_calibration": {
             "mean_shrink": fit.price_calibration[0],
             "variance_scale": fit.price_calibration[1],

@@ -7,9 +7,9 @@ Shapes (defaults as in the issue): the encoder maps the book (4 L inputs: symlog
 sizes) through 128 -> 64 and the flow vector (16) through 32 -> 32, fused into d_latent = 64; the
 dynamics is a GRU on [z_t, one-hot action] whose state predicts the next latent, the next spread
 and imbalance and the direction (down/flat/up) at each event horizon; the order-flow model is a
-2-layer GRU over the last W events' flow (plus the latent as context) giving the mean and log
-variance of the mid change over the clock horizon, bps; the policy gives logits over `Action`
-and a value.
+2-layer GRU over the last W events' flow (the flow vector and the price prior as context) giving
+corrections to the mean and log variance of the mid change over the clock horizon, bps; the
+policy gives logits over `Action` and a value.
 """
 
 from __future__ import annotations
@@ -182,11 +182,13 @@ class OrderBookWorldModel(nn.Module):
         """Teacher-forced pass over a sequence: lob (B, T, 4L), flow (B, T, F), history
         (B, T, W, C), actions (B, T) int, price_prior (B, T) log ratio of the price prior's
         variance to the training variance (None: 0). Returns the final carry and per-step
-        outputs. The order-flow model's context: the latent, the flow vector and price_prior."""
+        outputs. The order-flow model's context: the flow vector and price_prior."""
         z = self.encoder(lob, flow)
         if price_prior is None:
             price_prior = jnp.zeros(actions.shape, flow.dtype)
-        context = jnp.concatenate([z, flow, price_prior[..., None]], axis=-1)
+        # no latent in the price context: the order-flow model's parameters are then its own,
+        # early-stopped on the price NLL apart from the rest (see fit_world_model)
+        context = jnp.concatenate([flow, price_prior[..., None]], axis=-1)
         mean, log_var = self.flow_model(history, context)
 
         def body(mdl, h, xs):

@@ -113,9 +113,8 @@ def _softmax_fit(n_steps: int, learning_rate: float):
     opt = optax.adam(learning_rate)
 
     @jax.jit
-    def fit(x, y, class_weight):
+    def fit(x, y, weight):
         w0 = (jnp.zeros((x.shape[1], len(Move))), jnp.zeros(len(Move)))
-        weight = class_weight[y]
 
         def loss(w):
             logits = x @ w[0] + w[1]
@@ -144,7 +143,12 @@ def softmax_regression(
     y = np.asarray(y_train)
     freq = np.bincount(y, minlength=len(Move)) / len(y)
     cw = 1.0 / (len(Move) * np.maximum(freq, 1e-3))
+    # rows padded to a power of two with zero weight: one compilation serves many sizes
+    pad = (1 << max(len(y) - 1, 1).bit_length()) - len(y)
+    x_pad = np.concatenate([(x_train - mean) / std, np.zeros((pad, x_train.shape[1]), np.float32)])
     w = _softmax_fit(n_steps, learning_rate)(
-        jnp.asarray((x_train - mean) / std), jnp.asarray(y), jnp.asarray(cw, jnp.float32)
+        jnp.asarray(x_pad),
+        jnp.asarray(np.r_[y, np.zeros(pad, y.dtype)]),
+        jnp.asarray(np.r_[cw[y], np.zeros(pad)], jnp.float32),
     )
     return np.asarray(jnp.argmax(((x_test - mean) / std) @ w[0] + w[1], axis=1))

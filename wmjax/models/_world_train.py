@@ -105,7 +105,9 @@ def _compiled(mcfg: WorldModelConfig, dcfg: WorldDataConfig, tcfg: TrainConfig):
 
     @jax.jit
     def eval_loss(variables, data, rows):
-        return _loss(model, dcfg, variables, data, rows)[0]
+        """(joint loss, price NLL) on the rows."""
+        total, parts = _loss(model, dcfg, variables, data, rows)
+        return total, parts["nll"]
 
     @jax.jit
     def predict(variables, data, rows, last_prior):
@@ -147,6 +149,9 @@ class WorldModelFit:
     seconds: float  # training wall time, compilation included
     compile_seconds: float
     samples_per_s: float  # sequences per second after compilation
+    #: the epoch of the order-flow model's variables (lowest validation price NLL; -1: untrained,
+    #: i.e. the EWMA prior itself), kept beside the other modules' `best_epoch`
+    best_price_epoch: int = -1
     #: (mean shrink s, variance scale c) fitted on validation intervals by `calibrate_price_head`:
     #: mean = s mean, variance = c variance; (1, 1) = uncalibrated
     price_calibration: tuple[float, float] = (1.0, 1.0)
@@ -204,6 +209,16 @@ def fit_world_model(
     if val_rows is not None and np.size(val_rows) >= bs:
         v = np.asarray(val_rows)
         val_batches = jnp.asarray(v[: v.size // bs * bs].reshape(-1, bs))
+
+    def validate(variables):
+        scores = jnp.stack([jnp.stack(eval_loss(variables, data, r)) for r in val_batches])
+        return np.asarray(jnp.mean(scores, axis=0), np.float64)  # (joint, price NLL)
+
+    # the order-flow model is early-stopped on its own validation NLL; "epoch -1" is its
+    # untrained state, the EWMA prior, kept when training never improves on it
+    best_flow = (np.inf, epochs - 1, variables["params"]["flow_model"])
+    if val_batches is not None:
+        best_flow = (validate(variables)[1], -1, variables["params"]["flow_model"])
     run_start = time.perf_counter()
     for epoch in range(epochs):
         perm = np.asarray(jax.random.permutation(jax.random.fold_in(k_shuffle, epoch), train_rows))
@@ -217,20 +232,24 @@ def fit_world_model(
             raise InputError(f"training loss is {mean_loss} in epoch {epoch}: lower the rate")
         losses.append(mean_loss)
         if val_batches is not None:
-            val = float(jnp.mean(jnp.stack([eval_loss(variables, data, r) for r in val_batches])))
+            val, val_nll = validate(variables)
             val_losses.append(val)
             if val < best[0]:
                 best = (val, epoch, variables)
+            if val_nll < best_flow[0]:
+                best_flow = (val_nll, epoch, variables["params"]["flow_model"])
         if callback is not None:
             callback(epoch, (epoch + 1) * steps, mean_loss)
     run_s = time.perf_counter() - run_start
     if val_batches is None:
         best = (np.nan, epochs - 1, variables)
+        best_flow = (np.nan, epochs - 1, variables["params"]["flow_model"])
+    kept = {**best[2], "params": {**best[2]["params"], "flow_model": best_flow[2]}}
     return WorldModelFit(
         model_config=mcfg,
         data_config=data_config,
         train_config=train_config,
-        variables=best[2],
+        variables=kept,
         normalizer=normalizer,
         losses=np.asarray(losses),
         val_losses=np.asarray(val_losses),
@@ -238,6 +257,7 @@ def fit_world_model(
         seconds=compile_s + run_s,
         compile_seconds=compile_s,
         samples_per_s=epochs * steps * bs / max(run_s, 1e-9),
+        best_price_epoch=best_flow[1],
     )
 
 
@@ -283,6 +303,7 @@ def save_world_model(path, fit: WorldModelFit) -> Path:
         "data": asdict(fit.data_config),
         "train": asdict(fit.train_config),
         "price_calibration": list(fit.price_calibration),
+        "best_price_epoch": fit.best_price_epoch,
     }
     path.with_suffix(".json").write_text(json.dumps(meta))
     return path
@@ -313,5 +334,6 @@ def load_world_model(path) -> WorldModelFit:
     none = np.zeros(0)
     cal = tuple(meta.get("price_calibration", (1.0, 1.0)))
     return WorldModelFit(
-        mcfg, dcfg, tcfg, state["v"], state["n"], none, none, -1, 0.0, 0.0, 0.0, cal
-    )
+        mcfg, dcfg, tcfg, state["v"], state["n"], none, none, -1, 0.0, 0.0, 0.0,
+        meta.get("best_price_epoch", -1), cal,
+    )  # fmt: skip
