@@ -59,6 +59,12 @@ def training(messages, orderbook, epochs: int) -> dict:
 
 
 def inference(repeats: int, batch: int) -> dict:
+    """Single-state latency of one jitted encoder + policy + dynamics step, median / p99 over
+    `repeats` calls of each variant, interleaved call by call so that the load falls on all
+    alike: the weights compiled in (jit, and the same ahead-of-time compiled, which skips the
+    jit cache lookup), the weights passed as arguments, and a jitted no-op on the same three
+    arrays (the dispatch floor: what a call costs with no model). Inputs are placed on the
+    device before timing; each call blocks on its result. Then batched states/s (vmap)."""
     cfg = WorldModelConfig()
     model = OrderBookWorldModel(cfg)
     h, lob, flow = jnp.zeros(cfg.gru_hidden), jnp.ones(cfg.lob_dim), jnp.ones(cfg.flow_dim)
@@ -67,23 +73,28 @@ def inference(repeats: int, batch: int) -> dict:
     def infer(v, h, lob, flow):
         return model.apply(v, h, lob, flow, method=model.infer)
 
-    def timed(fn, *args):
-        jax.block_until_ready(fn(*args))
-        lat = np.empty(repeats)
-        for i in range(repeats):
-            t = time.perf_counter()
-            jax.block_until_ready(fn(*args))
-            lat[i] = time.perf_counter() - t
-        return lat
-
     one = jax.jit(infer)
     t = time.perf_counter()
     jax.block_until_ready(one(v, h, lob, flow))
     compile_s = time.perf_counter() - t
-    lat_args = timed(one, v, h, lob, flow)
     # deployment form: the weights baked into the compiled step (3 array arguments, not ~40)
     baked = jax.jit(lambda h, lob, flow: infer(v, h, lob, flow))
-    lat = timed(baked, h, lob, flow)
+    variants = {
+        "weights_compiled_in": (baked, (h, lob, flow)),
+        "aot_compiled": (baked.lower(h, lob, flow).compile(), (h, lob, flow)),
+        "params_as_args": (one, (v, h, lob, flow)),
+        "noop_dispatch_floor": (jax.jit(lambda h, lob, flow: (h + 1, lob, flow)), (h, lob, flow)),
+    }
+    lat = {k: np.empty(repeats) for k in variants}
+    for fn, args in variants.values():
+        jax.block_until_ready(fn(*args))
+    load_start = os.getloadavg()
+    for i in range(repeats):
+        for k, (fn, args) in variants.items():
+            t = time.perf_counter()
+            jax.block_until_ready(fn(*args))
+            lat[k][i] = time.perf_counter() - t
+    load_end = os.getloadavg()
     many = jax.jit(jax.vmap(infer, in_axes=(None, 0, 0, 0)))
     hb = jnp.zeros((batch, cfg.gru_hidden))
     lb = jax.random.normal(jax.random.key(1), (batch, cfg.lob_dim))
@@ -94,15 +105,22 @@ def inference(repeats: int, batch: int) -> dict:
         t = time.perf_counter()
         jax.block_until_ready(many(v, hb, lb, fb))
         best = min(best, time.perf_counter() - t)
-    return {
+    median = float(np.median(lat["weights_compiled_in"]))
+    out = {
         "compile_s": compile_s,
-        "latency_median_us": float(np.median(lat) * 1e6),
-        "latency_params_as_args_median_us": float(np.median(lat_args) * 1e6),
-        "latency_params_as_args_p99_us": float(np.quantile(lat_args, 0.99) * 1e6),
-        "latency_p99_us": float(np.quantile(lat, 0.99) * 1e6),
+        "repeats": repeats,
+        "load_average_during": [load_start, load_end],
+    }
+    for k, x in lat.items():
+        out[k] = {
+            f"{name}_us": float(np.quantile(x, q) * 1e6)
+            for name, q in (("median", 0.5), ("p90", 0.9), ("p99", 0.99))
+        }
+        out[k]["share_under_100us"] = float(np.mean(x < 100e-6))
+    return out | {
         "batch": batch,
         "batched_states_per_s": batch / best,
-        "batched_speedup_vs_single": (batch / best) * float(np.median(lat)),
+        "batched_speedup_vs_single": (batch / best) * median,
     }
 
 
@@ -163,7 +181,7 @@ def main(argv=None) -> dict:
     p.add_argument("--messages", default=str(SHARED / AMZN.format("message")))
     p.add_argument("--orderbook", default=str(SHARED / AMZN.format("orderbook")))
     p.add_argument("--epochs", type=int, default=1)
-    p.add_argument("--latency-repeats", type=int, default=2000)
+    p.add_argument("--latency-repeats", type=int, default=20000)
     p.add_argument("--batch", type=int, default=4096)
     p.add_argument("--skip-training", action="store_true", help="no LOBSTER training figures")
     p.add_argument("--skip-dream", action="store_true", help="no dream vs simulator figures")
@@ -185,12 +203,14 @@ def main(argv=None) -> dict:
     (out / "results.json").write_text(json.dumps(res, indent=1))
     inf = res["inference"]
     print("| figure | value |\n|---|---|")
-    print(f"| single-state step latency, median / p99 (us) | {inf['latency_median_us']:.0f} / "
-          f"{inf['latency_p99_us']:.0f} |")  # fmt: skip
-    med, p99 = inf["latency_params_as_args_median_us"], inf["latency_params_as_args_p99_us"]
-    print(f"| same, weights passed as arguments, median / p99 (us) | {med:.0f} / {p99:.0f} |")
+    for k in ("weights_compiled_in", "aot_compiled", "params_as_args", "noop_dispatch_floor"):
+        q = inf[k]
+        print(f"| single-state latency, {k}, median / p90 / p99 (us) | {q['median_us']:.0f} / "
+              f"{q['p90_us']:.0f} / {q['p99_us']:.0f} ({100 * q['share_under_100us']:.1f}% "
+              "under 100 us) |")  # fmt: skip
     print(f"| batched states/s (batch {inf['batch']}) | {inf['batched_states_per_s']:,.0f} |")
     print(f"| batched / single-state throughput | {inf['batched_speedup_vs_single']:.0f}x |")
+    print(f"| load average during the latency loop | {inf['load_average_during']} |")
     if "training" in res:
         tr = res["training"]
         print(f"| training sequences/s | {tr['train_samples_per_s']:,.0f} |")

@@ -2,6 +2,7 @@
 checkpoints that reload, the baselines against closed forms, and leakage through training
 (shuffling the test period or moving the split changes nothing the training rows determine)."""
 
+from dataclasses import replace
 from pathlib import Path
 
 import jax
@@ -12,7 +13,7 @@ import pytest
 import wmjax.models as M
 from wmjax import features as F
 from wmjax.data import load_lobster
-from wmjax.models._world_train import _compiled
+from wmjax.models._world_train import _compiled, _init_variables
 
 DATA = Path(__file__).resolve().parent / "data"
 AMZN = (DATA / "AMZN_2012-06-21_message_1_first800rows.csv",
@@ -38,8 +39,8 @@ def test_start(stream):
 def _fit(prep, epochs=2, seed=0):
     mcfg = M.model_config_for(prep.data, **SMALL)
     return M.fit_world_model(
-        jax.random.key(seed), prep.data, prep.normalizer, prep.train_rows, DCFG,
-        epochs=epochs, train_config=TCFG, model_config=mcfg,
+        jax.random.key(seed), prep.data, prep.normalizer, prep.fit_rows, DCFG,
+        epochs=epochs, train_config=TCFG, model_config=mcfg, val_rows=prep.val_rows,
     )  # fmt: skip
 
 
@@ -76,6 +77,26 @@ def test_training_compiles_once_and_the_loss_falls(fitted):
     assert step._cache_size() == 1
     assert fit.losses.shape == (2,) and fit.losses[1] < fit.losses[0]
     assert fit.samples_per_s > 0 and fit.compile_seconds > 0
+
+
+def test_order_flow_model_is_early_stopped_on_its_validation_nll(fitted):
+    """The kept order-flow model scores no worse on the validation rows than its untrained
+    state (the EWMA prior), which is one of the candidates; its NLL depends on its own
+    parameters only (no latent in its context), so swapping them in is exact."""
+    prep, fit = fitted
+    *_, eval_loss = _compiled(fit.model_config, DCFG, TCFG)
+    bs = TCFG.batch_size
+    rows = prep.val_rows[: prep.val_rows.size // bs * bs].reshape(-1, bs)
+    assert rows.shape[0] >= 1
+
+    def val_nll(variables):
+        return np.mean([float(eval_loss(variables, prep.data, jnp.asarray(r))[1]) for r in rows])
+
+    fresh = _init_variables(jax.random.key(9), fit.model_config, DCFG)
+    untrained = {**fit.variables, "params": {**fit.variables["params"],
+                 "flow_model": fresh["params"]["flow_model"]}}  # fmt: skip
+    assert -1 <= fit.best_price_epoch < 2
+    assert val_nll(fit.variables) <= val_nll(untrained) + 1e-6
 
 
 def test_checkpoint_reloads_to_identical_predictions(fitted, tmp_path):
@@ -132,6 +153,47 @@ def test_report_has_the_issue_schema_and_closed_form_baselines(fitted):
     assert r["n_test"] == int(te.sum()) > 0
 
 
+def test_untrained_price_head_is_exactly_the_ewma_baseline(fitted):
+    """The order-flow head starts at zero: an untrained model's test-interval forecast is the
+    EWMA baseline's N(0, v) (computed independently on the grid), so training can only move
+    it away from the baseline where the data ask for it; the paired difference is then 0."""
+    prep, fit = fitted
+    fresh = replace(fit, variables=_init_variables(jax.random.key(9), fit.model_config, DCFG))
+    te = prep.grid_test
+    mean, log_var, _ = M.predict_world_model(
+        fresh, prep.data, prep.grid_rows[te], prep.grid_prior_log_var[te]
+    )
+    y = prep.grid_y_bps
+    # the baseline starts its EWMA at the grid intervals' training variance, the prior at the
+    # rows' label variance (the two agree once the start is forgotten, 0.94^k): same start here
+    var0 = float(np.exp(prep.normalizer.price_log_var))
+    ewma = (np.zeros(te.sum()), M.ewma_variance(y, var0)[te])
+    np.testing.assert_array_equal(mean, 0.0)
+    np.testing.assert_allclose(np.exp(log_var), ewma[1], rtol=1e-5)
+    d = M.paired_nll_difference(y[te], (mean, np.exp(np.asarray(log_var, np.float64))), ewma)
+    assert abs(d["mean"]) < 1e-6 and d["se"] < 1e-6
+
+
+def test_price_prior_is_causal():
+    """The per-row EWMA prior at row i, computed on the stream cut after row i, is the same:
+    it reads nothing after the row (a label would leak through it otherwise)."""
+    rng = np.random.default_rng(0)
+    times = np.cumsum(rng.exponential(0.7, 400)) + 0.3
+    mid = 1e4 + np.cumsum(rng.choice([-0.5, 0.0, 0.5], 400))
+    full, grid = M.ewma_prior_log_var(times, mid, 5.0, 4.0)
+    assert grid.size > 40 and np.unique(full).size > 20  # the prior moves: the check has teeth
+    for i in rng.choice(400, 25, replace=False):
+        cut, _ = M.ewma_prior_log_var(times[: i + 1], mid[: i + 1], 5.0, 4.0)
+        assert cut[-1] == full[i]
+    # the grid forecast for interval j uses the grid changes before j only (closed form)
+    y = np.diff(mid[np.searchsorted(times, np.arange(5.0, times[-1], 5.0), "right") - 1])
+    y = y / mid[np.searchsorted(times, np.arange(5.0, times[-1], 5.0), "right") - 1][:-1] * 1e4
+    v = [4.0]
+    for yi in y[:-1]:
+        v.append(0.94 * v[-1] + 0.06 * yi**2)
+    np.testing.assert_allclose(np.exp(grid), v, rtol=1e-5)
+
+
 def test_baseline_helpers_against_closed_forms():
     y = np.array([1.0, -2.0, 0.5, 3.0])
     v = M.ewma_variance(y, 2.0, lam=0.9)
@@ -167,7 +229,9 @@ def test_price_calibration_lowers_the_validation_nll_and_reloads(fitted, tmp_pat
     y = prep.grid_y_bps[sel]
 
     def nll(f):
-        m, lv, _ = M.predict_world_model(f, prep.data, prep.grid_rows[sel])
+        m, lv, _ = M.predict_world_model(
+            f, prep.data, prep.grid_rows[sel], prep.grid_prior_log_var[sel]
+        )
         return M.gaussian_nll(y, m, np.exp(np.asarray(lv, np.float64)))
 
     assert nll(cal) <= nll(fit) + 1e-9

@@ -29,6 +29,7 @@ from wmjax.models import (
     explore_policy,
     fill_calibration,
     fit_book_dynamics,
+    save_placement,
     stack_schedules,
     starts_of,
 )
@@ -141,12 +142,18 @@ def test_dream_gradient_matches_finite_differences(data, fit):
 
 @pytest.mark.slow
 def test_experiment_smoke(tmp_path):
+    """The script runs and writes its JSON and PNG (not the science: tiny sizes). The
+    simulator-trained controller comes from a file (the README's measured run does the same),
+    which spares the costliest compilation, gradients through the book simulator."""
     script = Path(__file__).resolve().parents[1] / "experiments" / "world_model_loop.py"
+    market = BookMarket(events_per_step=16)
+    sim_params = tmp_path / "simulator.msgpack"
+    save_placement(sim_params, PlacementPolicy(market.n_offsets).init(jax.random.key(0), market))
     args = [
-        "--decisions", "2", "--horizon-s", "1.0", "--events-per-step", "32",
-        "--data-paths", "32", "--test-paths", "32", "--model-steps", "3", "--hidden", "8",
-        "--policy-paths", "8", "--policy-steps", "2", "--dream-steps", "2",
-        "--eval-paths", "16", "--response-paths", "16", "--out", str(tmp_path),
+        "--decisions", "2", "--horizon-s", "1.0", "--events-per-step", "16",
+        "--data-paths", "16", "--test-paths", "16", "--model-steps", "2", "--hidden", "4",
+        "--policy-paths", "4", "--dream-steps", "1", "--eval-paths", "8",
+        "--response-paths", "8", "--simulator-params", str(sim_params), "--out", str(tmp_path),
     ]  # fmt: skip
     run = subprocess.run([sys.executable, str(script), *args], capture_output=True, text=True)
     assert run.returncode == 0, run.stderr[-2000:]

@@ -141,6 +141,7 @@ def run_fit(args) -> int:
         "losses": fit.losses,
         "val_losses": fit.val_losses,
         "best_epoch": fit.best_epoch,
+        "best_price_epoch": fit.best_price_epoch,
         "price_calibration": {
             "mean_shrink": fit.price_calibration[0],
             "variance_scale": fit.price_calibration[1],
@@ -182,6 +183,11 @@ def _print_report(name: str, r: dict, test_start) -> None:
             ["OFI nowcast (ceiling, uses the interval's own flow)", r["nll_nowcast"]],
         ],
     )
+    for k, d in r["nll_10s_minus"].items():
+        print(
+            f"world model minus {k}: {d['mean']:+.4f} nats per interval, paired SE "
+            f"{d['se']:.4f} (5-minute blocks: {d['se_blocks']:.4f})"
+        )
     print_table(
         f"Raw-sign direction macro-F1, {r['n_test_events']} test events ({name})",
         ["k events", "world model", "softmax regression (6 features)", "down/flat/up"],

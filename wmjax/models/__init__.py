@@ -172,8 +172,10 @@ from wmjax.models._world import (
     WorldModelConfig,
 )
 from wmjax.models._world_baselines import (
+    baseline_predictions,
     ewma_variance,
     gaussian_nll,
+    paired_nll_difference,
     price_baselines,
     softmax_regression,
     windowed_r2,
@@ -182,6 +184,7 @@ from wmjax.models._world_data import (
     Normalizer,
     WorldData,
     WorldDataConfig,
+    ewma_prior_log_var,
     label_horizon,
     world_data,
 )
@@ -258,6 +261,7 @@ __all__ = [
     "WorldModelFit",
     "ac_market_features",
     "bar_days",
+    "baseline_predictions",
     "batch_schedules",
     "best_baseline",
     "book_ac_eta",
@@ -270,6 +274,7 @@ __all__ = [
     "dream_loss",
     "evaluate_placement",
     "evaluate_world_model",
+    "ewma_prior_log_var",
     "ewma_variance",
     "execution_features",
     "explore_policy",
@@ -306,6 +311,7 @@ __all__ = [
     "order_features",
     "paced_is_bps",
     "pair_features",
+    "paired_nll_difference",
     "placement_features",
     "plan_policy",
     "plug_in_fill_rate",

@@ -7,9 +7,9 @@ Shapes (defaults as in the issue): the encoder maps the book (4 L inputs: symlog
 sizes) through 128 -> 64 and the flow vector (16) through 32 -> 32, fused into d_latent = 64; the
 dynamics is a GRU on [z_t, one-hot action] whose state predicts the next latent, the next spread
 and imbalance and the direction (down/flat/up) at each event horizon; the order-flow model is a
-2-layer GRU over the last W events' flow (plus the latent as context) giving the mean and log
-variance of the mid change over the clock horizon, bps; the policy gives logits over `Action`
-and a value.
+2-layer GRU over the last W events' flow (the flow vector and the price prior as context) giving
+corrections to the mean and log variance of the mid change over the clock horizon, bps; the
+policy gives logits over `Action` and a value.
 """
 
 from __future__ import annotations
@@ -120,8 +120,9 @@ class TickDynamicsModel(nn.Module):
 
 
 class OrderFlowWorldModel(nn.Module):
-    """2-layer GRU over the flow history (…, W, channels) with a context vector -> mean and log
-    variance of the mid change over the clock horizon, bps."""
+    """2-layer GRU over the flow history (…, W, channels) with a context vector -> corrections to
+    the mean (bps) and log variance of the mid change over the clock horizon. The output layer
+    starts at zero, so an untrained model predicts exactly its prior (see `_world_train`)."""
 
     config: WorldModelConfig
 
@@ -130,7 +131,8 @@ class OrderFlowWorldModel(nn.Module):
         c = self.config
         x = nn.RNN(nn.GRUCell(features=c.flow_gru_hidden))(history)
         x = nn.RNN(nn.GRUCell(features=c.flow_gru_hidden))(x)
-        out = nn.Dense(2)(jnp.concatenate([x[..., -1, :], context], axis=-1))
+        head = nn.Dense(2, kernel_init=nn.initializers.zeros)
+        out = head(jnp.concatenate([x[..., -1, :], context], axis=-1))
         return out[..., 0], out[..., 1]
 
 
@@ -151,8 +153,8 @@ class Observed:
 
     latent: jax.Array
     prediction: TickPrediction
-    price_mean_bps: jax.Array  # raw head outputs; the trainer centres them on the training
-    price_log_var: jax.Array  #   moments and bounds the log variance (see _world_train)
+    price_mean_bps: jax.Array  # raw head outputs: the trainer adds them to the prior N(0, EWMA
+    price_log_var: jax.Array  #   variance) and bounds the log-variance change (_world_train)
     policy_logits: jax.Array
     value: jax.Array
 
@@ -174,11 +176,20 @@ class OrderBookWorldModel(nn.Module):
     def act(self, h: jax.Array, z: jax.Array) -> tuple[jax.Array, jax.Array]:
         return self.policy(jnp.concatenate([z, h], axis=-1))
 
-    def observe(self, h, lob, flow, history, actions) -> tuple[jax.Array, Observed]:
+    def observe(
+        self, h, lob, flow, history, actions, price_prior=None
+    ) -> tuple[jax.Array, Observed]:
         """Teacher-forced pass over a sequence: lob (B, T, 4L), flow (B, T, F), history
-        (B, T, W, C), actions (B, T) int. Returns the final carry and per-step outputs."""
+        (B, T, W, C), actions (B, T) int, price_prior (B, T) log ratio of the price prior's
+        variance to the training variance (None: 0). Returns the final carry and per-step
+        outputs. The order-flow model's context: the flow vector and price_prior."""
         z = self.encoder(lob, flow)
-        mean, log_var = self.flow_model(history, z)
+        if price_prior is None:
+            price_prior = jnp.zeros(actions.shape, flow.dtype)
+        # no latent in the price context: the order-flow model's parameters are then its own,
+        # early-stopped on the price NLL apart from the rest (see fit_world_model)
+        context = jnp.concatenate([flow, price_prior[..., None]], axis=-1)
+        mean, log_var = self.flow_model(history, context)
 
         def body(mdl, h, xs):
             z_t, a_t = xs
@@ -205,5 +216,5 @@ class OrderBookWorldModel(nn.Module):
         h, pred = self.dynamics.step(h, z, action)
         return action, h, pred
 
-    def __call__(self, h, lob, flow, history, actions):
-        return self.observe(h, lob, flow, history, actions)
+    def __call__(self, h, lob, flow, history, actions, price_prior=None):
+        return self.observe(h, lob, flow, history, actions, price_prior)

@@ -5,6 +5,8 @@ over a clock horizon; a softmax regression for direction classes; macro-F1.
 The OFI nowcast regresses the mid change on the OFI of the same interval (Cont, Kukanov &
 Stoikov 2014, eq. 11): it uses the interval's own flow, so it is a ceiling, not a forecast.
 EWMA variance: RiskMetrics (J.P. Morgan 1996), lambda = 0.94, one step per interval.
+Paired comparisons report the SE of the per-interval NLL difference both as if independent and
+by batch means over blocks of consecutive intervals (volatility clusters in time).
 """
 
 from __future__ import annotations
@@ -18,16 +20,41 @@ import optax
 
 from wmjax.features import Move
 
+EWMA_LAMBDA = 0.94
+#: intervals per batch-means block of `paired_nll_difference` (30 x 10 s = 5 minutes)
+SE_BLOCK = 30
+
+
+def _nll_terms(y, mean, var) -> np.ndarray:
+    y, mean, var = (np.asarray(x, np.float64) for x in (y, mean, var))
+    return 0.5 * np.log(2 * np.pi * var) + 0.5 * (y - mean) ** 2 / var
+
 
 def gaussian_nll(y, mean, var) -> float:
     """Mean Gaussian negative log-likelihood, nats (float64 on the host); NaN for no points."""
-    y, mean, var = (np.asarray(x, np.float64) for x in (y, mean, var))
-    if y.size == 0:
-        return float("nan")
-    return float(np.mean(0.5 * np.log(2 * np.pi * var) + 0.5 * (y - mean) ** 2 / var))
+    terms = _nll_terms(y, mean, var)
+    return float(np.mean(terms)) if terms.size else float("nan")
 
 
-def ewma_variance(y, initial_var: float, lam: float = 0.94) -> np.ndarray:
+def paired_nll_difference(y, model, baseline, block: int = SE_BLOCK) -> dict[str, float]:
+    """Mean over intervals of NLL(model) - NLL(baseline) (each a (mean, variance) pair of arrays
+    over `y`'s intervals, in time order; < 0: the model is better), its SE treating intervals
+    as independent, and its SE by batch means over consecutive blocks of `block` intervals."""
+    d = _nll_terms(y, *model) - _nll_terms(y, *baseline)
+    n_blocks = d.size // block
+    if d.size < 2:
+        return {"mean": float(np.mean(d)) if d.size else float("nan"), "se": float("nan"),
+                "se_blocks": float("nan")}  # fmt: skip
+    means = d[: n_blocks * block].reshape(n_blocks, block).mean(1)
+    se_blocks = float(means.std(ddof=1) / np.sqrt(n_blocks)) if n_blocks > 1 else float("nan")
+    return {
+        "mean": float(d.mean()),
+        "se": float(d.std(ddof=1) / np.sqrt(d.size)),
+        "se_blocks": se_blocks,
+    }
+
+
+def ewma_variance(y, initial_var: float, lam: float = EWMA_LAMBDA) -> np.ndarray:
     """(n,) one-step-ahead variance v_i = lam v_{i-1} + (1 - lam) y_{i-1}^2, v_0 = initial_var."""
 
     def body(v, yi):
@@ -44,19 +71,28 @@ def _ols(x, y) -> tuple[np.ndarray, np.ndarray]:
     return beta, np.asarray(y, np.float64) - design @ beta
 
 
-def price_baselines(y, ofi, train: np.ndarray, test: np.ndarray) -> dict[str, float]:
-    """NLL on `test` of N(train mean, train var), N(0, EWMA var) (run over all intervals in time
-    order, started at the train variance) and the OFI nowcast N(a + b OFI, residual var), all
-    fitted on `train`; `y` (n,) mid changes bps over consecutive intervals, `ofi` (n,) shares."""
+def baseline_predictions(y, ofi, train: np.ndarray, test: np.ndarray) -> dict[str, tuple]:
+    """(mean, variance) arrays on the `test` intervals of "unconditional" N(train mean, train
+    var), "ewma" N(0, EWMA var) (run over all intervals in time order, started at the train
+    variance) and "nowcast" N(a + b OFI, residual var), all fitted on `train`; `y` (n,) mid
+    changes bps over consecutive intervals, `ofi` (n,) shares."""
     y = np.asarray(y, np.float64)
     mu, var = y[train].mean(), y[train].var()
     beta, resid = _ols(np.asarray(ofi)[train], y[train])
     now = beta[0] + beta[1] * np.asarray(ofi, np.float64)
+    n = int(np.sum(test))
     return {
-        "nll_unconditional": gaussian_nll(y[test], mu, var),
-        "nll_ewma": gaussian_nll(y[test], 0.0, ewma_variance(y, var)[test]),
-        "nll_nowcast": gaussian_nll(y[test], now[test], resid.var()),
+        "unconditional": (np.full(n, mu), np.full(n, var)),
+        "ewma": (np.zeros(n), ewma_variance(y, var)[test]),
+        "nowcast": (now[test], np.full(n, resid.var())),
     }
+
+
+def price_baselines(y, ofi, train: np.ndarray, test: np.ndarray) -> dict[str, float]:
+    """NLL on `test` of each of `baseline_predictions`, keyed "nll_<name>"."""
+    y_test = np.asarray(y, np.float64)[test]
+    preds = baseline_predictions(y, ofi, train, test)
+    return {f"nll_{k}": gaussian_nll(y_test, *mv) for k, mv in preds.items()}
 
 
 def windowed_r2(y, x, times_s, window_s: float) -> np.ndarray:
@@ -77,9 +113,8 @@ def _softmax_fit(n_steps: int, learning_rate: float):
     opt = optax.adam(learning_rate)
 
     @jax.jit
-    def fit(x, y, class_weight):
+    def fit(x, y, weight):
         w0 = (jnp.zeros((x.shape[1], len(Move))), jnp.zeros(len(Move)))
-        weight = class_weight[y]
 
         def loss(w):
             logits = x @ w[0] + w[1]
@@ -108,7 +143,12 @@ def softmax_regression(
     y = np.asarray(y_train)
     freq = np.bincount(y, minlength=len(Move)) / len(y)
     cw = 1.0 / (len(Move) * np.maximum(freq, 1e-3))
+    # rows padded to a power of two with zero weight: one compilation serves many sizes
+    pad = (1 << max(len(y) - 1, 1).bit_length()) - len(y)
+    x_pad = np.concatenate([(x_train - mean) / std, np.zeros((pad, x_train.shape[1]), np.float32)])
     w = _softmax_fit(n_steps, learning_rate)(
-        jnp.asarray((x_train - mean) / std), jnp.asarray(y), jnp.asarray(cw, jnp.float32)
+        jnp.asarray(x_pad),
+        jnp.asarray(np.r_[y, np.zeros(pad, y.dtype)]),
+        jnp.asarray(np.r_[cw[y], np.zeros(pad)], jnp.float32),
     )
     return np.asarray(jnp.argmax(((x_test - mean) / std) @ w[0] + w[1], axis=1))

@@ -1,5 +1,9 @@
 """Training data for the order-book world model: per-row inputs and leak-free targets on device,
-a chronological split, and the batch gather done inside the jitted step (rows are indices)."""
+a chronological split, and the batch gather done inside the jitted step (rows are indices).
+
+The price head's prior at each row is the EWMA(0.94) variance of the clock-grid mid changes
+completed before the row (RiskMetrics, J.P. Morgan 1996): the head predicts a correction to it
+(zero at initialisation) and sees the log ratio of the prior to the training variance."""
 
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from wmjax.features import (
     FeatureConfig,
     Horizon,
     class_balance,
+    clock_grid_rows,
     clock_horizon,
     direction,
     event_horizon,
@@ -24,6 +29,7 @@ from wmjax.features import (
     symlog,
 )
 from wmjax.models._world import Action
+from wmjax.models._world_baselines import ewma_variance
 
 
 @dataclass(frozen=True)
@@ -57,8 +63,7 @@ class Normalizer:
     flow_std: jax.Array
     hist_mean: jax.Array
     hist_std: jax.Array
-    price_mean_bps: jax.Array  # () training mean of the clock-horizon mid change
-    price_log_var: jax.Array  # () log of its training variance
+    price_log_var: jax.Array  # () log training variance of the clock-horizon mid change
 
 
 @struct.dataclass
@@ -74,12 +79,38 @@ class WorldData:
     price_bps: jax.Array  # (N,) mid change over the clock horizon
     policy_target: jax.Array  # (N,) int32 hindsight action of a buyer
     class_weight: jax.Array  # (H, 3) balanced class weights of the training rows
-    price_mean_bps: jax.Array  # () the normaliser's, for the price head
-    price_log_var: jax.Array  # ()
+    price_prior_log_var: jax.Array  # (N,) log EWMA variance of the price label known at the row
+    price_log_var: jax.Array  # () log training variance (the normaliser's)
 
 
 def _stats(x: np.ndarray) -> tuple[jax.Array, jax.Array]:
     return jnp.asarray(x.mean(0)), jnp.asarray(np.maximum(x.std(0), 1e-3))
+
+
+def clock_grid_changes(times_s, mid_ticks, horizon_s: float):
+    """(rows (G,), grid times (G,), mid change over each grid interval (G - 1,) bps) on the
+    clock grid of step `horizon_s` (`clock_grid_rows`)."""
+    rows, grid_s = clock_grid_rows(times_s, horizon_s)
+    mid = np.asarray(mid_ticks, np.float64)[rows]
+    return rows, grid_s, np.diff(mid) / mid[:-1] * 1e4
+
+
+def ewma_prior_log_var(
+    times_s, mid_ticks, horizon_s: float, initial_var: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Log EWMA variance (bps^2) of the clock-grid mid changes (`clock_grid_changes`), started
+    at `initial_var`: ((N,) per row, from the grid intervals completed by the row's time and
+    read from rows at or before it; (G - 1,) per grid interval, the forecast made at its start,
+    i.e. the EWMA baseline's variance)."""
+    rows, grid_s, y = clock_grid_changes(times_s, mid_ticks, horizon_s)
+    log_v = np.log(np.maximum(ewma_variance(np.r_[y, 0.0], initial_var), 1e-12))  # (G,)
+    i = np.arange(len(times_s))
+    done = np.minimum(
+        np.searchsorted(grid_s, np.asarray(times_s, np.float64), side="right"),
+        np.searchsorted(rows, i, side="right"),
+    )  # grid points passed by the row; v_j needs grid point j
+    per_row = log_v[np.maximum(done - 1, 0)]
+    return per_row.astype(np.float32), log_v[:-1]
 
 
 def label_horizon(stream: BookStream, config: WorldDataConfig) -> Horizon:
@@ -106,13 +137,17 @@ def world_data(
     require(train_mask.any() or normalizer is not None, "no training rows: move the split")
     s = microstructure_state(stream, config.features)
     price = mid_change_bps(s.mid_ticks, clock_horizon(stream.times_s, config.clock_horizon_s))
+    if normalizer is None:
+        train_log_var = np.log(np.asarray(price, np.float64)[train_mask].var())
+    else:
+        train_log_var = float(normalizer.price_log_var)
+    prior, _ = ewma_prior_log_var(
+        stream.times_s, s.mid_ticks, config.clock_horizon_s, float(np.exp(train_log_var))
+    )
     lob, flow, hist = (np.asarray(x) for x in (s.lob_vector(), s.flow_vector(), s.event_flow))
     if normalizer is None:
         (lm, ls), (fm, fs), (hm, hs) = (_stats(x[train_mask]) for x in (lob, flow, hist))
-        y = np.asarray(price, np.float64)[train_mask]
-        normalizer = Normalizer(
-            lm, ls, fm, fs, hm, hs, jnp.float32(y.mean()), jnp.float32(np.log(y.var()))
-        )
+        normalizer = Normalizer(lm, ls, fm, fs, hm, hs, jnp.float32(train_log_var))
     n = normalizer
     dirs = jnp.stack(
         [
@@ -140,7 +175,7 @@ def world_data(
         price_bps=price,
         policy_target=policy_target.astype(jnp.int32),
         class_weight=jnp.asarray(weight, jnp.float32),
-        price_mean_bps=n.price_mean_bps,
+        price_prior_log_var=jnp.asarray(prior),
         price_log_var=n.price_log_var,
     )
     return data, normalizer

@@ -22,7 +22,6 @@ from wmjax.features import (
     Split,
     chronological_split,
     class_balance,
-    clock_grid_rows,
     direction,
     microstructure_state,
     ofi_events,
@@ -31,8 +30,9 @@ from wmjax.features import (
 )
 from wmjax.models._metrics import macro_f1
 from wmjax.models._world_baselines import (
+    baseline_predictions,
     gaussian_nll,
-    price_baselines,
+    paired_nll_difference,
     softmax_regression,
     windowed_r2,
 )
@@ -40,6 +40,8 @@ from wmjax.models._world_data import (
     Normalizer,
     WorldData,
     WorldDataConfig,
+    clock_grid_changes,
+    ewma_prior_log_var,
     label_horizon,
     world_data,
 )
@@ -64,6 +66,7 @@ class PreparedData:
     val_rows: np.ndarray  # the last VALIDATION_FRACTION of the training period
     grid_rows: np.ndarray  # (G,) rows at the clock grid's interval starts, in time order
     grid_y_bps: np.ndarray  # (G,) mid change over each grid interval
+    grid_prior_log_var: np.ndarray  # (G,) log EWMA variance forecast at each interval start
     grid_ofi_shares: np.ndarray  # (G,) level-1 OFI over each grid interval (the nowcast's x)
     grid_s: np.ndarray  # (G,) interval start times
     grid_train: np.ndarray  # (G,) bool, interval ends at or before the test start
@@ -86,8 +89,11 @@ def prepare_world_data(
     inner = chronological_split(stream.times_s, horizon, val_start)
     data, normalizer = world_data(stream, config, split.train, normalizer)
     h = config.clock_horizon_s
-    rows, grid_s = clock_grid_rows(stream.times_s, h)
-    mid = np.asarray(microstructure_state(stream, config.features).mid_ticks, np.float64)
+    mid = microstructure_state(stream, config.features).mid_ticks
+    rows, grid_s, grid_y = clock_grid_changes(stream.times_s, mid, h)
+    _, grid_prior = ewma_prior_log_var(
+        stream.times_s, mid, h, float(np.exp(normalizer.price_log_var))
+    )
     cum = np.concatenate([[0], np.cumsum(np.asarray(ofi_events(stream))[:, 0])])
     return PreparedData(
         stream=stream,
@@ -99,7 +105,8 @@ def prepare_world_data(
         fit_rows=np.flatnonzero(split.train & inner.train),
         val_rows=np.flatnonzero(split.train & inner.test),
         grid_rows=rows[:-1],
-        grid_y_bps=np.diff(mid[rows]) / mid[rows[:-1]] * 1e4,
+        grid_y_bps=grid_y,
+        grid_prior_log_var=grid_prior,
         grid_ofi_shares=np.diff(cum[rows + 1]).astype(np.float64),
         grid_s=grid_s[:-1],
         grid_train=grid_s[:-1] + h <= test_start_s,
@@ -120,12 +127,13 @@ def calibrate_price_head(fit: WorldModelFit, prep: PreparedData) -> WorldModelFi
     if sel.sum() < 10:
         return fit
     raw = replace(fit, price_calibration=(1.0, 1.0))
-    mean, log_var, _ = predict_world_model(raw, prep.data, prep.grid_rows[sel])
+    mean, log_var, _ = predict_world_model(
+        raw, prep.data, prep.grid_rows[sel], prep.grid_prior_log_var[sel]
+    )
     y, var = prep.grid_y_bps[sel], np.exp(np.asarray(log_var, np.float64))
-    m0 = float(prep.data.price_mean_bps)
     best = (np.inf, 1.0, 1.0)
     for s in np.linspace(0.0, 1.0, 21):
-        mu = m0 + s * (np.asarray(mean, np.float64) - m0)
+        mu = s * np.asarray(mean, np.float64)
         c = float(np.mean((y - mu) ** 2 / var))
         nll = gaussian_nll(y, mu, c * var)
         best = min(best, (nll, float(s), c))
@@ -139,10 +147,18 @@ def evaluate_world_model(
     rows, by default `prep`'s; for a transfer test pass the stream the model was fitted on)."""
     cfg = fit.data_config
     base = baseline_prep or prep
-    mean, log_var, classes = predict_world_model(fit, prep.data, prep.grid_rows[prep.grid_test])
+    te = prep.grid_test
+    mean, log_var, _ = predict_world_model(
+        fit, prep.data, prep.grid_rows[te], prep.grid_prior_log_var[te]
+    )
     test_y = prep.grid_y_bps[prep.grid_test]
-    out = {"nll_10s": gaussian_nll(test_y, mean, np.exp(np.asarray(log_var, np.float64)))}
-    out |= _price_baselines(prep, base)
+    model = (mean, np.exp(np.asarray(log_var, np.float64)))
+    out = {"nll_10s": gaussian_nll(test_y, *model)}
+    baselines = _price_baselines(prep, base)
+    out |= {f"nll_{k}": gaussian_nll(test_y, *mv) for k, mv in baselines.items()}
+    out["nll_10s_minus"] = {
+        k: paired_nll_difference(test_y, model, baselines[k]) for k in ("unconditional", "ewma")
+    }
     out["n_test"] = int(prep.grid_test.sum())
 
     _, _, classes = predict_world_model(fit, prep.data, prep.test_rows)
@@ -170,15 +186,17 @@ def evaluate_world_model(
 
 
 def _price_baselines(prep: PreparedData, base: PreparedData) -> dict:
-    """`price_baselines` fitted on `base`'s training intervals, scored on `prep`'s test ones
-    (for another stream the EWMA runs on through the training intervals, then the test ones)."""
+    """`baseline_predictions` fitted on `base`'s training intervals for `prep`'s test ones (for
+    another stream the EWMA runs on through the training intervals, then the test ones)."""
     y = [p.grid_y_bps for p in (base, prep)]
     ofi = [p.grid_ofi_shares for p in (base, prep)]
     if base is prep:
-        return price_baselines(y[0], ofi[0], prep.grid_train, prep.grid_test)
+        return baseline_predictions(y[0], ofi[0], prep.grid_train, prep.grid_test)
     tr, te = base.grid_train, prep.grid_test
     train = np.r_[np.ones(tr.sum(), bool), np.zeros(te.sum(), bool)]
-    return price_baselines(np.r_[y[0][tr], y[1][te]], np.r_[ofi[0][tr], ofi[1][te]], train, ~train)
+    return baseline_predictions(
+        np.r_[y[0][tr], y[1][te]], np.r_[ofi[0][tr], ofi[1][te]], train, ~train
+    )
 
 
 def ofi_nowcast_r2(prep: PreparedData, window_s: float = R2_WINDOW_S):

@@ -43,29 +43,33 @@ class TrainConfig:
     clip_norm: float = 1.0
 
 
-#: the price head's log variance stays within this many nats of the training log variance: a
-#: bounded, shrunk variance (heteroscedastic heads overfit overlapping 10 s labels otherwise)
+#: the price head's log variance stays within this many nats of its prior, the EWMA variance
+#: known at the row (heteroscedastic heads overfit overlapping 10 s labels otherwise)
 LOG_VAR_RANGE = 1.5
 
 
-def _price_head(mean_raw, log_var_raw, data: WorldData):
-    """(mean bps, log variance) around the training moments (`LOG_VAR_RANGE`)."""
-    log_var = data.price_log_var + LOG_VAR_RANGE * jnp.tanh(log_var_raw / LOG_VAR_RANGE)
-    return data.price_mean_bps + mean_raw, log_var
+def _price_head(mean_raw, log_var_raw, prior_log_var):
+    """(mean bps, log variance): the prior N(0, EWMA variance) corrected by the head's outputs,
+    the log-variance change bounded to +-`LOG_VAR_RANGE`; zero outputs give the prior."""
+    log_var = prior_log_var + LOG_VAR_RANGE * jnp.tanh(log_var_raw / LOG_VAR_RANGE)
+    return mean_raw, log_var
 
 
 def _loss(model: OrderBookWorldModel, dcfg: WorldDataConfig, variables, data: WorldData, rows):
     b = gather(data, rows, dcfg)
     h0 = jnp.zeros((rows.shape[0], model.config.gru_hidden))
     actions = jnp.full(b.rows.shape, Action.WAIT, jnp.int32)
-    _, out = model.apply(variables, h0, b.lob, b.flow, b.history, actions)
+    prior = data.price_prior_log_var[b.rows]
+    _, out = model.apply(
+        variables, h0, b.lob, b.flow, b.history, actions, prior - data.price_log_var
+    )
     z_next = model.apply(variables, b.next_lob, b.next_flow, method=lambda m, a, f: m.encoder(a, f))
     pred = out.prediction
     dyn = jnp.mean((pred.next_latent - jax.lax.stop_gradient(z_next)) ** 2)
     rep = jnp.mean((jax.lax.stop_gradient(pred.next_latent) - z_next) ** 2)
     latent = jnp.maximum(dyn, FREE_LATENT_MSE) + 0.1 * jnp.maximum(rep, FREE_LATENT_MSE)
     y = data.price_bps[b.rows]
-    mean, log_var = _price_head(out.price_mean_bps, out.price_log_var, data)
+    mean, log_var = _price_head(out.price_mean_bps, out.price_log_var, prior)
     nll = jnp.mean(0.5 * log_var + 0.5 * (y - mean) ** 2 * jnp.exp(-log_var) + _HALF_LOG_2PI)
     labels = data.direction[b.rows]  # (B, T, H)
     logp = jax.nn.log_softmax(pred.direction_logits)
@@ -101,18 +105,33 @@ def _compiled(mcfg: WorldModelConfig, dcfg: WorldDataConfig, tcfg: TrainConfig):
 
     @jax.jit
     def eval_loss(variables, data, rows):
-        return _loss(model, dcfg, variables, data, rows)[0]
+        """(joint loss, price NLL) on the rows."""
+        total, parts = _loss(model, dcfg, variables, data, rows)
+        return total, parts["nll"]
 
     @jax.jit
-    def predict(variables, data, rows):
+    def predict(variables, data, rows, last_prior):
         b = gather(data, rows, dcfg)
         h0 = jnp.zeros((rows.shape[0], mcfg.gru_hidden))
         actions = jnp.full(b.rows.shape, Action.WAIT, jnp.int32)
-        _, out = model.apply(variables, h0, b.lob, b.flow, b.history, actions)
-        mean, log_var = _price_head(out.price_mean_bps[:, -1], out.price_log_var[:, -1], data)
+        prior = data.price_prior_log_var[b.rows].at[:, -1].set(last_prior)
+        rel = prior - data.price_log_var
+        _, out = model.apply(variables, h0, b.lob, b.flow, b.history, actions, rel)
+        prior = prior[:, -1]
+        mean, log_var = _price_head(out.price_mean_bps[:, -1], out.price_log_var[:, -1], prior)
         return mean, log_var, jnp.argmax(out.prediction.direction_logits[:, -1], axis=-1)
 
     return model, opt, train_step, predict, eval_loss
+
+
+def _init_variables(key, mcfg: WorldModelConfig, dcfg: WorldDataConfig) -> dict:
+    """Fresh variables of `OrderBookWorldModel(mcfg)` for sequences of `dcfg.seq_len` rows."""
+    s = dcfg.seq_len
+    return OrderBookWorldModel(mcfg).init(
+        key, jnp.zeros((1, mcfg.gru_hidden)), jnp.zeros((1, s, mcfg.lob_dim)),
+        jnp.zeros((1, s, mcfg.flow_dim)),
+        jnp.zeros((1, s, dcfg.history, mcfg.history_channels)), jnp.zeros((1, s), jnp.int32),
+    )  # fmt: skip
 
 
 @dataclass
@@ -130,8 +149,11 @@ class WorldModelFit:
     seconds: float  # training wall time, compilation included
     compile_seconds: float
     samples_per_s: float  # sequences per second after compilation
+    #: the epoch of the order-flow model's variables (lowest validation price NLL; -1: untrained,
+    #: i.e. the EWMA prior itself), kept beside the other modules' `best_epoch`
+    best_price_epoch: int = -1
     #: (mean shrink s, variance scale c) fitted on validation intervals by `calibrate_price_head`:
-    #: mean = m0 + s (mean - m0), variance = c variance; (1, 1) = uncalibrated
+    #: mean = s mean, variance = c variance; (1, 1) = uncalibrated
     price_calibration: tuple[float, float] = (1.0, 1.0)
 
 
@@ -172,13 +194,9 @@ def fit_world_model(
             "later --test-start"
         )
     mcfg = model_config or model_config_for(data)
-    model, opt, train_step, _, eval_loss = _compiled(mcfg, data_config, train_config)
+    _, opt, train_step, _, eval_loss = _compiled(mcfg, data_config, train_config)
     k_init, k_shuffle = jax.random.split(key)
-    b0 = gather(data, jnp.asarray(train_rows[:2]), data_config)
-    variables = model.init(
-        k_init, jnp.zeros((2, mcfg.gru_hidden)), b0.lob, b0.flow, b0.history,
-        jnp.zeros(b0.rows.shape, jnp.int32),
-    )  # fmt: skip
+    variables = _init_variables(k_init, mcfg, data_config)
     opt_state = opt.init(variables)
     steps = train_rows.size // bs
     start = time.perf_counter()
@@ -191,6 +209,16 @@ def fit_world_model(
     if val_rows is not None and np.size(val_rows) >= bs:
         v = np.asarray(val_rows)
         val_batches = jnp.asarray(v[: v.size // bs * bs].reshape(-1, bs))
+
+    def validate(variables):
+        scores = jnp.stack([jnp.stack(eval_loss(variables, data, r)) for r in val_batches])
+        return np.asarray(jnp.mean(scores, axis=0), np.float64)  # (joint, price NLL)
+
+    # the order-flow model is early-stopped on its own validation NLL; "epoch -1" is its
+    # untrained state, the EWMA prior, kept when training never improves on it
+    best_flow = (np.inf, epochs - 1, variables["params"]["flow_model"])
+    if val_batches is not None:
+        best_flow = (validate(variables)[1], -1, variables["params"]["flow_model"])
     run_start = time.perf_counter()
     for epoch in range(epochs):
         perm = np.asarray(jax.random.permutation(jax.random.fold_in(k_shuffle, epoch), train_rows))
@@ -204,20 +232,24 @@ def fit_world_model(
             raise InputError(f"training loss is {mean_loss} in epoch {epoch}: lower the rate")
         losses.append(mean_loss)
         if val_batches is not None:
-            val = float(jnp.mean(jnp.stack([eval_loss(variables, data, r) for r in val_batches])))
+            val, val_nll = validate(variables)
             val_losses.append(val)
             if val < best[0]:
                 best = (val, epoch, variables)
+            if val_nll < best_flow[0]:
+                best_flow = (val_nll, epoch, variables["params"]["flow_model"])
         if callback is not None:
             callback(epoch, (epoch + 1) * steps, mean_loss)
     run_s = time.perf_counter() - run_start
     if val_batches is None:
         best = (np.nan, epochs - 1, variables)
+        best_flow = (np.nan, epochs - 1, variables["params"]["flow_model"])
+    kept = {**best[2], "params": {**best[2]["params"], "flow_model": best_flow[2]}}
     return WorldModelFit(
         model_config=mcfg,
         data_config=data_config,
         train_config=train_config,
-        variables=best[2],
+        variables=kept,
         normalizer=normalizer,
         losses=np.asarray(losses),
         val_losses=np.asarray(val_losses),
@@ -225,12 +257,17 @@ def fit_world_model(
         seconds=compile_s + run_s,
         compile_seconds=compile_s,
         samples_per_s=epochs * steps * bs / max(run_s, 1e-9),
+        best_price_epoch=best_flow[1],
     )
 
 
-def predict_world_model(fit: WorldModelFit, data: WorldData, rows, chunk: int = 2048):
+def predict_world_model(
+    fit: WorldModelFit, data: WorldData, rows, prior_log_var=None, chunk: int = 2048
+):
     """(price mean bps, price log-variance, direction classes (R, H)) at `rows` (R,), in fixed
-    chunks so one compiled program serves any R; the price head's calibration applied."""
+    chunks so one compiled program serves any R; the price head's calibration applied.
+    `prior_log_var` (R,) replaces the rows' price prior (e.g. the EWMA forecast at a clock-grid
+    time, which has seen the whole last interval; default: the rows' own)."""
     _, _, _, predict, _ = _compiled(fit.model_config, fit.data_config, fit.train_config)
     rows = np.asarray(rows, np.int64)
     if rows.size == 0:
@@ -239,15 +276,21 @@ def predict_world_model(fit: WorldModelFit, data: WorldData, rows, chunk: int = 
             np.zeros(0, np.float32),
             np.zeros((0, len(fit.data_config.horizons)), np.int32),
         )
+    if prior_log_var is None:
+        prior_log_var = np.asarray(data.price_prior_log_var)[rows]
     pad = (-rows.size) % chunk
     padded = np.concatenate([rows, np.zeros(pad, rows.dtype)]).reshape(-1, chunk)
-    outs = [predict(fit.variables, data, jnp.asarray(r)) for r in padded]
+    priors = np.r_[np.asarray(prior_log_var, np.float32), np.zeros(pad, np.float32)]
+    priors = priors.reshape(-1, chunk)
+    outs = [
+        predict(fit.variables, data, jnp.asarray(r), jnp.asarray(p))
+        for r, p in zip(padded, priors, strict=True)
+    ]
     mean, log_var, classes = (
         np.concatenate([np.asarray(o[j]) for o in outs])[: rows.size] for j in range(3)
     )
     shrink, scale = fit.price_calibration
-    m0 = float(data.price_mean_bps)
-    return m0 + shrink * (mean - m0), log_var + np.float32(np.log(scale)), classes
+    return shrink * mean, log_var + np.float32(np.log(scale)), classes
 
 
 def save_world_model(path, fit: WorldModelFit) -> Path:
@@ -260,6 +303,7 @@ def save_world_model(path, fit: WorldModelFit) -> Path:
         "data": asdict(fit.data_config),
         "train": asdict(fit.train_config),
         "price_calibration": list(fit.price_calibration),
+        "best_price_epoch": fit.best_price_epoch,
     }
     path.with_suffix(".json").write_text(json.dumps(meta))
     return path
@@ -282,19 +326,14 @@ def load_world_model(path) -> WorldModelFit:
     dcfg = WorldDataConfig(**{**d, "horizons": tuple(d["horizons"]), "features": feat})
     mcfg = WorldModelConfig(**meta["model"])
     tcfg = TrainConfig(**meta["train"])
-    model = OrderBookWorldModel(mcfg)
-    s = dcfg.seq_len
-    variables = model.init(
-        jax.random.key(0), jnp.zeros((1, mcfg.gru_hidden)), jnp.zeros((1, s, mcfg.lob_dim)),
-        jnp.zeros((1, s, mcfg.flow_dim)),
-        jnp.zeros((1, s, dcfg.history, mcfg.history_channels)), jnp.zeros((1, s), jnp.int32),
-    )  # fmt: skip
+    variables = _init_variables(jax.random.key(0), mcfg, dcfg)
     zeros = (jnp.zeros(mcfg.lob_dim), jnp.zeros(mcfg.flow_dim), jnp.zeros(mcfg.history_channels))
     blocks = [z for z in zeros for _ in range(2)]
-    template = {"v": variables, "n": Normalizer(*blocks, jnp.float32(0), jnp.float32(0))}
+    template = {"v": variables, "n": Normalizer(*blocks, jnp.float32(0))}
     state = serialization.from_bytes(template, path.read_bytes())
     none = np.zeros(0)
     cal = tuple(meta.get("price_calibration", (1.0, 1.0)))
     return WorldModelFit(
-        mcfg, dcfg, tcfg, state["v"], state["n"], none, none, -1, 0.0, 0.0, 0.0, cal
-    )
+        mcfg, dcfg, tcfg, state["v"], state["n"], none, none, -1, 0.0, 0.0, 0.0,
+        meta.get("best_price_epoch", -1), cal,
+    )  # fmt: skip
