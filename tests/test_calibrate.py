@@ -42,7 +42,8 @@ def data_1d():
 
 @pytest.fixture(scope="module")
 def fit_1d(data_1d):
-    return fit_mle(data_1d, 4000.0)
+    # one start (the multi-start default is tested in test_hawkes_fit_scale)
+    return fit_mle(data_1d, 4000.0, n_starts=1)
 
 
 def _within(est, true, se, k=4.0):
@@ -76,7 +77,7 @@ def test_mle_recovers_1d_within_4_standard_errors(fit_1d, data_1d):
 
 def test_mle_from_a_given_start_reaches_the_same_optimum(fit_1d, data_1d):
     start = hk.HawkesParams.create(1.0, 0.2, 10.0)
-    fit = fit_mle(data_1d, 4000.0, init=start, std_errors=False)
+    fit = fit_mle(data_1d, 4000.0, init=start, std_errors=False, n_starts=1)
     assert fit.converged
     assert fit.log_likelihood == pytest.approx(fit_1d.log_likelihood, abs=1e-6)
     np.testing.assert_allclose(fit.params.beta, fit_1d.params.beta, rtol=1e-4)
@@ -116,7 +117,13 @@ def test_nuts_90_percent_intervals_cover_the_truth_2d():
     horizon = 1000.0
     events = _simulate(TRUE_2D, horizon, 4)
     post = fit_bayes(
-        events, horizon, num_warmup=150, num_samples=150, num_chains=2, key=jax.random.key(5)
+        events,
+        horizon,
+        num_warmup=100,
+        num_samples=150,
+        num_chains=2,
+        key=jax.random.key(5),
+        n_starts=1,
     )
     s = post.summary
     assert post.samples["alpha"].shape == (300, 2, 2)

@@ -48,6 +48,7 @@ from wmjax.calibrate._inputs import (
     warn_late_start,
 )
 from wmjax.calibrate._mle import _fit_jit
+from wmjax.calibrate._starts import N_STARTS
 from wmjax.hawkes import EventLayout, layout_log_likelihood, spectral_radius
 from wmjax.hawkes._likelihood import layout_hessian
 
@@ -158,14 +159,15 @@ def fit_bayes(
     chain_method: str = "vectorized",
     progress_bar: bool = False,
     start: str = "mle",
-    n_starts: int = 1,
+    n_starts: int = N_STARTS,
 ) -> BayesResult:
     """Posterior of mu, alpha, beta and the branching ratio by NUTS (see the module docstring
     for the priors, the start and the metric). events: `HawkesEvents` or a `(times_s, marks)`
     pair; key: a jax PRNG key (default key(0)). chain_method: "vectorized" (chains run side by
     side; best on CPU), "sequential" or "parallel". start: "mle" (chains start around the MLE,
-    found from `n_starts` L-BFGS starts as in `fit_mle`, with the inverse Hessian as a fixed
-    dense metric) or "prior" (around the prior medians, diagonal metric adapted in warmup).
+    found from `n_starts` L-BFGS starts as in `fit_mle`, the likelihood being multimodal in
+    the decays on real data; 1 is enough on well-posed data; with the inverse Hessian as a
+    fixed dense metric) or "prior" (around the prior medians, diagonal metric adapted in warmup).
     Runs in float64. Raises InputError for bad input.
     """
     structure = parse_beta_structure(beta_structure)
