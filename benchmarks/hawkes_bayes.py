@@ -147,7 +147,11 @@ def main(argv=None) -> int:
         f"{times.size} events over {horizon:.1f} s; {platform.machine()}, {os.cpu_count()} CPUs, "
         f"load average {os.getloadavg()[0]:.1f}, jax {jax.__version__}"
     )
-    results = [run_config(n, times, marks, horizon, args.chains, args.seed) for n in names]
+    results = []
+    for name in names:
+        results.append(run_config(name, times, marks, horizon, args.chains, args.seed))
+        done = {k: v for k, v in results[-1].items() if k != "parameters"}
+        print(json.dumps(done, default=float), flush=True)
     print_results(results)
     print(f"load average at the end {os.getloadavg()[0]:.1f}")
     if args.json:
