@@ -47,7 +47,7 @@ from wmjax.calibrate._inputs import (
     require_enough,
     warn_late_start,
 )
-from wmjax.calibrate._mle import _fit_jit
+from wmjax.calibrate._mle import _fit_jit, inverse_spd
 from wmjax.calibrate._starts import N_STARTS
 from wmjax.hawkes import EventLayout, layout_log_likelihood, spectral_radius
 from wmjax.hawkes._likelihood import layout_hessian
@@ -121,9 +121,7 @@ def _laplace(natural, data, log_rate, log_beta0, dim: int, beta_shape: tuple[int
     jac = natural * scale
     hess = -jac[:, None] * layout_hessian(*parts, data) * jac[None, :]
     hess = hess + jnp.diag(1.0 - grad * natural * scale**2)
-    chol = jnp.linalg.cholesky(hess)  # NaN when not positive definite
-    inv_chol = jax.scipy.linalg.solve_triangular(chol, jnp.eye(z.size), lower=True)
-    return z, inv_chol.T @ inv_chol
+    return z, inverse_spd(hess)
 
 
 _laplace_jit = jax.jit(_laplace, static_argnames=("dim", "beta_shape"))
