@@ -263,7 +263,8 @@ def run_fit(args) -> int:
     dim = None if args.dim is None else positive_int("--dim", args.dim)
     n_starts = positive_int("--starts", args.starts)
     n_dim = dim if dim is not None else (int(marks.max()) + 1 if marks.size else 1)
-    side_by_side = n_starts if args.method == "mle" else max(1, args.chains)
+    # bayes: the MLE's starts first (the chains start around it), then the chains
+    side_by_side = n_starts if args.method == "mle" else max(n_starts, args.chains)
     _check_memory(int(times.size), n_dim, side_by_side)
     if args.method == "mle":
         with progress(enabled=not args.json) as bar, warnings.catch_warnings():
