@@ -1,6 +1,8 @@
 """MLE and NUTS calibration: parameter recovery against the truth (Hessian standard errors,
 posterior intervals), the fitting objective against the engine's likelihood, and bad input."""
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -42,7 +44,8 @@ def data_1d():
 
 @pytest.fixture(scope="module")
 def fit_1d(data_1d):
-    return fit_mle(data_1d, 4000.0)
+    # one start (the multi-start default is tested in test_hawkes_fit_scale)
+    return fit_mle(data_1d, 4000.0, n_starts=1)
 
 
 def _within(est, true, se, k=4.0):
@@ -76,7 +79,7 @@ def test_mle_recovers_1d_within_4_standard_errors(fit_1d, data_1d):
 
 def test_mle_from_a_given_start_reaches_the_same_optimum(fit_1d, data_1d):
     start = hk.HawkesParams.create(1.0, 0.2, 10.0)
-    fit = fit_mle(data_1d, 4000.0, init=start, std_errors=False)
+    fit = fit_mle(data_1d, 4000.0, init=start, std_errors=False, n_starts=1)
     assert fit.converged
     assert fit.log_likelihood == pytest.approx(fit_1d.log_likelihood, abs=1e-6)
     np.testing.assert_allclose(fit.params.beta, fit_1d.params.beta, rtol=1e-4)
@@ -116,7 +119,13 @@ def test_nuts_90_percent_intervals_cover_the_truth_2d():
     horizon = 1000.0
     events = _simulate(TRUE_2D, horizon, 4)
     post = fit_bayes(
-        events, horizon, num_warmup=150, num_samples=150, num_chains=2, key=jax.random.key(5)
+        events,
+        horizon,
+        num_warmup=100,
+        num_samples=150,
+        num_chains=2,
+        key=jax.random.key(5),
+        n_starts=1,
     )
     s = post.summary
     assert post.samples["alpha"].shape == (300, 2, 2)
@@ -155,3 +164,37 @@ def test_bad_input_raises_a_clear_error(data_1d, kwargs, message):
     if "beta_structure" not in kwargs:
         with pytest.raises(InputError, match=message):
             fit_bayes(**args, num_warmup=1, num_samples=4, num_chains=1)
+
+
+def test_nuts_metric_is_the_inverse_hessian_of_the_potential_at_the_mle(x64):
+    """`fit_bayes`'s fixed metric (chain rule from `layout_hessian` to the sampled z) equals the
+    inverse of autodiff's Hessian of numpyro's potential energy of the model at that point."""
+    from numpyro.infer.util import potential_energy
+
+    from wmjax.calibrate import _bayes
+    from wmjax.calibrate._inputs import fit_layout
+
+    horizon, shape = 300.0, (2, 2)
+    events = _simulate(TRUE_2D, horizon, 6)
+    n = int(events.count)
+    times, marks = np.asarray(events.times[:n]), np.asarray(events.marks[:n])
+    data = fit_layout(times, marks, horizon, 2)
+    counts = np.bincount(marks, minlength=2)
+    log_rate, log_beta0 = jnp.log(counts / horizon), jnp.log(4.0 * counts.sum() / horizon)
+    point = jnp.concatenate([TRUE_2D.mu, TRUE_2D.alpha.ravel(), TRUE_2D.beta.ravel()])
+    point = point.astype(jnp.float64)
+    z, inverse_mass = _bayes._laplace_jit(point, data, log_rate, log_beta0, 2, shape)
+    model = functools.partial(_bayes._model, dim=2, beta_shape=shape)
+
+    def potential(flat):
+        sites = {"z_mu": flat[:2], "z_alpha": flat[2:6].reshape(2, 2)}
+        sites["z_beta"] = flat[6:].reshape(shape)
+        return potential_energy(model, (data, log_rate, log_beta0), {}, sites)
+
+    hessian = jax.hessian(potential)(z)
+    np.testing.assert_allclose(np.asarray(inverse_mass) @ hessian, np.eye(z.size), atol=1e-8)
+
+
+def test_fit_bayes_refuses_an_unknown_start(data_1d):
+    with pytest.raises(InputError, match="start must be one of mle, prior"):
+        fit_bayes(data_1d, 4000.0, start="median")

@@ -76,7 +76,8 @@ def test_fit_bayes_json_has_the_posterior_summary(events_csv, capsys):
         capsys,
         [
             *("hawkes", "fit", str(events_csv), "--method", "bayes", "--warmup", "30"),
-            *("--samples", "20", "--chains", "2", "--json"),
+            # 20 draws per chain: a schema check, not a convergence one (r_hat may exceed 1.05)
+            *("--samples", "20", "--chains", "2", "--json", "--allow-unconverged"),
         ],
     )
     post = out["posterior"]

@@ -114,7 +114,8 @@ def test_fit_of_clock_times_warns_and_start_fixes_it(tmp_path, capsys):
     with pytest.warns(LateStartWarning, match="first event is at 34200"):
         with pytest.raises(InputError, match="needs at least"):
             fit_mle((few, np.zeros(3, int)), 34202.0)
-    code = main(["hawkes", "fit", str(path), "--start", "34200", "--horizon", "34800", "--json"])
+    argv = ["hawkes", "fit", str(path), "--start", "34200", "--horizon", "34800", "--json"]
+    code = main([*argv, "--starts", "1"])  # one start: the multi-start is tested elsewhere
     res = json.loads(capsys.readouterr().out)
     assert code == 0 and res["converged"] and res["start_s"] == 34200
     assert abs(res["alpha"][0][0] - 0.5) < 4 * res["std_errors"]["alpha"][0][0]
@@ -130,7 +131,7 @@ def test_fit_of_poisson_data_keeps_stationary_and_fails_loudly(tmp_path, capsys)
     horizon = 300.0
     t = np.sort(rng.uniform(0, horizon, 300))
     path = _write_events(tmp_path / "poisson.csv", t, rng.integers(0, 2, t.size))
-    code = main(["hawkes", "fit", str(path), "--horizon", "300", "--json"])
+    code = main(["hawkes", "fit", str(path), "--horizon", "300", "--json", "--starts", "1"])
     captured = capsys.readouterr()
     res = json.loads(captured.out)
     assert res["branching_ratio"] < 1.0

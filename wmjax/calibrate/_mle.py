@@ -210,9 +210,14 @@ def _standard_errors(natural, data: EventLayout, *, dim, beta_shape):
     (the observed Fisher information); NaN everywhere if H is not positive definite. H comes
     from `layout_hessian`, in memory O(N d) rather than O(N d^2 n_params)."""
     hess = -layout_hessian(*_split(natural, dim, beta_shape), data)
-    chol = jnp.linalg.cholesky(hess)  # NaN when H is not positive definite
-    inv_chol = jax.scipy.linalg.solve_triangular(chol, jnp.eye(hess.shape[0]), lower=True)
-    return jnp.sqrt(jnp.sum(inv_chol**2, axis=0))
+    return jnp.sqrt(jnp.diag(inverse_spd(hess)))
+
+
+def inverse_spd(matrix) -> jnp.ndarray:
+    """Inverse of a symmetric positive definite matrix by Cholesky; NaN if it is not one."""
+    chol = jnp.linalg.cholesky(matrix)  # NaN when not positive definite
+    inv_chol = jax.scipy.linalg.solve_triangular(chol, jnp.eye(matrix.shape[0]), lower=True)
+    return inv_chol.T @ inv_chol
 
 
 _STATIC = ("dim", "beta_shape", "max_iter", "stationary", "n_starts")

@@ -90,9 +90,9 @@ def register(subparsers) -> None:
         default="full",
         help="free decays: a (d, d) matrix (default), one per source dimension, or one",
     )
-    f.add_argument("--warmup", type=int, default=500, help="NUTS warmup steps (bayes)")
-    f.add_argument("--samples", type=int, default=500, help="NUTS samples per chain (bayes)")
-    f.add_argument("--chains", type=int, default=4, help="NUTS chains (bayes)")
+    f.add_argument("--warmup", type=int, default=200, help="NUTS warmup steps (bayes)")
+    f.add_argument("--samples", type=int, default=300, help="NUTS samples per chain (bayes)")
+    f.add_argument("--chains", type=int, default=2, help="NUTS chains (bayes)")
     f.add_argument(
         "--seed", type=int, default=0, help="random seed: NUTS (bayes), random starts (mle)"
     )
@@ -100,8 +100,8 @@ def register(subparsers) -> None:
         "--starts",
         type=int,
         default=N_STARTS,
-        help=f"L-BFGS starts (mle): the data-driven one and random ones, best optimum kept "
-        f"(default {N_STARTS}; 1 for a single start)",
+        help=f"L-BFGS starts (mle; bayes: of the MLE the chains start around): the data-driven "
+        f"one and random ones, best optimum kept (default {N_STARTS}; 1 for a single start)",
     )
     f.add_argument(
         "--start",
@@ -263,7 +263,8 @@ def run_fit(args) -> int:
     dim = None if args.dim is None else positive_int("--dim", args.dim)
     n_starts = positive_int("--starts", args.starts)
     n_dim = dim if dim is not None else (int(marks.max()) + 1 if marks.size else 1)
-    side_by_side = n_starts if args.method == "mle" else max(1, args.chains)
+    # bayes: the MLE's starts first (the chains start around it), then the chains
+    side_by_side = n_starts if args.method == "mle" else max(n_starts, args.chains)
     _check_memory(int(times.size), n_dim, side_by_side)
     if args.method == "mle":
         with progress(enabled=not args.json) as bar, warnings.catch_warnings():
@@ -314,6 +315,7 @@ def run_fit(args) -> int:
                 num_chains=positive_int("--chains", args.chains),
                 key=jax.random.key(args.seed),
                 beta_structure=args.beta_structure,
+                n_starts=n_starts,
             )
             bar.advance(task)
         s = post.summary
