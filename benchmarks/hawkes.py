@@ -386,8 +386,11 @@ def bench_simulation(case: Case, args, peers, progress, rows) -> None:
         f"cap {cap_b}"
     )
     batched = jax.jit(jax.vmap(lambda k: wh.simulate(k, params, horizon_b, cap_b, throw=False)))
-    per_path = random_values(lambda k: wh.simulate(k, params, horizon_b, cap_b, throw=False))
-    draws = jax.jit(jax.vmap(lambda k: jax.random.uniform(k, (per_path,), jnp.float32)))
+    per_path = (
+        0
+        if args.quick
+        else random_values(lambda k: wh.simulate(k, params, horizon_b, cap_b, throw=False))
+    )
 
     def batch(seed):
         keys = jax.random.split(jax.random.key(seed), args.paths)
@@ -401,7 +404,27 @@ def bench_simulation(case: Case, args, peers, progress, rows) -> None:
     (count, n_over), secs = min(runs, key=lambda r: r[1] / max(r[0][0], 1))
     label = f"wmjax ({args.paths} paths, float32)"
     rows.append(_sim_row(case, label, count, secs, max(first - secs, 0.0), n_over))
-    # profile: the draws alone against the whole batch, alternated so both see the same load
+    if not args.quick:  # the smoke run skips the profile (one compile less)
+        _profile(case, args, batched, per_path, rows)
+    # peers: one path each, as long as wmjax's single path unless that would take more than
+    # --peer-sim-s seconds (a warm-up on 1% of the horizon measures the peer's speed)
+    for label, sim in peer_simulators(case, peers).items():
+        progress(f"{case.label} simulate: {label}")
+        try:
+            _, warm_s = _rate(functools.partial(sim, 0, horizon / 100))
+            scale = min(1.0, args.peer_sim_s / max(100 * warm_s, 1e-9))
+            h = max(horizon * scale, horizon / 100)
+            runs = [_rate(functools.partial(sim, s, h)) for s in range(1, 1 + args.repeats)]
+            count, secs = min(runs, key=lambda r: r[1] / max(r[0], 1))
+            rows.append(_sim_row(case, label, count, secs, None, None))
+        except Exception as err:
+            _failed(rows, "simulate", case, label, err)
+
+
+def _profile(case: Case, args, batched, per_path: int, rows) -> None:
+    """The draws alone against the whole batch, alternated so both see the same load."""
+    cap_b = int(args.capacity_factor * args.path_events)
+    draws = jax.jit(jax.vmap(lambda k: jax.random.uniform(k, (per_path,), jnp.float32)))
     keys = jax.random.split(jax.random.key(7), args.paths)
     block(draws(keys))
     draw_secs, secs = np.inf, np.inf
@@ -422,19 +445,6 @@ def bench_simulation(case: Case, args, peers, progress, rows) -> None:
             f"{draw_secs / (per_path * args.paths) * 1e9:.0f} ns per value",
         }
     )
-    # peers: one path each, as long as wmjax's single path unless that would take more than
-    # --peer-sim-s seconds (a warm-up on 1% of the horizon measures the peer's speed)
-    for label, sim in peer_simulators(case, peers).items():
-        progress(f"{case.label} simulate: {label}")
-        try:
-            _, warm_s = _rate(functools.partial(sim, 0, horizon / 100))
-            scale = min(1.0, args.peer_sim_s / max(100 * warm_s, 1e-9))
-            h = max(horizon * scale, horizon / 100)
-            runs = [_rate(functools.partial(sim, s, h)) for s in range(1, 1 + args.repeats)]
-            count, secs = min(runs, key=lambda r: r[1] / max(r[0], 1))
-            rows.append(_sim_row(case, label, count, secs, None, None))
-        except Exception as err:
-            _failed(rows, "simulate", case, label, err)
 
 
 def random_values(fn) -> int:

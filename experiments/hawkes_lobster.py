@@ -93,7 +93,9 @@ def _model_block(times, marks, horizon, dim, args) -> dict:
     """Poisson, Hawkes MLE and Hawkes posterior on one data set."""
     poisson = _poisson(times, marks, horizon, dim)
     start = time.perf_counter()
-    fit = fit_mle((times, marks), horizon, dim, beta_structure=args.beta_structure)
+    fit = fit_mle(
+        (times, marks), horizon, dim, beta_structure=args.beta_structure, n_starts=args.starts
+    )
     events = _events64(times, marks, horizon, dim)
     out = {
         "n_events": int(times.size),
@@ -187,6 +189,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--chains", type=int, default=2, help="NUTS chains")
     parser.add_argument("--beta-structure", default="full", choices=("full", "source", "scalar"))
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--starts", type=int, default=8, help="L-BFGS starts per fit (fit_mle)")
     parser.add_argument("--dims", default="1,2", help="which models: 1 (all orders), 2 (buy/sell)")
     args = parser.parse_args(argv)
     out_dir = Path(args.out)

@@ -13,7 +13,9 @@ def test_hawkes_lobster_experiment_runs_and_hawkes_beats_poisson(tmp_path):
     spec = importlib.util.spec_from_file_location("hawkes_lobster", SCRIPT)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    result = module.main(["--out", str(tmp_path), "--samples", "0", "--beta-structure", "scalar"])
+    # only the 2-D model, one L-BFGS start: the assertions below are about the 2-D block
+    args = ["--out", str(tmp_path), "--samples", "0", "--beta-structure", "scalar"]
+    result = module.main([*args, "--dims", "2", "--starts", "1"])
     assert (tmp_path / "hawkes_lobster.png").stat().st_size > 0
     saved = json.loads((tmp_path / "hawkes_lobster.json").read_text())
     assert saved["market_orders"] == result["market_orders"] <= saved["executions"]

@@ -9,7 +9,7 @@ import pytest
 
 import wmjax.hawkes as hk
 from wmjax import InputError
-from wmjax.calibrate import fit_hawkes_model, score_hawkes_model
+from wmjax.calibrate import fit_hawkes_em, fit_hawkes_model, score_hawkes_model
 
 MODELS = {
     "sum_exp_shared": hk.HawkesModel(dim=2, n_exp=2, decays="shared"),
@@ -231,3 +231,24 @@ def test_parameter_recovery_within_4_se_and_residuals_exp1(x64, name):
         ), field
     # Held-out scoring is the same likelihood: the fit's own data scores its log-likelihood.
     assert abs(score_hawkes_model(fit, data) - fit.log_likelihood) < 1e-6 * abs(fit.log_likelihood)
+
+
+def test_em_for_fixed_decays_increases_the_likelihood_to_a_stationary_point(x64):
+    """EM never decreases the likelihood; after an M-step the compensator over all segments
+    equals the number of events (every event's responsibilities sum to 1); at its fixed point
+    the score in log-parameters vanishes (relative to N)."""
+    model, true, _ = RECOVERY["power_law_grid"]
+    data = hk.segment_events(_simulated(model, true, 2, 400.0, 2000, seed=1), model.dim)
+    fit, trace = fit_hawkes_em(model, data, max_iter=500)
+    assert trace.size == fit.n_iter and np.all(np.diff(trace) >= -1e-9 * abs(trace[-1]))
+    params = jax.tree.map(jnp.asarray, fit.params)
+    assert abs(float(_LL(params, model, data)) - fit.log_likelihood) < 1e-9 * abs(trace[-1])
+    grads = _GRAD(params, model, data)
+    score = np.concatenate(
+        [np.ravel(grads.mu * params.mu), np.ravel(grads.alpha * params.alpha)]
+    )  # d LL / d log(parameter)
+    assert np.max(np.abs(score)) < 1e-4 * data.n_events
+    # d LL / d log(scale) of all mu and alpha together = N - compensator total = 0
+    assert abs(float(np.sum(score))) < 1e-6 * data.n_events
+    with pytest.raises(InputError, match="decays='fixed'"):
+        fit_hawkes_em(MODELS["sum_exp_free"], data)

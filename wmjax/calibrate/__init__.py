@@ -25,6 +25,7 @@ from wmjax.calibrate._flow import (
     FlowCalibration,
     fit_flow,
 )
+from wmjax.calibrate._hawkes_em import fit_hawkes_em
 from wmjax.calibrate._hawkes_models import (
     ModelFit,
     fit_hawkes_model,
@@ -94,6 +95,7 @@ __all__ = [
     "fit_bayes",
     "fit_bayes_batch",
     "fit_flow",
+    "fit_hawkes_em",
     "fit_hawkes_model",
     "fit_kalman_volume",
     "fit_mle",

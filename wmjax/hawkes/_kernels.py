@@ -24,6 +24,7 @@ one timestamp do not excite each other.
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import jax
 import jax.numpy as jnp
@@ -233,6 +234,7 @@ def model_log_likelihood(params: ModelParams, model: HawkesModel, data: Segmente
     return jnp.sum(jax.vmap(one)(data.times_s, data.marks, data.log_size, data.start_s, data.end_s))
 
 
+@functools.partial(jax.jit, static_argnames="model")  # eagerly, each scan op would compile
 def model_compensator_at_events(params: ModelParams, model: HawkesModel, data: SegmentedEvents):
     """(S, cap) Lambda_{m_k}(t_k): each event's own-dimension compensator from its segment's
     start, counting strictly earlier events (0 in padding)."""

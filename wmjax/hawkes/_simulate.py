@@ -1,14 +1,18 @@
 """Exact simulation of a multivariate exponential-kernel Hawkes process into a fixed buffer.
 
-Between events every excitation term S_ij(t) decays exponentially, so the next event is the
-first to fire among independent clocks (superposition): a Poisson clock of rate sum(mu), and
-one clock per *decay group*, the kernels (i, j) that share a decay rate b. A group's intensity
+Between events every excitation term decays exponentially, so the next event is the first to
+fire among independent clocks (superposition): a Poisson clock of rate sum(mu), and one clock
+per *decay group*, the kernels (i, j) that share a decay rate b. A group's intensity
 sum_i L_i exp(-b s) keeps its proportions while it decays, so when it fires the mark is i with
-probability L_i / sum(L). A clock of intensity c exp(-b s) fires at s = -log(1 - b E / c) / b for
-E ~ Exp(1) if b E < c, else never (Dassios & Zhao 2013, "Exact simulation of Hawkes process
-with exponentially decaying intensity"). Every scan step yields exactly one event: no thinning,
-no rejection. A scalar beta is one group (three draws per event whatever d is); a general
-(d, d) beta is up to d*d groups.
+probability L_i / sum(L). Each clock keeps its residual R ~ Exp(1) in compensator units: it
+fires after s = R / sum(mu), or s = -log(1 - b R / c) / b if b R < c = sum(L), else never
+(Dassios & Zhao 2013, "Exact simulation of Hawkes process with exponentially decaying
+intensity"). The clocks that did not fire subtract the compensator they used up; by the
+memoryless property what is left is again Exp(1), independent of the past whatever the
+intensity becomes, so only the clock that fired draws a new exponential (the modified next
+reaction method, Anderson 2007, J. Chem. Phys. 127, 214107): one random number per event in
+1-D, two (wait, mark) in d > 1. Every scan step yields exactly one event: no thinning, no
+rejection. A scalar beta is one group; a general (d, d) beta is up to d*d groups.
 
 Times are in the dtype of the parameters (float32 by default; use float64 parameters for
 horizons much longer than 1e4 / beta seconds).
@@ -54,34 +58,41 @@ def _simulate(key, params: HawkesParams, horizon_s, capacity: int, groups: tuple
     member = jnp.asarray(np.eye(n_groups, dtype=bool)[list(groups)].T.reshape(n_groups, d, d))
     decay = jnp.max(jnp.where(member, params.beta, 0.0), axis=(1, 2))  # (G,) 1/s
     jump = jnp.where(member, params.alpha * params.beta, 0.0)  # (G, i, j): added on a j event
+    rate = params.mu.sum()
 
     def step(carry, draws):
-        t, level = carry  # level: (G, d) excitation of each recipient i within each group
-        exp_draw, uniform = draws
+        t, level, residual = carry  # level (G, d); residual (1 + G,): baseline, then groups
+        fresh, uniform = draws
         total = level.sum(axis=1)
-        ratio = decay * exp_draw[1:] / jnp.maximum(total, jnp.finfo(dtype).tiny)
+        ratio = decay * residual[1:] / jnp.maximum(total, jnp.finfo(dtype).tiny)
         fires = ratio < 1
         wait_exc = jnp.where(fires, -jnp.log1p(-jnp.where(fires, ratio, 0.0)) / decay, jnp.inf)
-        waits = jnp.concatenate([exp_draw[:1] / params.mu.sum(), wait_exc])
+        waits = jnp.concatenate([residual[:1] / rate, wait_exc])
         wait = jnp.min(waits)
-        mark = _pick_mark(params.mu, level, waits == wait, uniform) if d > 1 else 0
-        level = level * jnp.exp(-decay * wait)[:, None] + jump[:, :, mark]
+        hit = jnp.arange(1 + n_groups) == jnp.argmin(waits)
+        fade = jnp.exp(-decay * wait)
+        used = jnp.concatenate([rate[None] * wait, total * (1.0 - fade) / decay])
+        residual = jnp.where(hit, fresh, jnp.maximum(residual - used, 0.0))
+        mark = _pick_mark(params.mu, level, hit, uniform) if d > 1 else 0
+        level = level * fade[:, None] + jump[:, :, mark]
         t = t + wait
-        return (t, level), (t, mark)
+        return (t, level, residual), (t, mark)
 
     def block(carry, index):
         # Draws are made per block of steps, not for the whole buffer at once: a small working
         # set stays in cache when many paths run side by side.
         k_wait, k_mark = jax.random.split(jax.random.fold_in(key, index))
-        exp_draws = jax.random.exponential(k_wait, (_BLOCK_STEPS, 1 + n_groups), dtype)
+        fresh = jax.random.exponential(k_wait, (_BLOCK_STEPS,), dtype)
         uniforms = (
             jax.random.uniform(k_mark, (_BLOCK_STEPS,), dtype)
             if d > 1
             else jnp.zeros(_BLOCK_STEPS, dtype)  # one dimension needs no mark draw
         )
-        return jax.lax.scan(step, carry, (exp_draws, uniforms))
+        return jax.lax.scan(step, carry, (fresh, uniforms))
 
-    init = (jnp.zeros((), dtype), jnp.zeros((n_groups, d), dtype))
+    k_init, key = jax.random.split(key)
+    first = jax.random.exponential(k_init, (1 + n_groups,), dtype)
+    init = (jnp.zeros((), dtype), jnp.zeros((n_groups, d), dtype), first)
     n_blocks = -(-(capacity + 1) // _BLOCK_STEPS)
     _, (times, marks) = jax.lax.scan(block, init, jnp.arange(n_blocks))
     times, marks = times.reshape(-1)[: capacity + 1], marks.reshape(-1)[: capacity + 1]
