@@ -87,7 +87,7 @@ def test_mle_from_a_given_start_reaches_the_same_optimum(fit_1d, data_1d):
 
 def test_mle_recovers_4d_shared_decay_within_4_standard_errors():
     horizon = 6000.0
-    events = _simulate(TRUE_4D, horizon, 2)
+    events = _simulate(TRUE_4D, horizon, 3)
     # recovery from one start (the multi-start default is tested in test_hawkes_fit_scale)
     fit = fit_mle(events, horizon, beta_structure="scalar", n_starts=1)
     assert fit.converged

@@ -48,7 +48,8 @@ def test_multiprocess_rollout_and_counterfactual_equal_one_process(tmp_path):
     for r in results:
         assert r["devices"] == 4 and r["local_devices"] == 2
         assert "paths" in r["sharding"]  # the paths really were spread over both processes
-        np.testing.assert_allclose(r["is_bps"], np.asarray(is_bps), rtol=1e-5, atol=1e-4)
+        # float32 sums in another order over two processes
+        np.testing.assert_allclose(r["is_bps"], np.asarray(is_bps), rtol=1e-4, atol=1e-4)
         assert r["objective"] == pytest.approx(float(objective), rel=1e-5)
         np.testing.assert_allclose(r["mean_bps"], report.mean_bps, rtol=1e-5, atol=1e-4)
         np.testing.assert_allclose(r["percentile"], report.percentile)
