@@ -14,18 +14,7 @@ import time
 
 import jax
 import jax.numpy as jnp
-
-
-def _timed(fn, repeats: int = 2):
-    start = time.perf_counter()
-    jax.block_until_ready(fn())
-    first = time.perf_counter() - start
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        jax.block_until_ready(fn())
-        best = min(best, time.perf_counter() - start)
-    return first - best, best
+from _common import compile_and_run_s
 
 
 def main(argv=None) -> dict:
@@ -48,7 +37,7 @@ def main(argv=None) -> dict:
     model = {"A": 1.66, "k": 1.58, "sigma": 1.44}  # experiments/mm_book.py's calibration
     policy, agent = st.closed_form_makers(model, market, h, n, 0.05, (0.1,))["as"]["as g=0.1"]
     key = mk.book_key(0)
-    compile_mm, run_mm = _timed(
+    compile_mm, run_mm = compile_and_run_s(
         lambda: st.maker_paths(key, market, params, policy, agent, h, n, paths).final_state.stats
     )
     one_sided = mk.BookMarket(events_per_step=market.events_per_step)
@@ -60,7 +49,7 @@ def main(argv=None) -> dict:
     )
     parent = order(1e6, h / one_sided.trading_day_s, "buy")
     config = RolloutConfig(n_paths=paths, n_steps=n)
-    compile_book, run_book = _timed(
+    compile_book, run_book = compile_and_run_s(
         lambda: rollout(key, one_sided, params, _Constant(), action, parent, config).shares
     )
     out = {

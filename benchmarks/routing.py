@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import time
 
 import jax
 import jax.numpy as jnp
+from _common import compile_and_run_s
 
 from wmjax.execution import RolloutConfig, order, rollout, schedule_policy, twap
 from wmjax.market import ImpactMarket, VenuesMarket, impact_params
@@ -25,18 +25,6 @@ from wmjax.strategies import (
     split_route_policy,
     venue_set_rollouts,
 )
-
-
-def _timed(fn, repeats):
-    start = time.perf_counter()
-    jax.block_until_ready(fn())
-    first = time.perf_counter() - start
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        jax.block_until_ready(fn())
-        best = min(best, time.perf_counter() - start)
-    return first - best, best
 
 
 def main(argv=None) -> None:
@@ -75,7 +63,7 @@ def main(argv=None) -> None:
         key, ImpactMarket(), lit, schedule_policy, twap(n), parent,
         RolloutConfig(n_paths=total, n_steps=n),
     ).is_bps  # fmt: skip
-    compile_s, lit_s = _timed(lit_fn, args.repeats)
+    compile_s, lit_s = compile_and_run_s(lit_fn, args.repeats)
     print(f"{'lit market alone (ImpactMarket)':32s} {total / lit_s:12,.0f} paths/s   "
           f"compile {compile_s:6.2f} s")  # fmt: skip
     for name, (policy, params) in runs.items():
@@ -83,7 +71,7 @@ def main(argv=None) -> None:
         def fn(policy=policy, params=params):
             return venue_set_rollouts(key, market, venues, policy, params, parent, config).is_bps
 
-        compile_s, run_s = _timed(fn, args.repeats)
+        compile_s, run_s = compile_and_run_s(fn, args.repeats)
         print(f"{name:32s} {total / run_s:12,.0f} paths/s   compile {compile_s:6.2f} s   "
               f"{run_s / lit_s:5.2f}x the lit market's time")  # fmt: skip
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import jax
 
-from wmjax.market import LATENCY_PRESETS
-from wmjax.strategies import latency_arbitrage, stale_quote_params
+from wmjax.market import LATENCY_PRESETS, stale_quote_params
+from wmjax.strategies import latency_arbitrage
 
 
 def main(argv: list[str] | None = None) -> dict:

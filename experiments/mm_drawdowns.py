@@ -21,11 +21,12 @@ import jax
 import numpy as np
 
 from wmjax.analytics import drawdown_summary
-from wmjax.market import quote_config, quote_market_params, risk_limits, simulate_quotes
+from wmjax.market import quote_config, quote_market_params, risk_limits
 from wmjax.strategies import (
     as_inventory_quotes,
     as_symmetric_quotes,
     avellaneda_stoikov,
+    simulate_quotes,
     toxicity_aware,
     toxicity_aware_strategy,
 )

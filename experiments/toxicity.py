@@ -16,10 +16,11 @@ import numpy as np
 
 from wmjax.analytics import lobster_trades, paired_market_making, roc_auc, vpin_day
 from wmjax.data import load_lobster
-from wmjax.market import quote_config, quote_market_params, simulate_quotes
+from wmjax.market import quote_config, quote_market_params
 from wmjax.strategies import (
     as_inventory_quotes,
     avellaneda_stoikov,
+    simulate_quotes,
     toxicity_aware,
     toxicity_aware_strategy,
 )

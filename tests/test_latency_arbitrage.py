@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from wmjax import InputError
-from wmjax.strategies import latency_arbitrage, stale_quote_params
+from wmjax.market import stale_quote_params
+from wmjax.strategies import latency_arbitrage
 
 PARAMS = stale_quote_params(jump_rate_per_s=5.0, jump_ticks=2.0, stale_us=2000.0)
 RUN = dict(n_paths=500, capacity=512)  # one compiled program for every test here

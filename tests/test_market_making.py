@@ -12,7 +12,6 @@ from wmjax.market import (
     quote_config,
     quote_market_params,
     risk_limits,
-    simulate_quotes,
 )
 from wmjax.strategies import (
     as_inventory_quotes,
@@ -21,6 +20,7 @@ from wmjax.strategies import (
     cjp_table,
     glft_asymptotic_depths,
     glft_table,
+    simulate_quotes,
     table_quotes,
 )
 

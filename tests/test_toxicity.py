@@ -15,10 +15,11 @@ from wmjax import InputError
 from wmjax.analytics import lobster_trades, paired_market_making, roc_auc, vpin_day
 from wmjax.data import load_lobster
 from wmjax.features import bulk_volume_classification, time_bars, vpin
-from wmjax.market import markout, quote_config, quote_market_params, simulate_quotes
+from wmjax.market import markout, quote_config, quote_market_params
 from wmjax.strategies import (
     as_inventory_quotes,
     avellaneda_stoikov,
+    simulate_quotes,
     toxicity_aware,
     toxicity_aware_strategy,
 )

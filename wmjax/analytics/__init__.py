@@ -118,7 +118,12 @@ from wmjax.analytics._tca import (
     simulator_version,
     tca_divergence,
 )
-from wmjax.analytics._toxicity import lobster_trades, paired_market_making, vpin_day
+from wmjax.analytics._toxicity import (
+    fit_tape_hawkes,
+    lobster_trades,
+    paired_market_making,
+    vpin_day,
+)
 from wmjax.analytics._vwap_report import (
     VWAP_METHODS,
     VWAPReport,
@@ -174,6 +179,7 @@ __all__ = [
     "evaluation_report",
     "execution_metrics",
     "fill_rate_accuracy",
+    "fit_tape_hawkes",
     "horizon_profile",
     "hysteresis",
     "idle_policy",

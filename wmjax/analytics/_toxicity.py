@@ -129,3 +129,30 @@ def paired_market_making(base, new, markout_steps: int) -> dict:
     out["pnl_std"] = {k: float(v["pnl"].std(ddof=1)) for k, v in per_path.items()}
     out["paths"] = n
     return out
+
+
+def fit_tape_hawkes(buy_orders, sell_orders, dt: float, seed: int = 0):
+    """A 2-D exponential Hawkes model of (buy, sell) market orders fitted by MLE
+    (`wmjax.calibrate.fit_mle`, one decay per exciting side) to a simulated tape of shape
+    (n_paths, n_steps) counts per step: path p's step k becomes events at p·T + (k + u)·dt, u
+    uniform from `seed` (the order within a step is unknown), the paths laid end to end
+    (T = n_steps·dt). Returns float32 `HawkesParams` (time in the tape's unit) and the fit."""
+    from wmjax.calibrate import fit_mle
+    from wmjax.hawkes import HawkesParams
+
+    buys, sells = (np.asarray(x, np.int64) for x in (buy_orders, sell_orders))
+    require(buys.shape == sells.shape and buys.ndim == 2, "the tape must be (n_paths, n_steps)")
+    positive("dt", dt)
+    n_paths, n_steps = buys.shape
+    rng = np.random.default_rng(seed)
+    times, marks = [], []
+    for mark, counts in ((0, buys), (1, sells)):
+        step = np.repeat(np.arange(n_paths * n_steps), counts.ravel())
+        times.append((step + rng.uniform(size=step.size)) * dt)
+        marks.append(np.full(step.size, mark))
+    order = np.argsort(np.concatenate(times), kind="stable")
+    t, m = np.concatenate(times)[order], np.concatenate(marks)[order]
+    fit = fit_mle((t, m), n_paths * n_steps * dt, 2, beta_structure="source", std_errors=False)
+    p = fit.params
+    model = HawkesParams(*(np.asarray(x, np.float32) for x in (p.mu, p.alpha, p.beta)))
+    return model, fit

@@ -103,7 +103,8 @@ def run(args) -> int:
     import jax
 
     from wmjax._checks import InputError, positive_int
-    from wmjax.market import quote_config, quote_market_params, simulate_quotes
+    from wmjax.market import quote_config, quote_market_params
+    from wmjax.strategies import simulate_quotes
 
     if args.market == "book":
         args.agent = args.agent or ["as", "glft", "cjp"]

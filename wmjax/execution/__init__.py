@@ -27,6 +27,8 @@ from wmjax.execution._compare import (
     schedule_objective,
 )
 from wmjax.execution._objectives import (
+    Account,
+    account,
     cvar,
     implementation_shortfall_bps,
     mean_std,
@@ -105,6 +107,7 @@ __all__ = [
     "PATHS_AXIS",
     "SELL",
     "ACSolution",
+    "Account",
     "BookPaths",
     "BookSchedule",
     "Observation",
@@ -123,6 +126,7 @@ __all__ = [
     "ac_kappa",
     "ac_optimal",
     "ac_optimal_moments",
+    "account",
     "aggressive",
     "almgren_chriss",
     "bars_is_bps",

@@ -1,10 +1,13 @@
-"""Objectives over per-path implementation shortfall: mean-variance, CVaR and quantiles."""
+"""Objectives over per-path implementation shortfall: mean-variance, CVaR and quantiles; the
+trading account (inventory, cash, mark-to-market, drawdown) of any rollout."""
 
 from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+from flax import struct
 
+from wmjax.execution._order import Order
 from wmjax.execution._rollout import Paths
 
 
@@ -34,3 +37,45 @@ def cvar(values: jax.Array, alpha: float = 0.95) -> jax.Array:
     n = values.shape[-1]
     k = max(1, round((1.0 - alpha) * n))
     return jnp.mean(jnp.sort(values, axis=-1)[..., n - k :], axis=-1)
+
+
+@struct.dataclass
+class Account:
+    """The trading account of a rollout, per path (leading axis n_paths; price units, shares).
+
+    Attributes:
+        inventory_shares: (n_paths, n_steps + 1) signed position before each step and at the end.
+        cash: (n_paths, n_steps + 1) cash before each step and at the end (starts at 0).
+        mark_to_market: (n_paths, n_steps + 1) cash + inventory x mid.
+        pnl: (n_paths,) the final mark-to-market.
+        max_drawdown: (n_paths,) largest fall of the mark-to-market from its running peak.
+    """
+
+    inventory_shares: jax.Array
+    cash: jax.Array
+    mark_to_market: jax.Array
+    pnl: jax.Array
+    max_drawdown: jax.Array
+
+
+def account(paths: Paths, order: Order) -> Account:
+    """Inventory, cash, P&L and drawdown of a rollout from its fills alone: the position is
+    side x the running sum of `paths.shares`, the cash minus side x that of `paths.notional`,
+    marked at `paths.mid`. For a strategy without a parent order (market making, arbitrage;
+    `order` a placeholder buy) this is its whole P&L; for an execution, that of the position."""
+
+    def running(x):
+        zero = jnp.zeros_like(x[..., :1])
+        return order.side * jnp.concatenate([zero, jnp.cumsum(x, axis=-1)], axis=-1)
+
+    inventory = running(paths.shares)
+    cash = -running(paths.notional)
+    mark = cash + inventory * paths.mid
+    peak = jax.lax.cummax(mark, axis=mark.ndim - 1)
+    return Account(
+        inventory_shares=inventory,
+        cash=cash,
+        mark_to_market=mark,
+        pnl=mark[..., -1],
+        max_drawdown=(peak - mark).max(axis=-1),
+    )

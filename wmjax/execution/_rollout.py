@@ -66,8 +66,13 @@ class Paths:
             the arrival price, side * (notional - filled * arrival), plus the opportunity cost
             side * unfilled * (final mid - arrival) of what did not fill. Positive is a cost.
         is_bps: (n_paths,) is_currency / (quantity * arrival price) * 1e4.
+        notional: (n_paths, n_steps) price units * shares paid per interval, in the order's
+            direction (a buy's cost is positive).
+        mid: (n_paths, n_steps + 1) the observed mid before each step and at the horizon.
         final_state: the market's own state at the horizon, per path (e.g. the book's fill
             statistics).
+        records: the markets' per-interval `Fills.record`, stacked to (n_paths, n_steps, ...)
+            (None when the market keeps none).
     """
 
     shares: jax.Array
@@ -80,7 +85,10 @@ class Paths:
     completion: jax.Array
     is_currency: jax.Array
     is_bps: jax.Array
+    notional: jax.Array
+    mid: jax.Array
     final_state: Any
+    records: Any = None
 
 
 def _one_path(key, market, market_params, policy, policy_params, order, n_steps) -> Paths:
@@ -112,13 +120,14 @@ def _one_path(key, market, market_params, policy, policy_params, order, n_steps)
             price,
             fills.shares / fills.market_volume_shares,
             remaining,
+            market_obs.mid,
+            fills.record,
         )
         return (state, remaining - fills.shares), out
 
     steps = jnp.arange(n_steps, dtype=jnp.int32)
-    (state, remaining), (shares, notional, price, participation, before) = jax.lax.scan(
-        body, (state0, order.quantity_shares), steps
-    )
+    (state, remaining), outs = jax.lax.scan(body, (state0, order.quantity_shares), steps)
+    shares, notional, price, participation, before, mids, records = outs
     final_mid = market.observe(state, market_params).mid
     filled = jnp.sum(shares)
     is_currency = order.side * (
@@ -135,7 +144,10 @@ def _one_path(key, market, market_params, policy, policy_params, order, n_steps)
         completion=filled / order.quantity_shares,
         is_currency=is_currency,
         is_bps=is_currency / (order.quantity_shares * arrival) * 1e4,
+        notional=notional,
+        mid=jnp.append(mids, final_mid),
         final_state=state,
+        records=records,
     )
 
 

@@ -22,11 +22,14 @@ class Fills:
         shares: shares filled in the parent order's direction (>= 0 for a normal schedule).
         notional: sum of execution price * shares filled, in price units * shares.
         market_volume_shares: the market's own traded volume in the interval, shares.
+        record: optional PyTree of per-interval figures the market wants kept (a market
+            maker's spread, tape, mark-outs); the rollout stacks it over steps (`Paths.records`).
     """
 
     shares: jax.Array
     notional: jax.Array
     market_volume_shares: jax.Array
+    record: Any = None
 
 
 class Market(Protocol):

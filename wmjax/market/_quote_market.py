@@ -15,24 +15,39 @@ lasts, informed market orders add `informed_rate` per unit time to side s and th
 s·`info_drift` per unit time (the information coming out), in the manner of the sequential-trade
 models behind PIN and VPIN (Easley, Kiefer, O'Hara & Paperman 1996; Easley, López de Prado &
 O'Hara 2012). The market maker sees the public tape's VPIN and signed order imbalance on a volume
-clock of `vpin_bucket` orders (`wmjax.market.vpin_update`), never the information state.
+clock of `vpin_bucket` orders (`wmjax.market.vpin_update`) and the Hawkes-intensity imbalance
+of the tape under a given (fitted) Hawkes model of the market orders
+(`wmjax.market.hawkes_imbalance`), never the information state.
 
+`QuoteMarket` is this market on the `Market` protocol: a strategy `(params, QuoteObservation)
+-> Quotes` runs on it through `wmjax.execution.rollout` (`wmjax.strategies.simulate_quotes`).
 Exogenous draws (mid noise, arrivals, fill uniforms) come from the step key only, never from
 the quotes: two strategies run on the same key face the same market orders (common random
-numbers). A strategy is a function `(params, QuoteObservation) -> Quotes`.
+numbers).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 from flax import struct
 
-from wmjax._checks import InputError, is_concrete, positive, positive_int, require
-from wmjax.market._toxicity import vpin_state, vpin_update, vpin_value
+from wmjax._checks import is_concrete, positive, positive_int, require
+from wmjax.hawkes import HawkesParams
+from wmjax.market._protocol import Fills
+from wmjax.market._toxicity import (
+    VpinState,
+    hawkes_excitation,
+    hawkes_excitation_update,
+    hawkes_imbalance,
+    vpin_state,
+    vpin_update,
+    vpin_value,
+)
 
 
 @struct.dataclass
@@ -121,7 +136,8 @@ def quote_config(
 class QuoteObservation:
     """What a market maker sees before quoting: mid (price units), inventory (units), cash
     (price units), time left to the horizon, the step index, and the tape's toxicity so far:
-    VPIN and the signed order imbalance (buy - sell) / volume over the last buckets."""
+    VPIN, the signed order imbalance (buy - sell) / volume over the last buckets and the
+    Hawkes-intensity imbalance (lambda_buy - lambda_sell) / (lambda_buy + lambda_sell)."""
 
     mid: jax.Array
     inventory: jax.Array
@@ -130,6 +146,7 @@ class QuoteObservation:
     step: jax.Array
     vpin: jax.Array
     order_imbalance: jax.Array
+    hawkes_imbalance: jax.Array
 
 
 @struct.dataclass
@@ -158,6 +175,7 @@ class QuotePaths:
             step of the fill (positive is adverse), price units.
         killed: (n_paths,) whether the kill switch fired.
         vpin: (n_paths, n_steps) the VPIN the maker saw before each step.
+        hawkes_imbalance: (n_paths, n_steps) the Hawkes-intensity imbalance it saw.
         informed: (n_paths, n_steps) int8 information state in each step (-1, 0, +1).
         buy_orders, sell_orders: (n_paths, n_steps) int8 market orders of each step (the tape).
         mid: (n_paths, n_steps + 1) mid before each step and at the end, price units.
@@ -174,6 +192,7 @@ class QuotePaths:
     adverse_selection: jax.Array
     killed: jax.Array
     vpin: jax.Array
+    hawkes_imbalance: jax.Array
     informed: jax.Array
     buy_orders: jax.Array
     sell_orders: jax.Array
@@ -211,123 +230,175 @@ def risk_limits(
     return RiskLimits(*(jnp.float32(v) for v in (position_limit, loss_limit, flatten_cost)))
 
 
-def _one_path(key, params, strategy, strategy_params, config: QuoteConfig, limits: RiskLimits):
-    dt = config.dt
+@struct.dataclass
+class QuoteSessionParams:
+    """What `QuoteMarket` reads per run: the market's params, the risk controls and the Hawkes
+    model of (buy, sell) market orders behind the observed intensity imbalance."""
 
-    def body(carry, step):
-        mid, q, cash, killed, info, tape = carry
-        kill = ~killed & (cash + q * mid <= -limits.loss_limit)
-        cash = jnp.where(kill, cash + q * mid - jnp.abs(q) * limits.flatten_cost, cash)
-        q = jnp.where(kill, 0.0, q)
-        killed = killed | kill
-        mark = cash + q * mid  # before this step's fills, with the inventory recorded beside it
-        vpin, imbalance = vpin_value(tape, config.vpin_bucket)
-        obs = QuoteObservation(
-            mid=mid,
-            inventory=q,
-            cash=cash,
-            time_left=config.horizon - step * dt,
-            step=step,
+    market: QuoteMarketParams
+    limits: RiskLimits
+    flow_model: HawkesParams
+
+
+@struct.dataclass
+class QuoteState:
+    """One path: mid (price units), inventory (units), cash (price units), kill switch,
+    information state (-1, 0, +1), the tape's VPIN state, the decayed (buy, sell) market-order
+    counts of the Hawkes filter and the step index."""
+
+    mid: jax.Array
+    inventory: jax.Array
+    cash: jax.Array
+    killed: jax.Array
+    info: jax.Array
+    tape: VpinState
+    excitation: jax.Array
+    step: jax.Array
+
+
+@struct.dataclass
+class QuoteRecord:
+    """Per-step figures kept by the rollout (`Paths.records`): quoted `spread` (NaN unless both
+    sides are quoted), quote `fills` (int32), `adverse` mid move against our fills, the `vpin`
+    and `hawkes_imbalance` the maker saw, the `informed` state (int8), the tape's `buy_orders`
+    and `sell_orders` (int8) and our `net_fills` (int8, bought - sold, the kill switch's
+    flattening excluded)."""
+
+    spread: jax.Array
+    fills: jax.Array
+    adverse: jax.Array
+    vpin: jax.Array
+    hawkes_imbalance: jax.Array
+    informed: jax.Array
+    buy_orders: jax.Array
+    sell_orders: jax.Array
+    net_fills: jax.Array
+
+
+@dataclass(frozen=True)
+class QuoteMarket:
+    """The model market as a `Market` for `wmjax.execution.rollout` (params:
+    `QuoteSessionParams`; action: `Quotes`; observation: `QuoteObservation`).
+
+    `Fills` in a step: shares = units bought - sold (the kill switch's flattening included),
+    notional = their signed cost. The risk controls act here, on any strategy: quotes that could
+    take |inventory| past the position limit are removed, and when the mark-to-market at the
+    end of a step (before the last) is <= -loss_limit the inventory is flattened at that mid
+    less `flatten_cost` per unit and quoting stops.
+    """
+
+    config: QuoteConfig
+
+    def init(self, key, params: QuoteSessionParams, order, n_steps: int) -> QuoteState:
+        require(
+            n_steps == self.config.n_steps,
+            f"the rollout has {n_steps} steps but the quote config {self.config.n_steps}",
+        )
+        mid0 = jnp.asarray(params.market.mid0)
+        zero = jnp.zeros((), mid0.dtype)
+        tape0 = vpin_state(self.config.vpin_window, mid0.dtype)
+        excitation = hawkes_excitation(2, mid0.dtype)
+        return QuoteState(
+            mid0, zero, zero, jnp.bool_(False), jnp.int8(0), tape0, excitation, jnp.int32(0)
+        )
+
+    def observe(self, state: QuoteState, params: QuoteSessionParams) -> QuoteObservation:
+        vpin, imbalance = vpin_value(state.tape, self.config.vpin_bucket)
+        return QuoteObservation(
+            mid=state.mid,
+            inventory=state.inventory,
+            cash=state.cash,
+            time_left=self.config.horizon - state.step * self.config.dt,
+            step=state.step,
             vpin=vpin,
             order_imbalance=imbalance,
+            hawkes_imbalance=hawkes_imbalance(state.excitation, params.flow_model)[0],
         )
-        quotes = strategy(strategy_params, obs)
-        quotes = quotes.replace(
-            bid_on=quotes.bid_on & ~killed & (q + 1 <= limits.position_limit),
-            ask_on=quotes.ask_on & ~killed & (q - 1 >= -limits.position_limit),
+
+    def step(self, key, state: QuoteState, action: Quotes, params: QuoteSessionParams):
+        dt, p, limits = self.config.dt, params.market, params.limits
+        mid, q, cash, info = state.mid, state.inventory, state.cash, state.info
+        quotes = action.replace(
+            bid_on=action.bid_on & ~state.killed & (q + 1 <= limits.position_limit),
+            ask_on=action.ask_on & ~state.killed & (q - 1 >= -limits.position_limit),
         )
         bid_depth = jnp.asarray(quotes.bid_depth, mid.dtype)
         ask_depth = jnp.asarray(quotes.ask_depth, mid.dtype)
-        step_key = jax.random.fold_in(key, step)
-        k_mid, k_order = jax.random.split(step_key)
+        k_mid, k_order = jax.random.split(key)
         # The information draws get their own stream so the others match the market without it.
-        k_info = jax.random.fold_in(step_key, 1)
+        k_info = jax.random.fold_in(key, 1)
         z = jax.random.normal(k_mid, dtype=mid.dtype)
-        # One uniform per side: a market order arrives when u < A·dt and fills our quote when
-        # u < A·exp(-k·delta)·dt, so fills at delta >= 0 are a subset of arrivals.
-        u = jax.random.uniform(
-            k_order, (2,), dtype=mid.dtype
-        )  # (buy market order, sell market order)
+        # One uniform per side (buy, sell market order): one arrives when u < A·dt and fills our
+        # quote when u < A·exp(-k·delta)·dt, so fills at delta >= 0 are a subset of arrivals.
+        u = jax.random.uniform(k_order, (2,), dtype=mid.dtype)
         informed = jnp.stack([info > 0, info < 0]).astype(mid.dtype)
-        rate = params.mo_rate + params.informed_rate * informed
+        rate = p.mo_rate + p.informed_rate * informed
         arrive = u < rate * dt
-        rate_dt = rate * dt * jnp.exp(-params.decay_k * jnp.stack([ask_depth, bid_depth]))
+        rate_dt = rate * dt * jnp.exp(-p.decay_k * jnp.stack([ask_depth, bid_depth]))
         sold = quotes.ask_on & (u[0] < rate_dt[0])
         bought = quotes.bid_on & (u[1] < rate_dt[1])
-        cash = cash + jnp.where(sold, mid + ask_depth, 0.0)
-        cash = cash - jnp.where(bought, mid - bid_depth, 0.0)
-        q_next = q - sold.astype(q.dtype) + bought.astype(q.dtype)
-        jump = params.jump * (arrive[0].astype(mid.dtype) - arrive[1].astype(mid.dtype))
-        drift = params.info_drift * info.astype(mid.dtype) * dt
-        mid_next = mid + params.sigma * jnp.sqrt(dt) * z + jump + drift
+        paid = jnp.where(bought, mid - bid_depth, 0.0) - jnp.where(sold, mid + ask_depth, 0.0)
+        net = bought.astype(q.dtype) - sold.astype(q.dtype)
+        jump = p.jump * (arrive[0].astype(mid.dtype) - arrive[1].astype(mid.dtype))
+        drift = p.info_drift * info.astype(mid.dtype) * dt
+        mid_next = mid + p.sigma * jnp.sqrt(dt) * z + jump + drift
         move = mid_next - mid
-        adverse = jnp.where(sold, move, 0.0) - jnp.where(bought, move, 0.0)
-        spread = jnp.where(quotes.bid_on & quotes.ask_on, ask_depth + bid_depth, jnp.nan)
         u_switch, u_side = jax.random.uniform(k_info, (2,), dtype=mid.dtype)
-        start = (info == 0) & (u_switch < params.info_start_rate * dt)
-        end = (info != 0) & (u_switch < params.info_end_rate * dt)
+        start = (info == 0) & (u_switch < p.info_start_rate * dt)
+        end = (info != 0) & (u_switch < p.info_end_rate * dt)
         info_next = jnp.where(start, jnp.where(u_side < 0.5, 1, -1), jnp.where(end, 0, info))
-        buys, sells = arrive[0].astype(jnp.int8), arrive[1].astype(jnp.int8)
+        # the kill switch reads the mark at the next step's mid, before that step's quotes
+        q_next, cash_next = q + net, cash - paid
+        live = state.step < self.config.n_steps - 1
+        kill = live & ~state.killed & (cash_next + q_next * mid_next <= -limits.loss_limit)
+        flat_paid = jnp.where(kill, -q_next * mid_next + jnp.abs(q_next) * limits.flatten_cost, 0.0)
+        flat_shares = jnp.where(kill, -q_next, 0.0)
+        record = QuoteRecord(
+            spread=jnp.where(quotes.bid_on & quotes.ask_on, ask_depth + bid_depth, jnp.nan),
+            fills=sold.astype(jnp.int32) + bought,
+            adverse=jnp.where(sold, move, 0.0) - jnp.where(bought, move, 0.0),
+            vpin=vpin_value(state.tape, self.config.vpin_bucket)[0],
+            hawkes_imbalance=hawkes_imbalance(state.excitation, params.flow_model)[0],
+            informed=info,
+            buy_orders=arrive[0].astype(jnp.int8),
+            sell_orders=arrive[1].astype(jnp.int8),
+            net_fills=net.astype(jnp.int8),
+        )
         tape = vpin_update(
-            tape, arrive[0].astype(mid.dtype), arrive[1].astype(mid.dtype), config.vpin_bucket
+            state.tape,
+            arrive[0].astype(mid.dtype),
+            arrive[1].astype(mid.dtype),
+            self.config.vpin_bucket,
         )
-        out = (
-            q,
-            mark,
-            spread,
-            sold.astype(jnp.int32) + bought,
-            adverse,
-            vpin,
-            info,
-            buys,
-            sells,
-            mid,
-            bought.astype(jnp.int8) - sold.astype(jnp.int8),
+        next_state = QuoteState(
+            mid=mid_next,
+            inventory=q_next + flat_shares,
+            cash=cash_next - flat_paid,
+            killed=state.killed | kill,
+            info=info_next.astype(jnp.int8),
+            tape=tape,
+            excitation=hawkes_excitation_update(
+                state.excitation, params.flow_model, arrive.astype(mid.dtype), dt
+            ),
+            step=state.step + 1,
         )
-        return (mid_next, q_next, cash, killed, info_next.astype(jnp.int8), tape), out
+        fills = Fills(
+            shares=net + flat_shares,
+            notional=paid + flat_paid,
+            market_volume_shares=jnp.maximum(arrive.sum().astype(mid.dtype), 1.0),
+            record=record,
+        )
+        return next_state, fills
 
-    mid0 = jnp.asarray(params.mid0)
-    zero = jnp.zeros((), mid0.dtype)
-    tape0 = vpin_state(config.vpin_window, mid0.dtype)
-    carry0 = (mid0, zero, zero, jnp.bool_(False), jnp.int8(0), tape0)
-    steps = jnp.arange(config.n_steps, dtype=jnp.int32)
-    (mid, q, cash, killed, _, _), outs = jax.lax.scan(body, carry0, steps)
-    inv, mtm, spread, fills, adverse, vpin, informed, buys, sells, mids, net = outs
-    pnl = cash + q * mid
-    return QuotePaths(
-        pnl=pnl,
-        final_inventory=q,
-        inventory=jnp.append(inv, q),
-        mark_to_market=jnp.append(mtm, pnl),
-        spread=spread,
-        fills=fills.sum(),
-        inventory_penalty=(inv**2).sum() * dt,
-        adverse_selection=adverse.sum(),
-        killed=killed,
-        vpin=vpin,
-        informed=informed,
-        buy_orders=buys,
-        sell_orders=sells,
-        mid=jnp.append(mids, mid),
-        net_fills=net,
-    )
+    def mirror(self, params: QuoteSessionParams) -> QuoteSessionParams:
+        raise NotImplementedError(
+            "the model market's arrivals have no antithetic twin; use "
+            "RolloutConfig(antithetic=False)"
+        )
 
 
-def simulate_quotes(
-    key: jax.Array,
-    params: QuoteMarketParams,
-    strategy: Strategy,
-    strategy_params: Any,
-    config: QuoteConfig,
-    n_paths: int,
-    limits: RiskLimits | None = None,
-) -> QuotePaths:
-    """Run `strategy` on `n_paths` independent paths of the model market (path p uses
-    `fold_in(key, p)`), under `limits` if given; jit-able with `strategy`, `config` and
-    `n_paths` static."""
-    limits = risk_limits() if limits is None else limits
-    if not isinstance(n_paths, int) or n_paths < 1:
-        raise InputError(f"n_paths must be an integer >= 1, got {n_paths!r}")
+def check_quote_run(params: QuoteMarketParams, config: QuoteConfig) -> None:
+    """InputError when a step could hold more than one market order per side."""
     if is_concrete(params.mo_rate, params.informed_rate):
         most = (float(params.mo_rate) + float(params.informed_rate)) * config.dt
         require(
@@ -335,8 +406,6 @@ def simulate_quotes(
             f"(mo_rate + informed_rate) * dt = {most:.3g} is the probability of a market order "
             "per side and step; use a smaller dt (more steps) so that it is <= 1",
         )
-    keys = jax.vmap(lambda p: jax.random.fold_in(key, p))(jnp.arange(n_paths))
-    return jax.vmap(lambda k: _one_path(k, params, strategy, strategy_params, config, limits))(keys)
 
 
 def markout(paths: QuotePaths, horizon_steps: int) -> jax.Array:
@@ -355,3 +424,10 @@ def max_drawdown(mark_to_market: jax.Array) -> jax.Array:
     last axis is time)."""
     peak = jax.lax.cummax(mark_to_market, axis=mark_to_market.ndim - 1)
     return (peak - mark_to_market).max(axis=-1)
+
+
+def poisson_flow_model(params: QuoteMarketParams) -> HawkesParams:
+    """The market's own flow without information events as a Hawkes model: rate `mo_rate` per
+    side, no excitation (its intensity imbalance is always 0)."""
+    rate = jnp.asarray(params.mo_rate, jnp.float32)
+    return HawkesParams(jnp.stack([rate, rate]), jnp.zeros((2, 2)), jnp.ones((2, 2)))

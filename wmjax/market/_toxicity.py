@@ -8,6 +8,13 @@ and the rest opens the next one, its buy share split in proportion (the rule of 
 version, `wmjax.features.vpin`, which gives the same numbers on the same tape). The ring keeps
 the signed imbalances V_buy - V_sell of the last `window` buckets, so the signed order
 imbalance (which side is toxic) is available as well as VPIN.
+
+The Hawkes-intensity imbalance is the other score: with a Hawkes model of buy (dimension 0) and
+sell (1) market orders, exponential kernels alpha_ij·beta_ij·exp(-beta_ij·t) (Bacry, Mastromatteo
+& Muzy 2015), the filtered intensities lambda_i(t) = mu_i + sum_j alpha_ij·beta_ij·E_ij(t), E_ij
+the decayed count of past j-events at rate beta_ij, give (lambda_buy - lambda_sell) /
+(lambda_buy + lambda_sell) in [-1, 1]: which side the flow is excited towards now, without a
+volume clock. Counts of an interval are placed at its middle.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ import jax.numpy as jnp
 from flax import struct
 
 from wmjax._checks import positive_int
+from wmjax.hawkes import HawkesParams
 
 
 @struct.dataclass
@@ -72,3 +80,24 @@ def vpin_value(state: VpinState, bucket_volume) -> tuple[jax.Array, jax.Array]:
     vpin = jnp.where(used, jnp.abs(state.signed), 0.0).sum() / denominator
     imbalance = jnp.where(used, state.signed, 0.0).sum() / denominator
     return vpin, imbalance
+
+
+def hawkes_excitation(dim: int = 2, dtype=jnp.float32) -> jax.Array:
+    """No past events: the (dim, dim) decayed counts E_ij are zero."""
+    return jnp.zeros((dim, dim), dtype)
+
+
+def hawkes_excitation_update(excitation, model: HawkesParams, counts, dt) -> jax.Array:
+    """E after an interval of `dt` (the model's time unit) with `counts` (dim,) events in it."""
+    beta = jnp.asarray(model.beta, excitation.dtype)
+    counts = jnp.asarray(counts, excitation.dtype)
+    return excitation * jnp.exp(-beta * dt) + counts[None, :] * jnp.exp(-0.5 * beta * dt)
+
+
+def hawkes_imbalance(excitation, model: HawkesParams) -> tuple[jax.Array, jax.Array]:
+    """(imbalance, intensities): (lambda_0 - lambda_1) / (lambda_0 + lambda_1) and the (dim,)
+    filtered intensities (events per time unit) for decayed counts `excitation`."""
+    dtype = excitation.dtype
+    alpha, beta = jnp.asarray(model.alpha, dtype), jnp.asarray(model.beta, dtype)
+    lam = jnp.asarray(model.mu, dtype) + (alpha * beta * excitation).sum(axis=1)
+    return (lam[0] - lam[1]) / (lam[0] + lam[1]), lam

@@ -26,6 +26,7 @@ import optax
 from wmjax._checks import InputError, positive, positive_int
 from wmjax.execution import Observation, RolloutConfig, TrainResult, rollout, train
 from wmjax.market import BookParams, MarketMakingBook, QuoteAction
+from wmjax.models._quote_head import biased_init, level_index, logits_mlp
 from wmjax.strategies import maker_objective, session_order
 
 N_FEATURES = 17
@@ -66,9 +67,7 @@ class MakerNet(nn.Module):
 
     @nn.compact
     def __call__(self, x):
-        h = nn.tanh(nn.Dense(self.hidden)(x))
-        h = nn.tanh(nn.Dense(self.hidden)(h))
-        return nn.Dense(2 + 2 * self.n_offsets, kernel_init=nn.initializers.zeros)(h)
+        return logits_mlp(x, self.hidden, 2 + 2 * self.n_offsets)
 
 
 @dataclass(frozen=True)
@@ -86,20 +85,10 @@ class MakerPolicy:
         return MakerNet(self.n_offsets, self.hidden)
 
     def init(self, key, market: MarketMakingBook, init_level: int = 0):
-        if init_level not in market.offsets_ticks:
-            raise InputError(
-                f"init_level={init_level} is not one of the market's offsets {market.offsets_ticks}"
-            )
-        if market.n_offsets != self.n_offsets:
-            raise InputError(
-                f"the policy has {self.n_offsets} levels but the market {market.n_offsets}"
-            )
-        params = self.net.init(key, jnp.zeros(N_FEATURES, jnp.float32))["params"]
-        i = market.offsets_ticks.index(init_level)
+        i = level_index(self.n_offsets, market.offsets_ticks, init_level)
         k = self.n_offsets
         bias = jnp.zeros(2 + 2 * k).at[2 + i].set(2.0).at[2 + k + i].set(2.0)
-        last = max(name for name in params if name.startswith("Dense_"))
-        return {"params": {**params, last: {**params[last], "bias": bias}}}
+        return biased_init(self.net, key, N_FEATURES, bias)
 
     def __call__(self, variables, obs: Observation) -> QuoteAction:
         x = maker_features(obs, self.lot_shares, self.max_lots)

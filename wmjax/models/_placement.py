@@ -32,7 +32,7 @@ import numpy as np
 import optax
 from flax import serialization
 
-from wmjax._checks import InputError, positive, positive_int, require
+from wmjax._checks import InputError, positive, positive_int
 from wmjax.execution import (
     Observation,
     Order,
@@ -47,6 +47,7 @@ from wmjax.execution import (
 )
 from wmjax.execution._book_baselines import check_book_inputs
 from wmjax.market import BookAction, BookMarket, BookParams, latency_scenario, status_dict
+from wmjax.models._quote_head import biased_init, level_index, logits_mlp
 
 N_FEATURES = 14
 
@@ -93,9 +94,7 @@ class PlacementNet(nn.Module):
 
     @nn.compact
     def __call__(self, x):
-        h = nn.tanh(nn.Dense(self.hidden)(x))
-        h = nn.tanh(nn.Dense(self.hidden)(h))
-        return nn.Dense(2 + self.n_offsets, kernel_init=nn.initializers.zeros)(h)
+        return logits_mlp(x, self.hidden, 2 + self.n_offsets)
 
 
 @dataclass(frozen=True)
@@ -116,21 +115,9 @@ class PlacementPolicy:
 
     def init(self, key, market: BookMarket, init_level: int = 0):
         """Variables of a fresh policy for `market` (see the class doc)."""
-        require(
-            market.n_offsets == self.n_offsets,
-            f"the policy has {self.n_offsets} levels but the market {market.n_offsets}",
-        )
-        require(
-            init_level in market.offsets_ticks,
-            f"init_level={init_level} is not one of the market's offsets {market.offsets_ticks}",
-        )
-        variables = self.net.init(key, jnp.zeros(N_FEATURES, jnp.float32))
-        level = market.offsets_ticks.index(init_level)
+        level = level_index(self.n_offsets, market.offsets_ticks, init_level)
         bias = jnp.zeros(2 + self.n_offsets).at[0].set(-3.0).at[2 + level].set(2.0)
-        params = variables["params"]
-        last = max(k for k in params if k.startswith("Dense_"))
-        params = {**params, last: {**params[last], "bias": bias}}
-        return {"params": params}
+        return biased_init(self.net, key, N_FEATURES, bias)
 
     def __call__(self, variables, obs: Observation) -> BookAction:
         return self.decide(variables, placement_features(obs), obs.remaining_shares)

@@ -27,9 +27,8 @@ from wmjax.strategies._censored import (
     record_fills,
 )
 from wmjax.strategies._latency_arbitrage import (
-    StaleQuoteParams,
+    always_arbitrage,
     latency_arbitrage,
-    stale_quote_params,
     win_probability,
 )
 from wmjax.strategies._market_makers import (
@@ -65,6 +64,11 @@ from wmjax.strategies._performance import (
     performance,
     sharpe_difference,
 )
+from wmjax.strategies._quote_sessions import (
+    quote_policy,
+    quote_session_order,
+    simulate_quotes,
+)
 from wmjax.strategies._routing import (
     GreedyRoute,
     SplitResult,
@@ -78,6 +82,7 @@ from wmjax.strategies._routing import (
     venue_set_rollouts,
 )
 from wmjax.strategies._toxicity_aware import (
+    TOXICITY_SCORES,
     ToxicityAware,
     toxicity_aware,
     toxicity_aware_strategy,
@@ -105,6 +110,7 @@ __all__ = [
     "AL_CLOSE_SHORT",
     "AL_OPEN",
     "RULES",
+    "TOXICITY_SCORES",
     "AvellanedaStoikov",
     "Bands",
     "BookQuoting",
@@ -117,11 +123,11 @@ __all__ = [
     "RuleResult",
     "SplitResult",
     "SplitRoute",
-    "StaleQuoteParams",
     "ToxicityAware",
     "WalkForwardConfig",
     "al_bands",
     "all_pairs",
+    "always_arbitrage",
     "as_inventory_quotes",
     "as_spread",
     "as_symmetric_quotes",
@@ -162,14 +168,16 @@ __all__ = [
     "performance",
     "project_simplex",
     "quote_observation",
+    "quote_policy",
+    "quote_session_order",
     "record_fills",
     "rule_result",
     "select_blocks",
     "session_order",
     "sharpe_difference",
     "signal_rule_result",
+    "simulate_quotes",
     "split_route_policy",
-    "stale_quote_params",
     "symmetric_bands",
     "table_quotes",
     "toxicity_aware",

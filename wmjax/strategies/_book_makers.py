@@ -62,6 +62,8 @@ def quote_observation(obs: Observation, lot_shares: float, trading_day_s: float)
         step=obs.step,
         vpin=m.vpin,
         order_imbalance=m.order_imbalance,
+        # the book's observation carries no filtered Hawkes intensities
+        hawkes_imbalance=jnp.zeros_like(m.vpin),
     )
 
 
