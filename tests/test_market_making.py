@@ -7,8 +7,12 @@ import numpy as np
 import pytest
 
 from wmjax import InputError
+from wmjax.execution import RolloutConfig, account, rollout
 from wmjax.market import (
+    QuoteMarket,
+    QuoteSessionParams,
     max_drawdown,
+    poisson_flow_model,
     quote_config,
     quote_market_params,
     risk_limits,
@@ -20,6 +24,8 @@ from wmjax.strategies import (
     cjp_table,
     glft_asymptotic_depths,
     glft_table,
+    quote_policy,
+    quote_session_order,
     simulate_quotes,
     table_quotes,
 )
@@ -205,3 +211,30 @@ def test_kill_switch_caps_the_loss_at_one_interval_beyond_the_limit():
     assert np.all(-np.asarray(capped.pnl) <= bound)
     # Killed paths end flat; paths never below the limit are untouched by the switch.
     assert np.all(np.asarray(capped.final_inventory)[killed] == 0)
+
+
+def test_the_rollout_account_is_the_market_makers_own_bookkeeping():
+    """On the general rollout, the account built from the fills alone (running sums of shares
+    and notional, marked at the observed mids: `wmjax.execution.account`) equals the cash,
+    inventory and mid the model market carries step by step, kill switch included (its
+    flattening is a fill)."""
+    params = quote_market_params(sigma=6.0, jump=0.05)
+    limits = risk_limits(position_limit=5.0, loss_limit=5.0, flatten_cost=0.2)
+    config = quote_config(100, 0.01)
+    session = quote_session_order(config)
+    paths = rollout(
+        jax.random.key(5),
+        QuoteMarket(config),
+        QuoteSessionParams(params, limits, poisson_flow_model(params)),
+        quote_policy(as_symmetric_quotes),
+        avellaneda_stoikov(0.1, 6.0, 1.5),
+        session,
+        RolloutConfig(n_paths=400, n_steps=100, shard=False),
+    )
+    acc, state = account(paths, session), paths.final_state
+    assert 0.05 < float(state.killed.mean()) < 0.95
+    np.testing.assert_array_equal(acc.inventory_shares[:, -1], state.inventory)
+    np.testing.assert_allclose(acc.cash[:, -1], state.cash, atol=2e-3)
+    np.testing.assert_allclose(acc.pnl, state.cash + state.inventory * state.mid, atol=2e-3)
+    np.testing.assert_allclose(paths.mid[:, -1], state.mid)
+    assert np.all(np.asarray(state.inventory)[np.asarray(state.killed)] == 0)

@@ -173,3 +173,39 @@ def test_market_make_book_cli(capsys):
     assert "--agent" in capsys.readouterr().err
     assert main(["market-make", "--agent", "learned"]) == 2
     assert main(["market-make", "--market", "book", "--latency", "warp"]) == 2
+
+
+def test_experiment_combine_smoke(tmp_path):
+    """experiments/mm_book.py --part combine on tiny saved parts (no simulation, < 1 s): the
+    best closed-form agent is the one with the highest objective, and the gain and the
+    toxicity-aware maker's adverse-selection change are the paired mean differences."""
+    import importlib.util
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "experiments" / "mm_book.py"
+    spec = importlib.util.spec_from_file_location("mm_book_experiment", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    rng = np.random.default_rng(0)
+    objective = {a: rng.normal(m, 1.0, 8) for a, m in (("as", 1), ("glft", 6), ("cjp", 3))}
+    objective["learned"] = objective["glft"] + rng.normal(0.5, 0.1, 8)
+    adverse = {"as": rng.normal(10, 1, 8), "as-toxic": rng.normal(8, 1, 8)}
+    closed = {a: {"objective_mean": float(objective[a].mean())} for a in ("as", "glft", "cjp")}
+    closed["as-toxic"] = {"objective_mean": 0.0}
+    meta = {"model": {"A": 1.0}, "chosen": {"co-lo": {"as": "as g=0.1"}}}
+    (tmp_path / "closed.json").write_text(json.dumps({"agents": {"co-lo": closed}, **meta}))
+    learned = {"co-lo": {"learned": {"objective_mean": float(objective["learned"].mean())}}}
+    extra = {"train_seconds": 1.0}
+    (tmp_path / "learned.json").write_text(json.dumps({"agents": learned, **extra}))
+    arrays = {f"co-lo/{a}/objective": v for a, v in objective.items() if a != "learned"}
+    arrays |= {f"co-lo/{a}/adverse_share_ticks": v for a, v in adverse.items()}
+    np.savez(tmp_path / "closed.npz", **arrays)
+    np.savez(tmp_path / "learned.npz", **{"co-lo/learned/objective": objective["learned"]})
+    report = module.main(["--part", "combine", "--out", str(tmp_path)])["scenarios"]["co-lo"]
+    assert report["best_closed_form"] == "glft"
+    d = objective["learned"] - objective["glft"]
+    assert report["learned_gain"] == pytest.approx(d.mean())
+    assert report["learned_gain_se"] == pytest.approx(d.std(ddof=1) / np.sqrt(8))
+    tox = adverse["as-toxic"] - adverse["as"]
+    assert report["toxic_minus_as_adverse_share_ticks"] == pytest.approx(tox.mean())
+    assert (tmp_path / "mm_book.json").exists()

@@ -15,7 +15,15 @@ from wmjax import InputError
 from wmjax.analytics import lobster_trades, paired_market_making, roc_auc, vpin_day
 from wmjax.data import load_lobster
 from wmjax.features import bulk_volume_classification, time_bars, vpin
-from wmjax.market import markout, quote_config, quote_market_params
+from wmjax.hawkes import HawkesParams, events_from_arrays, intensity
+from wmjax.market import (
+    hawkes_excitation,
+    hawkes_excitation_update,
+    hawkes_imbalance,
+    markout,
+    quote_config,
+    quote_market_params,
+)
 from wmjax.strategies import (
     as_inventory_quotes,
     avellaneda_stoikov,
@@ -33,6 +41,11 @@ TOXIC = quote_market_params(
 )
 TOXIC_CONFIG = quote_config(500, 0.002, vpin_bucket=20.0, vpin_window=5)
 AGENT = avellaneda_stoikov(0.1, 2.0, 1.5)
+# A Hawkes model of the toxic tape's (buy, sell) market orders: `fit_tape_hawkes` on 50 paths of
+# key 0 gives mu = (47, 57), alpha = diag(0.72, 0.65) (cross terms < 1e-7), beta = (11.5, 13.0).
+FLOW_MODEL = HawkesParams(
+    jnp.array([47.0, 57.0]), jnp.array([[0.72, 0.0], [0.0, 0.65]]), jnp.array([[11.5, 13.0]] * 2)
+)
 
 
 def _vpin_loop(volume, buy, bucket, window):
@@ -84,12 +97,15 @@ def test_vpin_closed_forms_and_bulk_classification():
 
 @pytest.fixture(scope="module")
 def toxic_runs():
-    plain = simulate(jax.random.key(7), TOXIC, as_inventory_quotes, AGENT, TOXIC_CONFIG, 1000)
-    aware = toxicity_aware_strategy(as_inventory_quotes)
+    key, n, model = jax.random.key(7), 1000, FLOW_MODEL
+    plain = simulate(key, TOXIC, as_inventory_quotes, AGENT, TOXIC_CONFIG, n, None, model)
     runs = {"plain": plain}
-    for name, widen, skew in (("zero", 0.0, 0.0), ("widen", 2.0, 0.0), ("widen_skew", 2.0, 0.5)):
-        params = toxicity_aware(AGENT, widen, skew, threshold=0.2)
-        runs[name] = simulate(jax.random.key(7), TOXIC, aware, params, TOXIC_CONFIG, 1000)
+    for score in ("vpin", "hawkes"):
+        aware = toxicity_aware_strategy(as_inventory_quotes, score)
+        tag = "" if score == "vpin" else "hawkes_"
+        for name, widen, skew in (("zero", 0, 0), ("widen", 2.0, 0), ("widen_skew", 2.0, 0.5)):
+            params = toxicity_aware(AGENT, widen, skew, threshold=0.2)
+            runs[tag + name] = simulate(key, TOXIC, aware, params, TOXIC_CONFIG, n, None, model)
     return runs
 
 
@@ -148,14 +164,52 @@ def test_toxicity_aware_maker_has_less_adverse_selection(toxic_runs):
     assert skew["adverse_selection"]["difference"] < widen["adverse_selection"]["difference"]
 
 
+def test_hawkes_filter_is_the_hawkes_intensity():
+    """The online filter (counts of a step placed at its middle) equals `wmjax.hawkes.intensity`
+    at the step boundaries for events at the step middles; the imbalance is its closed form."""
+    dt, n_steps = 0.01, 300
+    counts = np.asarray(jax.random.bernoulli(jax.random.key(0), 0.3, (n_steps, 2)), np.float32)
+    step, mark = np.nonzero(counts)
+    times = (step + 0.5) * dt
+    order = np.argsort(times, kind="stable")
+    events = events_from_arrays(times[order], mark[order], n_steps * dt, 2)
+
+    def body(excitation, c):
+        return hawkes_excitation_update(excitation, FLOW_MODEL, c, dt), excitation
+
+    _, before = jax.lax.scan(body, hawkes_excitation(2), jnp.asarray(counts))
+    score, lam = jax.vmap(lambda e: hawkes_imbalance(e, FLOW_MODEL))(before)
+    reference = np.asarray(intensity(FLOW_MODEL, events, jnp.arange(n_steps) * dt))
+    np.testing.assert_allclose(lam, reference, rtol=1e-4)
+    expected = (reference[:, 0] - reference[:, 1]) / reference.sum(axis=1)
+    np.testing.assert_allclose(score, expected, atol=1e-5)
+
+
+def test_hawkes_aware_maker_has_less_adverse_selection(toxic_runs):
+    """The Hawkes-intensity imbalance tells informed steps apart (ROC AUC > 0.9, above VPIN's),
+    and the maker that widens on it (same widen, skew and threshold as the VPIN variant) cuts
+    the markout at 50 steps by more than 3 SE of the paired difference on held-out key 7."""
+    plain = toxic_runs["plain"]
+    info = np.asarray(plain.informed) != 0
+    auc_h = roc_auc(np.abs(np.asarray(plain.hawkes_imbalance))[:, 100:], info[:, 100:])
+    auc_v = roc_auc(np.asarray(plain.vpin)[:, 100:], info[:, 100:])
+    assert auc_h > 0.9 and auc_h > auc_v, (auc_h, auc_v)
+    for name in ("hawkes_widen", "hawkes_widen_skew"):
+        out = paired_market_making(plain, toxic_runs[name], 50)["adverse_selection"]
+        assert out["difference"] < -3 * out["se"], (name, out)
+
+
 def test_toxicity_aware_without_widening_is_the_base_strategy(toxic_runs):
     np.testing.assert_array_equal(toxic_runs["plain"].pnl, toxic_runs["zero"].pnl)
+    np.testing.assert_array_equal(toxic_runs["plain"].pnl, toxic_runs["hawkes_zero"].pnl)
     aware = toxicity_aware_strategy(as_inventory_quotes)
     assert toxicity_aware_strategy(as_inventory_quotes) is aware  # one compile per base
     with pytest.raises(InputError, match="vpin_bucket"):
         quote_config(vpin_bucket=1.0)
     with pytest.raises(InputError, match="widen"):
         toxicity_aware(AGENT, -1.0)
+    with pytest.raises(InputError, match="score"):
+        toxicity_aware_strategy(as_inventory_quotes, "pin")
 
 
 def test_vpin_of_the_amzn_day():
@@ -176,7 +230,9 @@ def test_experiment_smoke(tmp_path):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     argv = ["--out", str(tmp_path), "--data", str(SHARED_DATA), "--paths", "32", "--steps", "100"]
+    argv += ["--fit-paths", "4"]
     result = module.main([*argv, "--markout-steps", "10"])
     assert (tmp_path / "toxicity.png").stat().st_size > 0
     assert result["amzn"]["1s"]["classification_accuracy"] > 0.8
     assert set(result["simulated"]["toxic"]["widen"]) >= {"pnl", "adverse_selection"}
+    assert set(result["simulated"]["toxic"]["hawkes_widen"]) >= {"pnl", "adverse_selection"}

@@ -109,21 +109,23 @@ from wmjax.market._protocol import (
 )
 from wmjax.market._quote_market import (
     QuoteConfig,
-    QuoteMarket,
     QuoteMarketParams,
     QuoteObservation,
     QuotePaths,
-    QuoteRecord,
     Quotes,
-    QuoteSessionParams,
-    QuoteState,
     RiskLimits,
     markout,
     max_drawdown,
-    poisson_flow_model,
     quote_config,
     quote_market_params,
     risk_limits,
+)
+from wmjax.market._quote_steps import (
+    QuoteMarket,
+    QuoteRecord,
+    QuoteSessionParams,
+    QuoteState,
+    poisson_flow_model,
 )
 from wmjax.market._recording import (
     RecordingMarket,

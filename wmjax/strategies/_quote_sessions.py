@@ -20,15 +20,17 @@ from wmjax.execution import Observation, RolloutConfig, account, order, rollout
 from wmjax.hawkes import HawkesParams
 from wmjax.market._quote_market import (
     QuoteConfig,
-    QuoteMarket,
     QuoteMarketParams,
     QuotePaths,
-    QuoteSessionParams,
     RiskLimits,
     Strategy,
+    risk_limits,
+)
+from wmjax.market._quote_steps import (
+    QuoteMarket,
+    QuoteSessionParams,
     check_quote_run,
     poisson_flow_model,
-    risk_limits,
 )
 
 
