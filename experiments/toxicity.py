@@ -24,7 +24,7 @@ from wmjax.analytics import (
     vpin_day,
 )
 from wmjax.data import load_lobster
-from wmjax.market import quote_config, quote_market_params
+from wmjax.market import poisson_flow_model, quote_config, quote_market_params
 from wmjax.strategies import (
     as_inventory_quotes,
     avellaneda_stoikov,
@@ -63,18 +63,21 @@ def simulated(args) -> dict:
     out = {}
     for market, params in markets.items():
         # the Hawkes model of the flow, fitted on the tape of training key 0 (not `--seed`)
-        train = simulate(jax.random.key(0), params, as_inventory_quotes, agent, config,
-                         args.fit_paths)  # fmt: skip
-        model, fit = fit_tape_hawkes(train.buy_orders, train.sell_orders, config.dt)
+        # (--fit-paths 0: no fit, the Poisson flow model, whose imbalance is 0)
+        model, row = poisson_flow_model(params), {}
+        if args.fit_paths:
+            train = simulate(jax.random.key(0), params, as_inventory_quotes, agent, config,
+                             args.fit_paths)  # fmt: skip
+            model, fit = fit_tape_hawkes(train.buy_orders, train.sell_orders, config.dt)
+            row["hawkes_fit"] = {
+                "mu": model.mu.tolist(),
+                "alpha": model.alpha.tolist(),
+                "beta": model.beta[0].tolist(),
+                "events": fit.n_events,
+                "converged": fit.converged,
+            }
         plain = simulate(key, params, as_inventory_quotes, agent, config, args.paths, None, model)
-        row = {"plain_pnl_std": float(np.asarray(plain.pnl).std(ddof=1))}
-        row["hawkes_fit"] = {
-            "mu": model.mu.tolist(),
-            "alpha": model.alpha.tolist(),
-            "beta": model.beta[0].tolist(),
-            "events": fit.n_events,
-            "converged": fit.converged,
-        }
+        row["plain_pnl_std"] = float(np.asarray(plain.pnl).std(ddof=1))
         if market == "toxic":
             info = np.asarray(plain.informed) != 0
             skip = config.n_steps // 5
@@ -108,7 +111,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--paths", type=int, default=1000, help="simulated paths")
     parser.add_argument("--steps", type=int, default=500, help="steps in the unit horizon")
     parser.add_argument("--markout-steps", type=int, default=50, help="adverse-selection horizon")
-    parser.add_argument("--fit-paths", type=int, default=50, help="paths of the Hawkes fit")
+    parser.add_argument(
+        "--fit-paths", type=int, default=50, help="paths of the Hawkes fit (0: none)"
+    )
     parser.add_argument("--seed", type=int, default=1, help="held-out key (0 is the fit's)")
     args = parser.parse_args(argv)
     out = Path(args.out)

@@ -232,7 +232,7 @@ def test_the_rollout_account_is_the_market_makers_own_bookkeeping():
         RolloutConfig(n_paths=400, n_steps=100, shard=False),
     )
     acc, state = account(paths, session), paths.final_state
-    assert 0.05 < float(state.killed.mean()) < 0.95
+    assert 10 <= int(state.killed.sum()) <= 390
     np.testing.assert_array_equal(acc.inventory_shares[:, -1], state.inventory)
     np.testing.assert_allclose(acc.cash[:, -1], state.cash, atol=2e-3)
     np.testing.assert_allclose(acc.pnl, state.cash + state.inventory * state.mid, atol=2e-3)
