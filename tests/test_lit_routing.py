@@ -73,3 +73,17 @@ def test_bad_input_is_refused():
         lit_venue_params([1], [[3, 3]], [25.0])
     with pytest.raises(InputError, match="miss_ticks"):
         lit_venue_params(OFFSETS, DEPTH, LATENCY, miss_ticks=2.0)
+
+
+def test_experiment_smoke(tmp_path):
+    import importlib.util
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "experiments" / "lit_routing.py"
+    spec = importlib.util.spec_from_file_location("lit_routing_experiment", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    argv = ["--out", str(tmp_path), "--paths", str(PATHS), "--fades", "0,500"]
+    result = module.main(argv)
+    assert (tmp_path / "lit_routing.png").stat().st_size > 0
+    assert result["0"]["best quote"]["minus_router_bps"] >= 0
