@@ -170,6 +170,12 @@ def test_bad_input_is_refused():
         )
     with pytest.raises(InputError, match="gamma"):
         avellaneda_stoikov(0.0, 2.0, 1.5)
+    # unjitted, with the default (infinite) limits: the rollout's finiteness check passes
+    agent, config = avellaneda_stoikov(0.1, 2.0, 1.5), quote_config(10, 0.005)
+    paths = simulate_quotes(
+        jax.random.key(0), quote_market_params(), as_symmetric_quotes, agent, config, 2
+    )
+    assert paths.pnl.shape == (2,) and np.isfinite(np.asarray(paths.pnl)).all()
 
 
 def test_market_make_cli_json(capsys):
