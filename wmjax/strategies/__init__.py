@@ -1,7 +1,9 @@
 """Trading strategies that are not the execution of a parent order: market makers
 (Avellaneda-Stoikov, GLFT, CJP), statistical-arbitrage rules on OU spreads (Avellaneda & Lee
 2010, Bertram 2010, first passage after Elliott, van der Hoek & Malcolm 2005) with the
-walk-forward pairs backtest, and dark-pool allocation and routing."""
+walk-forward pairs backtest, dark-pool allocation and routing, smart order routing across lit
+venues and cross-venue latency arbitrage; the model market's makers run through the general
+rollout (`simulate_quotes`)."""
 
 from wmjax.strategies._book_makers import (
     BookQuoting,
