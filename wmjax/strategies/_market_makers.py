@@ -2,7 +2,7 @@
 Cartea-Jaimungal-Penalva.
 
 Depths are in price units from the mid; `q` is the inventory in units. Each agent is a strategy
-`(params, QuoteObservation) -> Quotes` for `wmjax.market.simulate_quotes` (and any market that
+`(params, QuoteObservation) -> Quotes` for `wmjax.strategies.simulate_quotes` (and any market that
 shows the same observation).
 
 - Avellaneda & Stoikov (2008), finite horizon: reservation price r = s - q·gamma·sigma²·(T - t)
