@@ -4,9 +4,10 @@ Two cases (issue 2): 1-D (mu=0.5, alpha=0.6, beta=2) and 4-D order flow (market 
 buy/sell; mu=[.1,.1,.3,.3], beta=3 everywhere, the dense alpha in `ALPHA_4D`, spectral radius
 exactly 0.7). For each case it measures
 
-1. simulation throughput in events/s: wmjax with 1 path and with `--paths` paths (vmap over keys,
+1. simulation throughput in events/s: wmjax with 1 path and with `--paths` paths
+   (`simulate_batch`: vmap over keys, split over the local devices when XLA_FLAGS gives several;
    jit compile reported apart), a profile of the batched run (share of time in jax.random), and
-   each installed peer;
+   each installed peer (`benchmarks/hawkes_sim_cpu.py`: the same on 1 and 2 host devices);
 2. log-likelihood + gradient time at `--events`/10 and `--events` events (wmjax in float64);
 3. maximum-likelihood fits of every parameter, decays included, on `--events` events: wmjax
    `fit_mle` (one start, as the peers), hawkeslib (EM), tick (decay fixed at the truth, and decay
