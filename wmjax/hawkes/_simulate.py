@@ -191,7 +191,10 @@ def simulate_batch(
     shape = tuple(getattr(keys, "shape", ()))
     n_paths = shape[0] if len(shape) == 1 else 0
     if n_paths < 1:
-        raise InputError(f"keys must be a 1-D array of keys (jax.random.split), got {keys!r:.80}")
+        raise InputError(
+            f"keys must be a 1-D array of typed keys, e.g. jax.random.split(jax.random.key(0), "
+            f"n_paths); got shape {shape}"
+        )
     n_devices = jax.local_device_count()
     n_devices = n_devices if n_devices > 1 and n_paths % n_devices == 0 else 1
     fn = _batch_fn(capacity, _decay_groups(params), n_devices)
