@@ -4,9 +4,10 @@ Two cases (issue 2): 1-D (mu=0.5, alpha=0.6, beta=2) and 4-D order flow (market 
 buy/sell; mu=[.1,.1,.3,.3], beta=3 everywhere, the dense alpha in `ALPHA_4D`, spectral radius
 exactly 0.7). For each case it measures
 
-1. simulation throughput in events/s: wmjax with 1 path and with `--paths` paths (vmap over keys,
+1. simulation throughput in events/s: wmjax with 1 path and with `--paths` paths
+   (`simulate_batch`: vmap over keys, split over the local devices when XLA_FLAGS gives several;
    jit compile reported apart), a profile of the batched run (share of time in jax.random), and
-   each installed peer;
+   each installed peer (`benchmarks/hawkes_sim_cpu.py`: the same on 1 and 2 host devices);
 2. log-likelihood + gradient time at `--events`/10 and `--events` events (wmjax in float64);
 3. maximum-likelihood fits of every parameter, decays included, on `--events` events: wmjax
    `fit_mle` (one start, as the peers), hawkeslib (EM), tick (decay fixed at the truth, and decay
@@ -378,14 +379,11 @@ def bench_simulation(case: Case, args, peers, progress, rows) -> None:
         _sim_row(case, "wmjax (1 path, float32)", count, secs, max(first - secs, 0.0), overflow)
     )
     # a batch of paths
-    horizon_b = case.horizon_for(args.path_events)
-    expected_b = args.path_events
-    cap_b = int(args.capacity_factor * expected_b)
+    batched, horizon_b, cap_b = batched_simulator(case, args.path_events, args.capacity_factor)
     progress(
-        f"{case.label} simulate: wmjax {args.paths} paths x {expected_b:.3g} expected events, "
-        f"cap {cap_b}"
+        f"{case.label} simulate: wmjax {args.paths} paths x {args.path_events:.3g} expected "
+        f"events, cap {cap_b}, {jax.local_device_count()} device(s)"
     )
-    batched = jax.jit(jax.vmap(lambda k: wh.simulate(k, params, horizon_b, cap_b, throw=False)))
     per_path = (
         0
         if args.quick
@@ -403,6 +401,8 @@ def bench_simulation(case: Case, args, peers, progress, rows) -> None:
     runs = [_rate(lambda s=s: batch(s)) for s in range(101, 101 + args.repeats)]
     (count, n_over), secs = min(runs, key=lambda r: r[1] / max(r[0][0], 1))
     label = f"wmjax ({args.paths} paths, float32)"
+    if jax.local_device_count() > 1:
+        label = f"wmjax ({args.paths} paths on {jax.local_device_count()} devices, float32)"
     rows.append(_sim_row(case, label, count, secs, max(first - secs, 0.0), n_over))
     if not args.quick:  # the smoke run skips the profile (one compile less)
         _profile(case, args, batched, per_path, rows)
@@ -419,6 +419,19 @@ def bench_simulation(case: Case, args, peers, progress, rows) -> None:
             rows.append(_sim_row(case, label, count, secs, None, None))
         except Exception as err:
             _failed(rows, "simulate", case, label, err)
+
+
+def batched_simulator(case: Case, path_events: int, capacity_factor: float):
+    """(fn(keys) -> HawkesEvents, horizon_s, capacity): `simulate_batch` of float32 paths with
+    `path_events` expected events each; the paths split over the local devices when there are
+    several (XLA_FLAGS=--xla_force_host_platform_device_count=2 on a 2-core CPU)."""
+    params = case.params()
+    horizon_s = case.horizon_for(path_events)
+    cap = int(capacity_factor * path_events)
+    fn = functools.partial(
+        wh.simulate_batch, params=params, horizon_s=horizon_s, capacity=cap, throw=False
+    )
+    return fn, horizon_s, cap
 
 
 def _profile(case: Case, args, batched, per_path: int, rows) -> None:

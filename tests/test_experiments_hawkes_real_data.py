@@ -1,7 +1,8 @@
-"""Smoke test: experiments/hawkes_real_data.py on the AMZN excerpt and the first minutes of the
-five IBM TAQ days, with tiny arguments."""
+"""Smoke test: experiments/hawkes_real_data.py on the AMZN excerpt and the first minutes of two
+IBM TAQ days (fit on one, test on the other), with tiny arguments."""
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,18 +16,22 @@ EXCERPT = Path(__file__).resolve().parent / "data" / "amzn_excerpt_message_1.csv
 
 @pytest.mark.slow
 def test_hawkes_real_data_experiment_runs_and_nested_models_order(tmp_path):
-    taq = shared_file("taq", "ibm", "20131011_trade.zip").parent
-    args = ["--lobster", str(EXCERPT), "--taq", str(taq), "--minutes", "6", "--block-s", "120"]
-    args += ["--pieces", "2", "--taq-piece-s", "180", "--starts", "1", "--max-iter", "40"]
-    args += ["--models", "poisson,exp", "--out", str(tmp_path)]
+    taq = tmp_path / "ibm"  # two of the five days: a quarter of the loading
+    taq.mkdir()
+    for day in ("20131010", "20131011"):
+        for kind in ("trade", "quote"):
+            shutil.copy(shared_file("taq", "ibm", f"{day}_{kind}.zip"), taq)
+    args = ["--lobster", str(EXCERPT), "--taq", str(taq), "--minutes", "4", "--block-s", "120"]
+    args += ["--pieces", "2", "--taq-piece-s", "120", "--starts", "1", "--max-iter", "25"]
+    args += ["--models", "poisson,exp", "--out", str(tmp_path / "out")]
     # a fresh process: in a long-lived pytest worker XLA once crashed compiling these fits
     run = subprocess.run(
         [sys.executable, str(SCRIPT), *args], capture_output=True, text=True, timeout=900
     )
     assert run.returncode == 0, run.stderr[-3000:]
-    saved = json.loads((tmp_path / "hawkes_real_data.json").read_text())
+    saved = json.loads((tmp_path / "out" / "hawkes_real_data.json").read_text())
     for source in ("lobster", "taq"):
-        assert (tmp_path / f"qq_{source}.png").stat().st_size > 0
+        assert (tmp_path / "out" / f"qq_{source}.png").stat().st_size > 0
         models = saved[source]["models"]
         assert set(models) == {"poisson", "exp"}
         # Nested models: the Hawkes fit adds training likelihood over Poisson.

@@ -31,7 +31,7 @@ from wmjax.hawkes._params import (
     stationary_intensity,
 )
 from wmjax.hawkes._residuals import ks_exponential, ks_test, residuals
-from wmjax.hawkes._simulate import simulate
+from wmjax.hawkes._simulate import simulate, simulate_batch
 from wmjax.hawkes._sizes import EmpiricalSizes, LogNormalSizes, sample_sizes
 from wmjax.hawkes._thinning import simulate_model
 
@@ -67,6 +67,7 @@ __all__ = [
     "segment_events",
     "session_breaks",
     "simulate",
+    "simulate_batch",
     "simulate_model",
     "spectral_radius",
     "stationary_intensity",
