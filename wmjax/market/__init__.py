@@ -140,6 +140,7 @@ from wmjax.market._regime_market import (
     RegimeObservation,
     RegimeParams,
     RegimeState,
+    expected_gamma_path,
     expected_paths,
     regime_params,
 )
@@ -294,6 +295,7 @@ __all__ = [
     "determinable_rows",
     "empty_book",
     "event_count_profile",
+    "expected_gamma_path",
     "expected_paths",
     "fill_model",
     "flow",
