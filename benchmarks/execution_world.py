@@ -113,19 +113,20 @@ def bench_ac(args) -> dict:
         params = model.init(jax.random.key(0)).replace(policy=loaded.policy)
         train = {"train_s": None, "updates": 0}
         if args.ac_gamma_updates:
-            # the gamma correction alone, from the packaged policy (frozen)
+            # the gamma correction alone, from a fresh (zero) one; the policy frozen
             result = train_ac_world_model(
-                jax.random.key(4),
+                jax.random.key(args.seed),
                 model,
                 n_updates=args.ac_gamma_updates,
                 n_orders=16,
                 n_paths=128,
-                learning_rate=1e-3,
+                learning_rate=args.ac_gamma_lr,
                 init_params=params,
                 train_policy=False,
             )
             params = result.params
             train = {
+                "gamma_lr": args.ac_gamma_lr,
                 "gamma_train_s": result.seconds,
                 "gamma_updates": result.n_done,
                 "final_loss_ratio_vs_closed_form": float(np.mean(result.losses[-50:])),
@@ -147,7 +148,7 @@ def bench_ac(args) -> dict:
     if args.save_weights:
         save_ac_world(PRETRAINED, params)
     # the same 1,000 problems without permanent impact (issue 11's must-show 1) and with gamma_k
-    held_out = PathDistribution(gamma=(0.0, 0.0)).sample(jax.random.key(12345), 1000)
+    held_out = PathDistribution(gamma_ratio=(0.0, 0.0)).sample(jax.random.key(12345), 1000)
     errors = oracle_errors(model, params, held_out)
     held_out_gamma = PathDistribution().sample(jax.random.key(12345), 1000)
     errors_gamma = oracle_errors(model, params, held_out_gamma)
@@ -399,6 +400,8 @@ def main(argv=None) -> dict:
         default=0,
         help="with --ac-pretrained: train the gamma correction for this many updates",
     )
+    parser.add_argument("--ac-gamma-lr", type=float, default=3e-3)
+    parser.add_argument("--seed", type=int, default=4, help="training key of --ac-gamma-updates")
     parser.add_argument("--impact-updates", type=int, default=4000)
     parser.add_argument("--laws", default=",".join(IMPACT_LAWS), help="impact laws to train on")
     parser.add_argument("--world-updates", type=int, default=1500)

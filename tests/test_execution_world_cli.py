@@ -31,10 +31,24 @@ def test_evaluate_bad_input_is_one_line(capsys):
 def test_pretrade_adds_market_context_and_the_ac_world_schedule(capsys):
     args = ["pretrade", "--side", "buy", "--shares", "2e5", "--adv", "5e6", "--horizon", "0.5"]
     opts = ["--periods", "10", "--paths", "200", "--sensitivity-paths", "20", "--no-plots"]
-    assert main([*args, *opts, "--regime", "stressed", "--json"]) == 0
-    out = json.loads(capsys.readouterr().out)
+    runs = {}
+    for regime in ("calm", "stressed"):
+        assert main([*args, *opts, "--regime", regime, "--json"]) == 0
+        runs[regime] = json.loads(capsys.readouterr().out)
+    out = runs["stressed"]
     assert "ac_world" in out["strategies"]
     ctx = out["market_context"]
     assert ctx["regime"] == "stressed" and len(ctx["sigma_path"]) == 10
+    # the regime model's multipliers (default scaling: volatile sigma x2, eta x4/3; calm sigma
+    # x0.6, eta x0.75) reach the simulation and the context: the same strategies cost more
+    # and risk more in the stressed regime (common random numbers: same seed)
+    calm = runs["calm"]
+    assert ctx["regime_sigma_mult"] == pytest.approx(2.0)
+    assert calm["market_context"]["regime_sigma_mult"] == pytest.approx(0.6)
+    assert ctx["sigma_path"][0] > 2.5 * calm["market_context"]["sigma_path"][0]
+    for name in ("twap", "vwap"):
+        hot, cold = out["strategies"][name], calm["strategies"][name]
+        assert hot["mean_bps"] > cold["mean_bps"] + 3 * hot["objective_se_bps"]
+        assert hot["std_bps"] > 2.5 * cold["std_bps"]
     assert main([*args, *opts, "--regime", "volatile"]) == 2
     assert "regime" in capsys.readouterr().err
