@@ -85,11 +85,18 @@ def _regime_market(
         return regime_params(base, eta_mult=np.asarray(eta_k / eta_bar))
     _check_regime(regime)
     sigma_mult, eta_mult = _label_multipliers(scaling)
+    # the calm regime is the chain's unit (as the heads were trained): the base scaled to it,
+    # the stressed state relative to it
+    base = base.replace(
+        sigma=base.sigma * sigma_mult[0],
+        eta=base.eta * eta_mult[0],
+        gamma=base.gamma * eta_mult[0],
+    )
     return regime_params(
         base,
         eta_mult=np.asarray(eta_k / eta_bar),
-        regime_sigma_mult=sigma_mult,
-        regime_eta_mult=eta_mult,
+        regime_sigma_mult=(1.0, sigma_mult[1] / sigma_mult[0]),
+        regime_eta_mult=(1.0, eta_mult[1] / eta_mult[0]),
         switch_prob=REGIME_SWITCH_PROB,
         initial_regime=REGIME_LABELS.index(regime),
     )
@@ -109,10 +116,8 @@ def market_context(
     mult = {}
     if regime is not None:
         i = REGIME_LABELS.index(regime)
-        mult = {
-            "regime_sigma_mult": float(market.regime_sigma_mult[i]),
-            "regime_eta_mult": float(market.regime_eta_mult[i]),
-        }
+        sigma_mult, eta_mult = _label_multipliers(scaling)
+        mult = {"regime_sigma_mult": float(sigma_mult[i]), "regime_eta_mult": float(eta_mult[i])}
     sigma, eta, gamma = model.fit_paths(model_params, ac_market_features(market))
     sigma_exact, eta_exact, _ = expected_paths(market)
     return {
