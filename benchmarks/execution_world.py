@@ -34,8 +34,9 @@ from wmjax.analytics import (
 )
 from wmjax.analytics._desk import desk_market_params
 from wmjax.execution import objective_covariance, order, ranking_swaps, time_varying_ac_trades
-from wmjax.market import ImpactMarket, book_key, expected_paths
+from wmjax.market import ImpactMarket, book_key, expected_gamma_path, expected_paths
 from wmjax.models import (
+    IMPACT_LAWS,
     AlmgrenChrissWorldModel,
     BookMetaorderDistribution,
     ExecutionWorldModel,
@@ -78,7 +79,11 @@ def oracle_errors(model, params, problems) -> dict:
     with jax.enable_x64(True):
         f64 = {k: jnp.asarray(v, jnp.float64) for k, v in problems.items()}
         oracle = jax.vmap(time_varying_ac_trades)(
-            f64["sigma_path"], f64["eta_path"], lam.astype(jnp.float64), f64["horizon_days"]
+            f64["sigma_path"],
+            f64["eta_path"],
+            lam.astype(jnp.float64),
+            f64["horizon_days"],
+            f64["gamma_path"],
         )
         oracle = np.asarray(oracle)
     bare = replace(model, plan_steps=0)
@@ -104,9 +109,30 @@ def bench_ac(args) -> dict:
     model = AlmgrenChrissWorldModel(plan_steps=args.plan_steps)
     if args.ac_pretrained:
         # the packaged policy; the heads are refitted below
-        policy = load_ac_world(model=model).policy
-        params = model.init(jax.random.key(0)).replace(policy=policy)
+        loaded = load_ac_world(model=model)
+        params = model.init(jax.random.key(0)).replace(policy=loaded.policy)
         train = {"train_s": None, "updates": 0}
+        if args.ac_gamma_updates:
+            # the gamma correction alone, from a fresh (zero) one; the policy frozen
+            result = train_ac_world_model(
+                jax.random.key(args.seed),
+                model,
+                n_updates=args.ac_gamma_updates,
+                n_orders=16,
+                n_paths=128,
+                learning_rate=args.ac_gamma_lr,
+                init_params=params,
+                train_policy=False,
+            )
+            params = result.params
+            train = {
+                "gamma_lr": args.ac_gamma_lr,
+                "gamma_train_s": result.seconds,
+                "gamma_updates": result.n_done,
+                "final_loss_ratio_vs_closed_form": float(np.mean(result.losses[-50:])),
+            }
+        else:
+            params = params.replace(gamma_policy=loaded.gamma_policy)
     else:
         result = train_ac_world_model(
             jax.random.key(1), model, n_updates=args.ac_updates, n_orders=16, n_paths=128
@@ -119,27 +145,36 @@ def bench_ac(args) -> dict:
         params = result.params
     markets = intraday_markets(jax.random.key(2), 512, model.n_steps)
     params, heads_s = _timed(train_ac_heads, jax.random.key(3), model, params, markets)
-    held_out = PathDistribution().sample(jax.random.key(12345), 1000)
+    if args.save_weights:
+        save_ac_world(PRETRAINED, params)
+    # the same 1,000 problems without permanent impact (issue 11's must-show 1) and with gamma_k
+    held_out = PathDistribution(gamma_ratio=(0.0, 0.0)).sample(jax.random.key(12345), 1000)
     errors = oracle_errors(model, params, held_out)
+    held_out_gamma = PathDistribution().sample(jax.random.key(12345), 1000)
+    errors_gamma = oracle_errors(model, params, held_out_gamma)
     test_markets = intraday_markets(jax.random.key(7), 256, model.n_steps)
     sig, eta, _ = jax.vmap(expected_paths)(test_markets)
-    fs, fe = model.fit_paths(params, jax.vmap(ac_market_features)(test_markets))
+    gam = jax.vmap(expected_gamma_path)(test_markets)
+    fs, fe, fg = model.fit_paths(params, jax.vmap(ac_market_features)(test_markets))
+    log_sq = jnp.log(fs / sig) ** 2 + jnp.log(fe / eta) ** 2 + jnp.log(fg / gam) ** 2
     heads = {
-        "log_rmse": float(jnp.sqrt(jnp.mean(jnp.log(fs / sig) ** 2 + jnp.log(fe / eta) ** 2))),
+        "log_rmse": float(jnp.sqrt(jnp.mean(log_sq))),
         "sigma_max_rel_err": float(jnp.max(jnp.abs(fs / sig - 1))),
         "eta_max_rel_err": float(jnp.max(jnp.abs(fe / eta - 1))),
+        "gamma_max_rel_err": float(jnp.max(jnp.abs(fg / gam - 1))),
     }
     # the schedule planned on the heads' paths against the optimum on the exact paths
     n = test_markets.n_steps
     problems = {
         "sigma_path": fs,
         "eta_path": fe,
+        "gamma_path": fg,
         "risk_aversion_bps": jnp.full(256, 3e-3),
         "quantity_shares": jnp.full(256, 3e5),
         "horizon_days": jnp.full(256, 1.0),
     }
     lam = 3e-3 * 1e4 / (3e5 * 50.0)
-    exact = jax.vmap(time_varying_ac_trades, in_axes=(0, 0, None, None))(sig, eta, lam, 1.0)
+    exact = jax.vmap(time_varying_ac_trades, in_axes=(0, 0, None, None, 0))(sig, eta, lam, 1.0, gam)
     on_heads = batch_schedules(model, params, problems)
     heads["schedule_max_err_on_heads_paths_frac_of_X"] = float(
         jnp.max(jnp.abs(jnp.cumsum(on_heads - exact, axis=-1)))
@@ -150,8 +185,6 @@ def bench_ac(args) -> dict:
     _, per_order_s = _timed(run, params, one)
     _timed(run, params, held_out)  # compile for the batch shape
     _, batch_s = _timed(run, params, held_out)
-    if args.save_weights:
-        save_ac_world(PRETRAINED, params)
     return {
         **train,
         "plan_steps": model.plan_steps,
@@ -159,6 +192,7 @@ def bench_ac(args) -> dict:
         "heads_train_s": heads_s,
         "heads": heads,
         "holdings_error_vs_oracle_frac_of_X": errors,
+        "holdings_error_vs_oracle_with_gamma_frac_of_X": errors_gamma,
         "inference_compile_s": compile_s,
         "inference_per_order_s": per_order_s,
         "inference_per_order_in_batch_of_1000_s": batch_s / 1000,
@@ -168,7 +202,7 @@ def bench_ac(args) -> dict:
 def bench_impact(args) -> dict:
     out = {}
     dist = MetaorderDistribution()
-    for law in ("sqrt", "athl"):
+    for law in args.laws.split(","):
         train_set = simulate_metaorders(
             jax.random.key(1), dist.sample(jax.random.key(2), 4000), law
         )
@@ -360,7 +394,16 @@ def main(argv=None) -> dict:
     parser.add_argument(
         "--ac-pretrained", action="store_true", help="score the packaged AC weights, no training"
     )
+    parser.add_argument(
+        "--ac-gamma-updates",
+        type=int,
+        default=0,
+        help="with --ac-pretrained: train the gamma correction for this many updates",
+    )
+    parser.add_argument("--ac-gamma-lr", type=float, default=3e-3)
+    parser.add_argument("--seed", type=int, default=4, help="training key of --ac-gamma-updates")
     parser.add_argument("--impact-updates", type=int, default=4000)
+    parser.add_argument("--laws", default=",".join(IMPACT_LAWS), help="impact laws to train on")
     parser.add_argument("--world-updates", type=int, default=1500)
     parser.add_argument("--save-weights", action="store_true")
     parser.add_argument("--json", default=None)

@@ -7,6 +7,7 @@ import pytest
 
 import wmjax as wm
 from wmjax.analytics import athl_cost_bps, istar_cost_bps, prediction_metrics
+from wmjax.execution import transient_cost
 from wmjax.market import BookMarket, book_key
 from wmjax.models import (
     BookMetaorderDistribution,
@@ -45,6 +46,30 @@ def test_labels_are_the_markets_closed_forms():
             rtol=2e-3,
             atol=0.02,
         )
+    # transient law: the permanent label is the lasting shift alone (the final mid still holds
+    # the last trades' displacement); the temporary label is the cost (1/2) xi' M xi of the
+    # decaying displacement, M_ij = k exp(-rho tau |i - j|) (Obizhaeva & Wang 2013)
+    t = {
+        k: np.asarray(v, float)
+        for k, v in simulate_metaorders(jax.random.key(1), draws, "transient").items()
+    }
+    np.testing.assert_allclose(
+        t["permanent_bps"],
+        DIST.permanent_coefficient * t["daily_volatility"] * t["size_adv"] * 1e4,
+        rtol=2e-3,
+        atol=0.02,
+    )
+    rho = DIST.resilience_per_day
+    want = []
+    for i in range(len(t["size_adv"])):
+        shares = t["size_adv"][i] * t["adv_shares"][i]
+        sigma = t["daily_volatility"][i] * 50.0
+        k = DIST.temporary_coefficient / t["depth"][i] * sigma * rho / t["adv_shares"][i]
+        cost = transient_cost(
+            np.full(N_STEPS, shares / N_STEPS), k, rho, t["horizon_days"][i] / N_STEPS
+        )
+        want.append(cost / (shares * 50.0) * 1e4)
+    np.testing.assert_allclose(t["temporary_bps"], want, rtol=3e-3, atol=0.02)
     with pytest.raises(wm.InputError, match="law"):
         simulate_metaorders(jax.random.key(1), draws, "cubic")
 

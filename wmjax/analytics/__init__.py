@@ -66,6 +66,7 @@ from wmjax.analytics._market_context import (
     context_line,
     market_context,
     pretrade_extras,
+    regime_market_params,
 )
 from wmjax.analytics._mm_risk import drawdown_summary
 from wmjax.analytics._pretrade import (
@@ -203,6 +204,7 @@ __all__ = [
     "pretrade_extras",
     "realised_is_bps",
     "regime_budget",
+    "regime_market_params",
     "regime_timeline",
     "reliability",
     "roc_auc",

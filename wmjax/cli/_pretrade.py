@@ -60,7 +60,11 @@ def register(subparsers) -> None:
     p.add_argument("--volume-noise", type=float, default=0.25, help="volume noise std (0.25)")
     p.add_argument("--sensitivity-paths", type=int, default=1000, help="paths per scenario")
     p.add_argument("--seed", type=int, default=0, help="random seed (0)")
-    p.add_argument("--regime", default=None, help="calm or stressed (market-context line)")
+    p.add_argument(
+        "--regime",
+        default=None,
+        help="calm or stressed: scales sigma and eta by the regime model's multipliers",
+    )
     p.add_argument("--out", default=default_out("pretrade"), help="folder for the PNGs")
     p.add_argument("--no-plots", action="store_true", help="write no PNGs")
     add_json_flag(p)
@@ -75,6 +79,7 @@ def run_pretrade(args) -> int:
         desk_market_params,
         pretrade,
         pretrade_extras,
+        regime_market_params,
         standard_strategies,
     )
     from wmjax.execution import order
@@ -96,6 +101,8 @@ def run_pretrade(args) -> int:
     )
     rates = np.atleast_1d(parse_numbers("--pov", args.pov)).tolist()
     extra, context = pretrade_extras(o, params, args.risk_aversion, args.regime)
+    # the simulation holds the named regime over the horizon (its sigma / eta multipliers)
+    params = regime_market_params(params, args.regime)
     with progress(not args.json) as bar:
         task = bar.add_task("simulating strategies and scenarios", total=1)
         report = pretrade(

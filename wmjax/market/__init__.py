@@ -157,6 +157,7 @@ from wmjax.market._regime_market import (
     RegimeObservation,
     RegimeParams,
     RegimeState,
+    expected_gamma_path,
     expected_paths,
     regime_params,
 )
@@ -340,6 +341,7 @@ __all__ = [
     "determinable_rows",
     "empty_book",
     "event_count_profile",
+    "expected_gamma_path",
     "expected_paths",
     "fill_model",
     "flow",

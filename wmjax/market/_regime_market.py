@@ -3,11 +3,13 @@
 A thin layer over `ImpactMarket`: interval k of a path in regime r has volatility
 sigma * vol_mult[k] * regime_sigma_mult[r] and linear temporary impact
 eta * eta_mult[k] * regime_eta_mult[r] (the power-law coefficient scales with the same liquidity
-multiplier), so the discrete Almgren & Chriss (2000) model holds period by period with
-sigma_k, eta_k. The regime is a two-state Markov chain (0 calm, 1 stressed) that may switch after
-each interval with probability `switch_prob[r]`, drawn from the step's key only (exogenous:
-common random numbers across policies), as in Hamilton (1989), "A new approach to the economic
-analysis of nonstationary time series and the business cycle".
+multiplier) and linear permanent impact gamma * gamma_mult[k] * regime_eta_mult[r] (the regime's
+liquidity multiplier scales both, as `apply_regime` does), so the discrete Almgren & Chriss
+(2000) model holds period by period with sigma_k, eta_k, gamma_k. The regime is a two-state
+Markov chain (0 calm, 1 stressed) that may switch after each interval with probability
+`switch_prob[r]`, drawn from the step's key only (exogenous: common random numbers across
+policies), as in Hamilton (1989), "A new approach to the economic analysis of nonstationary time
+series and the business cycle".
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ class RegimeParams:
     Attributes:
         base: the impact market's params; its `vol_mult` is the intraday volatility shape.
         eta_mult: (n_steps,) multiplier of eta (and of the power-law coefficient) per interval.
+        gamma_mult: (n_steps,) multiplier of the permanent impact gamma per interval.
         regime_sigma_mult: (2,) volatility multiplier in the calm and the stressed regime.
         regime_eta_mult: (2,) liquidity-cost multiplier in each regime.
         switch_prob: (2,) probability of leaving regime r after an interval.
@@ -40,6 +43,7 @@ class RegimeParams:
 
     base: ImpactParams
     eta_mult: jax.Array
+    gamma_mult: jax.Array
     regime_sigma_mult: jax.Array
     regime_eta_mult: jax.Array
     switch_prob: jax.Array
@@ -54,6 +58,7 @@ def regime_params(
     base: ImpactParams,
     *,
     eta_mult=None,
+    gamma_mult=None,
     regime_sigma_mult=(1.0, 1.0),
     regime_eta_mult=(1.0, 1.0),
     switch_prob=(0.0, 0.0),
@@ -61,10 +66,11 @@ def regime_params(
 ) -> RegimeParams:
     """Checked float32 `RegimeParams` over `base` (flat liquidity and one regime by default)."""
     n = base.n_steps
-    eta_mult = np.ones(n) if eta_mult is None else positive("eta_mult", eta_mult)
-    require(
-        np.shape(eta_mult) == (n,), f"eta_mult must have shape ({n},), got {np.shape(eta_mult)}"
-    )
+    paths = {}
+    for name, value in (("eta_mult", eta_mult), ("gamma_mult", gamma_mult)):
+        paths[name] = np.ones(n) if value is None else positive(name, value)
+        shape = np.shape(paths[name])
+        require(shape == (n,), f"{name} must have shape ({n},), got {shape}")
     for name, value in (
         ("regime_sigma_mult", regime_sigma_mult),
         ("regime_eta_mult", regime_eta_mult),
@@ -83,7 +89,8 @@ def regime_params(
     f32 = lambda x: jnp.asarray(x, jnp.float32)  # noqa: E731
     return RegimeParams(
         base=base,
-        eta_mult=f32(eta_mult),
+        eta_mult=f32(paths["eta_mult"]),
+        gamma_mult=f32(paths["gamma_mult"]),
         regime_sigma_mult=f32(regime_sigma_mult),
         regime_eta_mult=f32(regime_eta_mult),
         switch_prob=f32(probs),
@@ -97,16 +104,29 @@ def expected_paths(params: RegimeParams) -> tuple[jax.Array, jax.Array, jax.Arra
 
     For a static schedule on linear impact these are the inputs of the mean-variance optimum:
     E[IS] and E[Var(IS | regimes)] are linear in E[eta_k] and E[sigma_k^2]."""
+    p = _stressed_probability(params)
+    w = jnp.stack([1.0 - p, p], axis=-1)
+    sigma2 = (params.base.sigma * params.base.vol_mult) ** 2 * (w @ params.regime_sigma_mult**2)
+    eta = params.base.eta * params.eta_mult * (w @ params.regime_eta_mult)
+    return jnp.sqrt(sigma2), eta, p
+
+
+def _stressed_probability(params: RegimeParams) -> jax.Array:
     p01, p10 = params.switch_prob[0], params.switch_prob[1]
 
     def advance(p_stressed, _):
         return p_stressed * (1.0 - p10) + (1.0 - p_stressed) * p01, p_stressed
 
     _, p = jax.lax.scan(advance, params.initial_regime, None, length=params.n_steps)
+    return p
+
+
+def expected_gamma_path(params: RegimeParams) -> jax.Array:
+    """E[gamma_k] (price per share), (n_steps,): E[IS] of a static schedule is linear in it
+    (sum_k gamma_k n_k x_k), so with `expected_paths` it completes the optimum's inputs."""
+    p = _stressed_probability(params)
     w = jnp.stack([1.0 - p, p], axis=-1)
-    sigma2 = (params.base.sigma * params.base.vol_mult) ** 2 * (w @ params.regime_sigma_mult**2)
-    eta = params.base.eta * params.eta_mult * (w @ params.regime_eta_mult)
-    return jnp.sqrt(sigma2), eta, p
+    return params.base.gamma * params.gamma_mult * (w @ params.regime_eta_mult)
 
 
 @struct.dataclass
@@ -143,6 +163,7 @@ class RegimeImpactMarket:
         return base.replace(
             vol_mult=base.vol_mult * params.regime_sigma_mult[r],
             eta=base.eta * liquidity,
+            gamma=base.gamma * params.gamma_mult[k] * params.regime_eta_mult[r],
             sqrt_coefficient=base.sqrt_coefficient * liquidity,
         )
 

@@ -9,15 +9,13 @@ from wmjax.models._ac_policy import (
     schedule_net_trades,
     train_schedule_net,
 )
+from wmjax.models._ac_problems import PathDistribution, intraday_markets, problem_markets
 from wmjax.models._ac_world import (
     ACWorldParams,
     AlmgrenChrissWorldModel,
-    PathDistribution,
     ac_market_features,
     batch_schedules,
-    intraday_markets,
     load_ac_world,
-    problem_markets,
     save_ac_world,
     train_ac_heads,
     train_ac_world_model,

@@ -1,10 +1,10 @@
-"""The Almgren-Chriss world model: time-varying sigma_k and eta_k and a schedule policy.
+"""The Almgren-Chriss world model: time-varying sigma_k, eta_k, gamma_k and a schedule policy.
 
 Two parts over one parameter PyTree:
 - heads: per-interval market features (log relative volume, time of day, P(stressed), the day's
-  volatility and liquidity levels) -> log sigma_k, log eta_k; fitted by regression on markets
-  whose true expected paths are known (`expected_paths`). No gamma_k head: the impact market's
-  permanent impact does not vary within the day.
+  volatility, liquidity and permanent-impact levels) -> log sigma_k, log eta_k, log gamma_k;
+  fitted by regression on markets whose true expected paths are known (`expected_paths`,
+  `expected_gamma_path`).
 - trajectory policy: [sigma path, eta path, lambda, Q, T] -> a static schedule. It predicts in
   the closed form's own coordinates: AC 2000 (eq. 18) holds x_k = sinh(kappa (T - t_k)) /
   sinh(kappa T), a sinh of the phase left, kappa tau per interval. The policy keeps that shape
@@ -19,9 +19,11 @@ Two parts over one parameter PyTree:
   `wmjax.execution.rollout` and `train`.
 - planning: the policy's schedule is refined by `plan_steps` conjugate-gradient steps
   (`refine_ac_trades`) on the first-order conditions of the model's own objective E + lambda V
-  on the paths it is given (in pre-trade, the heads' sigma_k and eta_k): planning in the learned
-  model, unrolled, so training differentiates through it. The net is the warm start; with exact
-  paths n_steps - 1 steps reach the tridiagonal optimum whatever the start.
+  on the paths it is given (in pre-trade, the heads' sigma_k, eta_k and gamma_k): planning in the
+  learned model, unrolled, so training differentiates through it. The net is the warm start; with
+  exact paths n_steps - 1 steps reach the tridiagonal optimum whatever the start. A permanent
+  impact path enters the policy as AC 2000's eta~_k = eta_k - gamma_k tau / 2 (exact for a flat
+  gamma) and the planning steps add the rest (the (gamma_{k+1} - gamma_k) / 2 diagonal).
 """
 
 from __future__ import annotations
@@ -31,13 +33,11 @@ from dataclasses import dataclass, replace
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
-import numpy as np
 import optax
 from flax import struct
 
 from wmjax._checks import positive, positive_int, require
 from wmjax.execution import (
-    Order,
     RolloutConfig,
     TrainResult,
     ac_kappa,
@@ -51,13 +51,11 @@ from wmjax.execution import (
 from wmjax.market import (
     RegimeImpactMarket,
     RegimeParams,
+    expected_gamma_path,
     expected_paths,
-    impact_params,
-    u_shaped_profile,
 )
+from wmjax.models._ac_problems import ARRIVAL_PRICE, PathDistribution, problem_markets
 from wmjax.models._weights import WEIGHTS, load_params, save_params
-
-ARRIVAL_PRICE = 50.0
 
 
 class _Correction(nn.Module):
@@ -95,7 +93,7 @@ class _Heads(nn.Module):
     @nn.compact
     def __call__(self, x):
         x = nn.tanh(nn.Dense(self.hidden)(x))
-        return nn.Dense(2)(nn.tanh(nn.Dense(self.hidden)(x)))
+        return nn.Dense(3)(nn.tanh(nn.Dense(self.hidden)(x)))
 
 
 def _sinh_holdings(phases: jax.Array) -> jax.Array:
@@ -108,8 +106,12 @@ def _sinh_holdings(phases: jax.Array) -> jax.Array:
 
 @struct.dataclass
 class ACWorldParams:
+    """policy: the sigma / eta correction; heads: the market-feature heads; gamma_policy: the
+    permanent-impact correction (zero on flat gamma paths; flax variables each)."""
+
     policy: dict
     heads: dict
+    gamma_policy: dict
 
 
 def _lambda_currency(risk_aversion_bps, quantity_shares, arrival_price):
@@ -119,7 +121,7 @@ def _lambda_currency(risk_aversion_bps, quantity_shares, arrival_price):
 
 @dataclass(frozen=True)
 class AlmgrenChrissWorldModel:
-    """Heads for sigma_k, eta_k and the schedule policy for `n_steps` intervals, refined by
+    """Heads for sigma_k, eta_k, gamma_k and the schedule policy for `n_steps` intervals, refined by
     `plan_steps` planning steps (0: the policy alone)."""
 
     n_steps: int = 10
@@ -127,11 +129,12 @@ class AlmgrenChrissWorldModel:
     plan_steps: int = 4
 
     def init(self, key: jax.Array) -> ACWorldParams:
-        k_policy, k_heads = jax.random.split(key)
+        k_policy, k_heads, k_gamma = jax.random.split(key, 3)
         n = self.n_steps
         return ACWorldParams(
             policy=_Correction(n, self.hidden).init(k_policy, jnp.zeros(2 * n + 1)),
-            heads=_Heads(self.hidden).init(k_heads, jnp.zeros(7)),
+            heads=_Heads(self.hidden).init(k_heads, jnp.zeros(N_FEATURES)),
+            gamma_policy=_Correction(n, self.hidden).init(k_gamma, jnp.zeros(3 * n + 1)),
         )
 
     def schedule(
@@ -143,11 +146,16 @@ class AlmgrenChrissWorldModel:
         quantity_shares,
         horizon_days,
         arrival_price=ARRIVAL_PRICE,
+        gamma_path=0.0,
     ) -> jax.Array:
-        """Trade fractions (n_steps,) summing to 1 for one order; paths in price units."""
+        """Trade fractions (n_steps,) summing to 1 for one order; paths in price units
+        (`gamma_path`: permanent impact per share, a scalar or (n_steps,))."""
         n = self.n_steps
         tau = horizon_days / n
         sigma_bar = jnp.sqrt(jnp.mean(sigma_path**2))
+        eta_in = eta_path
+        gamma_path = jnp.broadcast_to(gamma_path, eta_path.shape)
+        eta_path = eta_path - 0.5 * tau * gamma_path
         eta_bar = jnp.mean(eta_path)
         lam = _lambda_currency(risk_aversion_bps, quantity_shares, arrival_price)
         # floored: lambda = 0 is TWAP, the limit of small phases
@@ -159,24 +167,38 @@ class AlmgrenChrissWorldModel:
         corr = net.apply(params.policy, jnp.concatenate([dev, ctx])) - net.apply(
             params.policy, jnp.concatenate([jnp.zeros_like(dev), ctx])
         )
+        # the permanent-impact drift (gamma_{k+1} - gamma_k) / 2 on the conditions' diagonal,
+        # relative to eta~ / tau (x10: order one); exactly 0 for a flat gamma
+        drift = jnp.pad(5.0 * tau * jnp.diff(gamma_path) / eta_bar, (0, 1))
+        g_in = jnp.concatenate([dev[n:], dev[:n], ctx])
+        corr = (
+            corr
+            + net.apply(params.gamma_policy, jnp.concatenate([drift, g_in]))
+            - net.apply(params.gamma_policy, jnp.concatenate([jnp.zeros_like(drift), g_in]))
+        )
         fractions = trades_from_holdings(_sinh_holdings(phase * jnp.exp(corr)))
         return refine_ac_trades(
-            fractions, sigma_path, eta_path, lam, horizon_days, self.plan_steps
+            fractions, sigma_path, eta_in, lam, horizon_days, self.plan_steps, gamma_path
         ).astype(fractions.dtype)
 
-    def fit_paths(self, params, features: jax.Array) -> tuple[jax.Array, jax.Array]:
-        """Heads: (n_steps, 7) `ac_market_features` -> sigma_k, eta_k (price units)."""
+    def fit_paths(self, params, features: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
+        """Heads: (n_steps, 8) `ac_market_features` -> sigma_k, eta_k, gamma_k (price units)."""
         out = _Heads(self.hidden).apply(params.heads, features)
-        return jnp.exp(out[..., 0] + features[..., 3]), 1e-7 * jnp.exp(
-            out[..., 1] + features[..., 4]
+        return (
+            jnp.exp(out[..., 0] + features[..., 3]),
+            1e-7 * jnp.exp(out[..., 1] + features[..., 4]),
+            1e-8 * jnp.exp(out[..., 2] + features[..., 7]),
         )
 
 
+N_FEATURES = 8
+
+
 def ac_market_features(params: RegimeParams) -> jax.Array:
-    """What a desk knows before trading, per interval (n_steps, 7): log(volume share * n),
-    time (fraction of the horizon), P(stressed) under the regime chain, log sigma, log eta, and
-    the regime model's log volatility and log liquidity-cost multipliers of the stressed state
-    relative to the calm one."""
+    """What a desk knows before trading, per interval (n_steps, 8): log(volume share * n),
+    time (fraction of the horizon), P(stressed) under the regime chain, log sigma, log eta, the
+    regime model's log volatility and log liquidity-cost multipliers of the stressed state
+    relative to the calm one, and log gamma (the day's permanent-impact level)."""
     n = params.n_steps
     *_, p_stressed = expected_paths(params)
     base = params.base
@@ -194,100 +216,25 @@ def ac_market_features(params: RegimeParams) -> jax.Array:
             ones * jnp.log(base.eta * 1e7),
             ones * stress_sigma,
             ones * stress_eta,
+            ones * jnp.log(jnp.maximum(base.gamma, 1e-12) * 1e8),
         ],
         axis=-1,
     )
 
 
-@dataclass(frozen=True)
-class PathDistribution:
-    """Training and test problems: U-shaped sigma_k and eta_k paths with a stressed block.
-
-    sigma_k = sigma exp(a (4 (t_k - c)^2 - 1/3) + s 1[k in block]), eta_k likewise with its own
-    amplitude (of either sign) and the block's liquidity shock; lambda (1 / bps), Q (shares),
-    T (days) log-uniform.
-    """
-
-    n_steps: int = 10
-    sigma: tuple[float, float] = (0.5, 1.5)
-    eta: tuple[float, float] = (1e-7, 5e-7)
-    risk_aversion_bps: tuple[float, float] = (3e-5, 3e-2)
-    quantity_shares: tuple[float, float] = (1e5, 1e6)
-    horizon_days: tuple[float, float] = (0.25, 2.0)
-    sigma_amplitude: float = 1.0
-    eta_amplitude: float = 0.8
-    stress: float = 0.5
-
-    def sample(self, key: jax.Array, n: int) -> dict:
-        """n problems: {"sigma_path", "eta_path" (n, n_steps), "risk_aversion_bps",
-        "quantity_shares", "horizon_days" (n,)}."""
-        ks = jax.random.split(key, 10)
-
-        def logu(k, lo_hi):
-            lo, hi = np.log(lo_hi[0]), np.log(lo_hi[1])
-            return jnp.exp(lo + jax.random.uniform(k, (n,)) * (hi - lo))
-
-        t = (jnp.arange(self.n_steps) + 0.5) / self.n_steps
-        centre = jax.random.uniform(ks[0], (n, 1), minval=0.3, maxval=0.7)
-        shape = 4.0 * (t - centre) ** 2 - 1.0 / 3.0
-        amp_s = jax.random.uniform(ks[1], (n, 1), maxval=self.sigma_amplitude)
-        amp_e = jax.random.uniform(
-            ks[2], (n, 1), minval=-self.eta_amplitude, maxval=self.eta_amplitude
-        )
-        start = jax.random.randint(ks[3], (n, 1), 0, self.n_steps)
-        length = jax.random.randint(ks[4], (n, 1), 0, self.n_steps // 2 + 1)
-        k = jnp.arange(self.n_steps)
-        block = ((k >= start) & (k < start + length)).astype(jnp.float32)
-        shock = jax.random.uniform(ks[5], (n, 2, 1), maxval=self.stress)
-        return {
-            "sigma_path": logu(ks[6], self.sigma)[:, None]
-            * jnp.exp(amp_s * shape + shock[:, 0] * block),
-            "eta_path": logu(ks[7], self.eta)[:, None]
-            * jnp.exp(amp_e * shape + shock[:, 1] * block),
-            "risk_aversion_bps": logu(ks[8], self.risk_aversion_bps),
-            "quantity_shares": logu(ks[9], self.quantity_shares),
-            "horizon_days": logu(jax.random.fold_in(key, 11), self.horizon_days),
-        }
-
-
-def problem_markets(problems: dict, n_steps: int) -> tuple[RegimeParams, Order]:
-    """Batched deterministic-path markets (linear impact, no regime switches) and buy orders."""
-    n = problems["sigma_path"].shape[0]
-    base = impact_params(n_steps, arrival_price=ARRIVAL_PRICE)
-    sigma_bar = jnp.sqrt(jnp.mean(problems["sigma_path"] ** 2, axis=-1))
-    eta_bar = jnp.mean(problems["eta_path"], axis=-1)
-    bases = jax.tree.map(lambda x: jnp.broadcast_to(x, (n, *jnp.shape(x))), base).replace(
-        sigma=sigma_bar,
-        vol_mult=problems["sigma_path"] / sigma_bar[:, None],
-        eta=eta_bar,
-    )
-    ones2 = jnp.ones((n, 2), jnp.float32)
-    markets = RegimeParams(
-        base=bases,
-        eta_mult=problems["eta_path"] / eta_bar[:, None],
-        regime_sigma_mult=ones2,
-        regime_eta_mult=ones2,
-        switch_prob=jnp.zeros((n, 2), jnp.float32),
-        initial_regime=jnp.zeros(n, jnp.float32),
-    )
-    orders = Order(
-        quantity_shares=problems["quantity_shares"],
-        horizon_days=problems["horizon_days"],
-        side=jnp.ones(n, jnp.float32),
-        risk_aversion=problems["risk_aversion_bps"],
-    )
-    return markets, orders
-
-
 def batch_schedules(model: AlmgrenChrissWorldModel, params, problems: dict) -> jax.Array:
-    """Fractions (n, n_steps) for a batch of problems (vmapped `schedule`)."""
-    return jax.vmap(model.schedule, in_axes=(None, 0, 0, 0, 0, 0))(
+    """Fractions (n, n_steps) for a batch of problems (vmapped `schedule`; without a
+    "gamma_path", no permanent impact)."""
+    gamma = problems.get("gamma_path", jnp.zeros_like(problems["eta_path"]))
+    return jax.vmap(model.schedule, in_axes=(None, 0, 0, 0, 0, 0, None, 0))(
         params,
         problems["sigma_path"],
         problems["eta_path"],
         problems["risk_aversion_bps"],
         problems["quantity_shares"],
         problems["horizon_days"],
+        ARRIVAL_PRICE,
+        gamma,
     )
 
 
@@ -300,12 +247,17 @@ def train_ac_world_model(
     n_paths: int = 64,
     n_updates: int = 400,
     learning_rate: float = 3e-3,
+    init_params: ACWorldParams | None = None,
+    train_policy: bool = True,
     callback=None,
 ) -> TrainResult:
     """Train the policy on E[IS_bps] + lambda Var[IS_bps] through `RegimeImpactMarket`: each
     update draws `n_orders` problems, runs `n_paths` antithetic paths of each through
     `rollout` and minimises the mean objective over orders relative to the constant-parameter
-    closed form's (a scale only). The heads are left as initialised (`train_ac_heads`)."""
+    closed form's (a scale only). Starts from `init_params` (default: fresh); trains the sigma /
+    eta correction and the gamma correction, or the gamma correction alone (`train_policy`
+    False: the model on flat-gamma problems stays exactly as it was). The heads are left as
+    they were (`train_ac_heads`)."""
     distribution = distribution or PathDistribution(n_steps=model.n_steps)
     require(distribution.n_steps == model.n_steps, "distribution.n_steps must equal model.n_steps")
     positive_int("n_orders", n_orders)
@@ -315,11 +267,14 @@ def train_ac_world_model(
     market = RegimeImpactMarket()
     closed_form = replace(model, plan_steps=0)
 
-    def loss(policy_params, k):
+    k_init, k_train = jax.random.split(key)
+    init = model.init(k_init) if init_params is None else init_params
+
+    def loss(trained, k):
         k_draw, k_paths = jax.random.split(k)
         problems = distribution.sample(k_draw, n_orders)
         markets, orders = problem_markets(problems, model.n_steps)
-        params = ACWorldParams(policy=policy_params, heads={})
+        params = init.replace(**trained)
         fractions = batch_schedules(model, params, problems)
         # the closed form at the mean parameters (the correction is 0 on flat paths)
         closed = batch_schedules(closed_form, model.init(jax.random.key(0)), problems)
@@ -333,41 +288,17 @@ def train_ac_world_model(
         keys = jax.random.split(k_paths, n_orders)
         return jnp.mean(jax.vmap(one)(markets, orders, fractions, closed, keys))
 
-    k_init, k_train = jax.random.split(key)
-    init = model.init(k_init)
+    trained = {"gamma_policy": init.gamma_policy}
+    if train_policy:
+        trained["policy"] = init.policy
     sched = optax.cosine_decay_schedule(learning_rate, n_updates, alpha=0.05)
-    result = train(loss, init.policy, optax.adam(sched), k_train, n_updates, callback=callback)
+    result = train(loss, trained, optax.adam(sched), k_train, n_updates, callback=callback)
     return TrainResult(
-        params=ACWorldParams(policy=result.params, heads=init.heads),
+        params=init.replace(**result.params),
         losses=result.losses,
         n_done=result.n_done,
         stopped_early=result.stopped_early,
         seconds=result.seconds,
-    )
-
-
-def intraday_markets(key, n: int, n_steps: int) -> RegimeParams:
-    """n markets for the heads: U-shaped volume of random curvature, volatility multipliers
-    sqrt(share / mean) (`volatility_multipliers`), liquidity cost (share / mean)^(-1/2), and a
-    random regime chain (stress x1-2 volatility, x1-3 liquidity cost)."""
-    rng = np.random.default_rng(np.asarray(jax.random.key_data(key)).ravel()[-1])
-    shares = np.stack([u_shaped_profile(n_steps, 0.0, 1.0, c) for c in rng.uniform(0, 4, n)])
-    rel = shares / shares.mean(-1, keepdims=True)
-    base = impact_params(n_steps, arrival_price=ARRIVAL_PRICE)
-    f32 = lambda x: jnp.asarray(x, jnp.float32)  # noqa: E731
-    bases = jax.tree.map(lambda x: jnp.broadcast_to(x, (n, *jnp.shape(x))), base).replace(
-        sigma=f32(np.exp(rng.uniform(np.log(0.5), np.log(1.5), n))),
-        eta=f32(np.exp(rng.uniform(np.log(1e-7), np.log(5e-7), n))),
-        volume_frac=f32(shares),
-        vol_mult=f32(np.sqrt(rel)),
-    )
-    return RegimeParams(
-        base=bases,
-        eta_mult=f32(rel**-0.5),
-        regime_sigma_mult=f32(np.stack([np.ones(n), rng.uniform(1, 2, n)], -1)),
-        regime_eta_mult=f32(np.stack([np.ones(n), rng.uniform(1, 3, n)], -1)),
-        switch_prob=f32(rng.uniform(0, 0.3, (n, 2))),
-        initial_regime=f32(rng.integers(0, 2, n)),
     )
 
 
@@ -380,13 +311,15 @@ def train_ac_heads(
     n_updates: int = 800,
     learning_rate: float = 3e-3,
 ) -> ACWorldParams:
-    """Fit the heads by least squares in logs on `markets`' exact `expected_paths`."""
+    """Fit the heads by least squares in logs on `markets`' exact `expected_paths` and
+    `expected_gamma_path` (markets need gamma > 0)."""
     x = jax.vmap(ac_market_features)(markets)
     sigma, eta, _ = jax.vmap(expected_paths)(markets)
+    gamma = jax.vmap(expected_gamma_path)(markets)
 
     def loss(heads, _key):
-        s, e = model.fit_paths(ACWorldParams(policy=params.policy, heads=heads), x)
-        return jnp.mean((jnp.log(s / sigma)) ** 2 + (jnp.log(e / eta)) ** 2)
+        s, e, g = model.fit_paths(params.replace(heads=heads), x)
+        return jnp.mean(jnp.log(s / sigma) ** 2 + jnp.log(e / eta) ** 2 + jnp.log(g / gamma) ** 2)
 
     sched = optax.cosine_decay_schedule(learning_rate, n_updates, alpha=0.05)
     fit = train(loss, params.heads, optax.adam(sched), key, n_updates, fresh_keys=False)

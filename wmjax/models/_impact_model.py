@@ -3,12 +3,19 @@
 Metaorders (constant-rate TWAPs of X shares over T days in `n_steps` child orders) are executed
 with `wmjax.execution.rollout` on `ImpactMarket`s with a known law for the temporary impact
 Y sigma (q / V_interval)^delta: the square-root law (delta = 1/2; Bouchaud, Farmer & Lillo
-2009), ATHL's 3/5 power (Almgren, Thum, Hauptmann & Li 2005) or linear (Almgren & Chriss 2000),
-with Y = y / depth and linear permanent impact gamma = g sigma / V per share, over randomised
-sigma, ADV, depth and urgency. Labels use ATHL's decomposition: permanent I = the mid's lasting
-shift, realised cost J = E[IS], temporary K = J - (I / 2)(1 - 1 / n_steps) (the discrete TWAP
-pays I (1 - 1/N) / 2 of its own permanent impact). Antithetic pairs on the arithmetic market
-make both exact per metaorder (the Brownian terms cancel for a static schedule).
+2009), ATHL's 3/5 power (Almgren, Thum, Hauptmann & Li 2005), linear (Almgren & Chriss 2000),
+or transient: the linear law's displacement decaying at resilience rho per day, a trade of q
+shares moving the price by k q with k = Y sigma rho / V, so that trading at a constant rate v
+for long builds the linear law's Y sigma v / V (Obizhaeva & Wang 2013; Gatheral 2010, "No-
+dynamic-arbitrage and market impact", Quant. Finance 10). Y = y / depth; linear permanent
+impact gamma = g sigma / V per share; randomised sigma, ADV, depth and urgency. Labels use
+ATHL's decomposition: permanent I = the mid's shift that remains once every transient
+displacement has decayed (the market's undisplaced price S at the horizon, not the final mid,
+which still holds the last trades' displacement), realised cost J = E[IS], temporary K = the
+rest, J - (I / 2)(1 - 1 / n_steps) (the discrete TWAP pays I (1 - 1/N) / 2 of its own
+permanent impact); for the transient law K is the decaying displacement's cost. Antithetic
+pairs on the arithmetic market make both exact per metaorder (the Brownian terms cancel for a
+static schedule).
 """
 
 from __future__ import annotations
@@ -26,7 +33,9 @@ from wmjax._checks import positive_int, require
 from wmjax.execution import Order, RolloutConfig, rollout, schedule_policy, train, twap
 from wmjax.market import ImpactMarket, impact_params
 
-IMPACT_LAWS = {"sqrt": 0.5, "athl": 0.6, "linear": 1.0}
+#: law -> exponent of the temporary impact in the participation rate (transient: the linear
+#: law's scale, decaying; its cost is not a power of the rate)
+IMPACT_LAWS = {"sqrt": 0.5, "athl": 0.6, "linear": 1.0, "transient": 1.0}
 ARRIVAL_PRICE = 50.0
 N_FEATURES = 6
 
@@ -77,7 +86,8 @@ class MarketImpactModel:
 
 @dataclass(frozen=True)
 class MetaorderDistribution:
-    """Log-uniform ranges of the metaorders and their markets."""
+    """Log-uniform ranges of the metaorders and their markets; the laws' coefficients y and g
+    and the transient law's resilience (per day: half-life ln 2 / 10 = 0.07 day, 27 minutes)."""
 
     size_adv: tuple[float, float] = (0.005, 0.2)
     horizon_days: tuple[float, float] = (0.1, 1.0)
@@ -86,6 +96,7 @@ class MetaorderDistribution:
     depth: tuple[float, float] = (0.5, 2.0)
     temporary_coefficient: float = 0.3
     permanent_coefficient: float = 0.5
+    resilience_per_day: float = 10.0
 
     def sample(self, key: jax.Array, n: int) -> dict:
         out = {}
@@ -98,12 +109,14 @@ class MetaorderDistribution:
 
 @partial(jax.jit, static_argnames=("n_steps",))
 def _execute_twaps(keys, params, orders, n_steps: int):
-    # compiled once per n_steps: E[IS] (bps) and the mid's relative shift per metaorder
+    # compiled once per n_steps: E[IS] (bps) and the lasting relative shift per metaorder: the
+    # undisplaced price S (the mid once the transient displacement has decayed)
     config = RolloutConfig(n_paths=2, n_steps=n_steps, antithetic=True, shard=False)
 
     def one(k, mp, o):
         p = rollout(k, ImpactMarket(), mp, schedule_policy, twap(n_steps), o, config)
-        return jnp.mean(p.is_bps), jnp.mean((p.final_mid - p.arrival_price) / p.arrival_price)
+        lasting = p.final_state.price - p.arrival_price
+        return jnp.mean(p.is_bps), jnp.mean(lasting / p.arrival_price)
 
     return jax.vmap(one)(keys, params, orders)
 
@@ -122,16 +135,19 @@ def simulate_metaorders(
     y = dist.temporary_coefficient / draws["depth"]
     base = impact_params(n_steps, arrival_price=ARRIVAL_PRICE)
     params = jax.tree.map(lambda x: jnp.broadcast_to(x, (n, *jnp.shape(x))), base)
-    linear = law == "linear"
+    linear = law in ("linear", "transient")
+    transient = law == "transient"
     params = params.replace(
         sigma=sigma,
         daily_volume_shares=adv,
         volume_frac=jnp.broadcast_to((horizon / n_steps)[:, None], (n, n_steps)),
         gamma=dist.permanent_coefficient * sigma / adv,
         # linear law: eta q / tau = Y sigma q / (V tau), the same scale as the power laws
-        eta=jnp.where(linear, y * sigma / adv, 0.0),
+        eta=jnp.where(law == "linear", y * sigma / adv, 0.0),
         sqrt_coefficient=jnp.where(linear, 0.0, y),
         sqrt_exponent=jnp.full(n, IMPACT_LAWS[law] if not linear else 0.5, jnp.float32),
+        transient_strength=jnp.where(transient, y * sigma * dist.resilience_per_day / adv, 0.0),
+        transient_resilience=jnp.full(n, dist.resilience_per_day, jnp.float32),
     )
     orders = Order(
         quantity_shares=draws["size_adv"] * adv,
