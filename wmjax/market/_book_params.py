@@ -137,3 +137,18 @@ def default_flow(rate_scale: float = 1.0) -> flow.FlowParams:
         cancel_fractions=(0.2, 0.5, 1.0),
         cancel_fraction_weights=(4.0, 2.0, 1.0),
     )
+
+
+def path_seed_book(key, params: BookParams) -> BookState:
+    """The seed book with each level's size scaled by an independent uniform(0.5, 1.5) drawn
+    from `key` (at least 1 share on a level that had any), so paths start from different depth
+    profiles; `added_shares` keeps the book's share conservation."""
+    seed = params.seed_book
+    scale = jax.random.uniform(key, seed.size_shares.shape, jnp.float32, 0.5, 1.5)
+    size = jnp.where(
+        seed.size_shares > 0, jnp.maximum(jnp.round(seed.size_shares * scale), 1.0), 0.0
+    ).astype(jnp.int32)
+    return seed.replace(
+        size_shares=size,
+        added_shares=seed.added_shares - jnp.sum(seed.size_shares) + jnp.sum(size),
+    )
