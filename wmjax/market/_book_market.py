@@ -49,7 +49,7 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
-from wmjax._checks import positive, positive_int, require
+from wmjax._checks import positive_int
 from wmjax.market import _flow as flow
 from wmjax.market._book import BookState, Side, best_prices, market_order
 from wmjax.market._book import walk_book as _walk
@@ -59,8 +59,10 @@ from wmjax.market._book_interval import (
     Carry,
     InFlight,
     candidate_weights,
+    check_market_config,
     close_markouts,
     interval_status,
+    market_view,
     no_messages,
     run_interval,
     send,
@@ -69,12 +71,9 @@ from wmjax.market._book_orders import OwnOrders, no_orders
 from wmjax.market._book_params import BookParams, path_seed_book
 from wmjax.market._book_status import BookStatus
 from wmjax.market._latency import (
-    LATENCY_SAMPLERS,
     sample_latency_us,
 )
 from wmjax.market._protocol import Fills
-
-DEPTH_LEVELS = 3  # levels per side in the observation
 
 
 @struct.dataclass
@@ -213,22 +212,8 @@ class BookMarket:
     early_exit: bool = False
 
     def __post_init__(self):
-        positive_int("events_per_step", self.events_per_step)
-        require(len(self.offsets_ticks) >= 1, "offsets_ticks needs at least one offset")
-        require(
-            all(isinstance(o, int) for o in self.offsets_ticks),
-            f"offsets_ticks must be integers (ticks), got {self.offsets_ticks}",
-        )
-        require(
-            self.latency_method in LATENCY_SAMPLERS,
-            f"latency_method must be one of {LATENCY_SAMPLERS}",
-        )
-        positive("trading_day_s", self.trading_day_s)
-        positive("queue_power", self.queue_power)
+        check_market_config(self)
         positive_int("decision_events", self.decision_events, minimum=0)
-        positive_int("max_in_flight", self.max_in_flight)
-        positive("markout_s", self.markout_s)
-        positive_int("markout_slots", self.markout_slots)
 
     @property
     def n_offsets(self) -> int:
@@ -275,24 +260,11 @@ class BookMarket:
         )
 
     def observe(self, state: BookMarketState, params: BookParams) -> BookObservation:
-        book = state.book
-        quotes = _quotes(book, state.anchor_ticks).astype(jnp.float32)
-        depth = book.size_shares[:, :DEPTH_LEVELS].astype(jnp.float32)
-        top = depth[:, 0]
         live = (state.own.status == OrderStatus.RESTING).astype(jnp.float32) * state.weights
         return BookObservation(
-            mid=0.5 * (quotes[0] + quotes[1]) * params.tick_size,
-            spread_ticks=quotes[1] - quotes[0],
-            bid_depth_shares=depth[Side.BID],
-            ask_depth_shares=depth[Side.ASK],
-            imbalance=(top[0] - top[1]) / jnp.maximum(top[0] + top[1], 1.0),
-            trade_imbalance=state.trade_imbalance,
-            volume_shares=state.volume_shares,
-            volatility_ticks=state.volatility_ticks,
+            **market_view(state, params),
             queue_ahead_shares=jnp.sum(live * state.own.queue_ahead_shares),
             resting_shares=jnp.sum(live * state.own.remaining_shares),
-            tick_size=params.tick_size,
-            latency_us=jnp.asarray(params.latency.one_way_latency_us, jnp.float32),
         )
 
     def step(self, key, state: BookMarketState, action: BookAction, params: BookParams):

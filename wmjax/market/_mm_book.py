@@ -32,7 +32,7 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
-from wmjax._checks import positive, positive_int, require
+from wmjax._checks import positive, positive_int
 from wmjax.market import _flow as flow
 from wmjax.market._book import BookState, Side, best_prices
 from wmjax.market._book_core import OrderStatus
@@ -41,8 +41,10 @@ from wmjax.market._book_interval import (
     Carry,
     InFlight,
     candidate_weights,
+    check_market_config,
     close_markouts,
     interval_status,
+    market_view,
     mid_ticks,
     no_messages,
     run_interval,
@@ -51,11 +53,9 @@ from wmjax.market._book_interval import (
 from wmjax.market._book_orders import OwnOrders, no_orders
 from wmjax.market._book_params import BookParams, path_seed_book
 from wmjax.market._book_status import BookStatus
-from wmjax.market._latency import LATENCY_SAMPLERS, sample_latency_us
+from wmjax.market._latency import sample_latency_us
 from wmjax.market._protocol import Fills
 from wmjax.market._toxicity import VpinState, vpin_state, vpin_value
-
-DEPTH_LEVELS = 3
 
 
 @struct.dataclass
@@ -176,21 +176,7 @@ class MarketMakingBook:
     early_exit: bool = False
 
     def __post_init__(self):
-        positive_int("events_per_step", self.events_per_step)
-        require(len(self.offsets_ticks) >= 1, "offsets_ticks needs at least one offset")
-        require(
-            all(isinstance(o, int) for o in self.offsets_ticks),
-            f"offsets_ticks must be integers (ticks), got {self.offsets_ticks}",
-        )
-        require(
-            self.latency_method in LATENCY_SAMPLERS,
-            f"latency_method must be one of {LATENCY_SAMPLERS}",
-        )
-        positive("trading_day_s", self.trading_day_s)
-        positive("queue_power", self.queue_power)
-        positive_int("max_in_flight", self.max_in_flight)
-        positive("markout_s", self.markout_s)
-        positive_int("markout_slots", self.markout_slots)
+        check_market_config(self)
         positive("vpin_bucket_shares", self.vpin_bucket_shares)
         positive_int("vpin_window", self.vpin_window)
 
@@ -231,26 +217,17 @@ class MarketMakingBook:
         )
 
     def observe(self, state: MakerState, params: BookParams) -> MakerObservation:
-        quotes = _quotes(state.book, state.anchor_ticks).astype(jnp.float32)
-        depth = state.book.size_shares[:, :DEPTH_LEVELS].astype(jnp.float32)
-        top = depth[:, 0]
         own = state.own
         live = (own.status == OrderStatus.RESTING).astype(jnp.float32) * state.weights
         k = self.n_offsets
         ahead = (live * own.queue_ahead_shares).reshape(2, k).sum(1)
         resting = (live * own.remaining_shares).reshape(2, k).sum(1)
         s = state.stats
-        mid_now = 0.5 * (quotes[0] + quotes[1])
+        q = _quotes(state.book, state.anchor_ticks).astype(jnp.float32)
+        mid_now = 0.5 * (q[0] + q[1])
         vpin, imbalance = vpin_value(state.tape, self.vpin_bucket_shares)
         return MakerObservation(
-            mid=mid_now * params.tick_size,
-            spread_ticks=quotes[1] - quotes[0],
-            bid_depth_shares=depth[Side.BID],
-            ask_depth_shares=depth[Side.ASK],
-            imbalance=(top[0] - top[1]) / jnp.maximum(top[0] + top[1], 1.0),
-            trade_imbalance=state.trade_imbalance,
-            volume_shares=state.volume_shares,
-            volatility_ticks=state.volatility_ticks,
+            **market_view(state, params),
             inventory_shares=s.inventory_shares,
             pnl=(s.cash_ticks + s.inventory_shares * (mid_now - s.ref_ticks)) * params.tick_size,
             bid_queue_ahead_shares=ahead[0],
@@ -259,8 +236,6 @@ class MarketMakingBook:
             ask_resting_shares=resting[1],
             vpin=vpin,
             order_imbalance=imbalance,
-            tick_size=params.tick_size,
-            latency_us=jnp.asarray(params.latency.one_way_latency_us, jnp.float32),
         )
 
     def step(self, key, state: MakerState, action: QuoteAction, params: BookParams):
