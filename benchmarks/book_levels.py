@@ -1,13 +1,13 @@
 """Level overflow against the book's slots per side: how often the default Hawkes flow pushes a
 level beyond the book's last slot, and what more slots cost, side by side in one process.
 
-For each `levels` the default `BookMarket` runs the TWAP-limit baseline on `book_params("co-lo",
-levels=...)` (the same keys for every variant); reported: level-overflow events per path, the
-share of paths with any, dropped shares per path, seconds per rollout (best of `--repeats`,
-variants interleaved) and the compile time apart.
+For each variant "slots/seeded" the default `BookMarket` runs the TWAP-limit baseline on
+`book_params("co-lo", levels=slots, seed_levels=seeded)` (the same keys for every variant);
+reported: level-overflow events per path, the share of paths with any, dropped shares per path,
+seconds per rollout (best of `--repeats`, variants interleaved) and the compile time apart.
 
-    python benchmarks/book_levels.py                       # 10, 12, 16, 20 levels
-    python benchmarks/book_levels.py --levels 10,16 --json
+    python benchmarks/book_levels.py                       # 10/10 (the old default), 12/10, 16/10
+    python benchmarks/book_levels.py --levels 10/10,16/10,16/16 --json
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def level_cases(levels, n_paths: int, n_decisions: int, interval_s: float, repea
         sigma_bps_per_sqrt_s=1.0, eta_bps_s=1.0,
     )["twap_limit"]  # fmt: skip
     config = RolloutConfig(n_paths=n_paths, n_steps=n_decisions)
-    params = {n: book_params("co-lo", levels=n) for n in levels}
+    params = {n: book_params("co-lo", levels=n[0], seed_levels=n[1]) for n in levels}
 
     def run(n, seed):
         return book_paths(
@@ -59,7 +59,8 @@ def level_cases(levels, n_paths: int, n_decisions: int, interval_s: float, repea
         events = np.asarray(st.level_overflow_events)
         rows.append(
             {
-                "levels": n,
+                "levels": n[0],
+                "seed_levels": n[1],
                 "paths": n_paths,
                 "decisions": n_decisions,
                 "interval_s": interval_s,
@@ -77,25 +78,25 @@ def level_cases(levels, n_paths: int, n_decisions: int, interval_s: float, repea
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--levels", default="10,12,16,20", help="slots per side to compare")
+    parser.add_argument("--levels", default="10/10,12/10,16/10", help="slots/seeded per side")
     parser.add_argument("--paths", type=int, default=512)
     parser.add_argument("--decisions", type=int, default=100)
     parser.add_argument("--interval-ms", type=float, default=50.0)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    levels = [int(x) for x in args.levels.split(",")]
+    levels = [tuple(int(v) for v in x.split("/")) for x in args.levels.split(",")]
     rows = level_cases(levels, args.paths, args.decisions, args.interval_ms / 1e3, args.repeats)
     if args.json:
         print(json.dumps({"cases": rows}))
         return 0
     print(
-        f"{'levels':>6} {'overflow/path':>13} {'paths with':>10} {'dropped/path':>12} "
+        f"{'slots/seeded':>12} {'overflow/path':>13} {'paths with':>10} {'dropped/path':>12} "
         f"{'s/rollout':>9} {'ratio':>6} {'compile s':>9}"
     )
     for r in rows:
         print(
-            f"{r['levels']:>6} {r['level_overflow_events_per_path']:>13.4f} "
+            f"{r['levels']:>7}/{r['seed_levels']:<4} {r['level_overflow_events_per_path']:>13.4f} "
             f"{r['paths_with_level_overflow']:>10.4f} {r['dropped_shares_per_path']:>12.1f} "
             f"{r['seconds']:>9.3f} {r['time_ratio']:>6.2f} {r['compile_s']:>9.1f}"
         )

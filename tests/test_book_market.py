@@ -111,17 +111,30 @@ def test_same_key_same_result_and_common_random_numbers(run, baselines):
     assert not np.array_equal(np.asarray(a.is_bps), np.asarray(d.is_bps))
 
 
-def test_early_exit_gives_the_same_paths_bit_for_bit(run, baselines):
+def test_early_exit_and_chunked_paths_give_the_same_paths_bit_for_bit(run, baselines):
     # the while loop that stops at each interval's last valid item skips only padding slots,
-    # which are exact no-ops: every output equals the scan over all slots
+    # which are exact no-ops, and running the paths 24 at a time (a remainder of 16) changes
+    # only the batching: every output equals the scan over all slots of all paths at once
     fast = BookMarket(events_per_step=MARKET.events_per_step, early_exit=True)
+    chunked = RolloutConfig(n_paths=CONFIG.n_paths, n_steps=N_STEPS, chunk_paths=24)
     for name in ("twap_limit", "pov"):
         ref = run(name, seed=5, baselines=baselines)
         out = book_paths(
-            _key(5), fast, book_params(), book_schedule_policy, baselines[name], ORDER, CONFIG
+            _key(5), fast, book_params(), book_schedule_policy, baselines[name], ORDER, chunked
         )
         for a, b in zip(jax.tree.leaves(ref), jax.tree.leaves(out), strict=True):
             np.testing.assert_array_equal(a, b)
+
+
+def test_the_default_book_does_not_overflow_its_levels(run, baselines):
+    # book_params' default seeds 10 levels in 16 slots per side: on these runs (64 paths x 1.5 s
+    # per strategy, about 60 flow events each) no new price pushes a level out; with all 10 of
+    # 10 slots seeded most paths did (rates: benchmarks/README.md, "Level slots")
+    assert book_params().seed_book.levels == 16
+    for name in ("twap_limit", "pov", "limit_hold", "aggressive"):
+        status = run(name, seed=11, baselines=baselines).status
+        assert int(np.sum(status.level_overflow_events)) == 0, name
+        assert int(np.sum(status.dropped_shares)) == 0, name
 
 
 def test_longer_latency_never_raises_the_passive_fill_rate(run, baselines):

@@ -307,7 +307,10 @@ def _item(c: Carry, x, flow_params, markout_s, sides, ref, bucket):
     if sides == 1:  # a parent order's new limit order always joins the back of the queue
         amend = jnp.zeros_like(amend)
     post = replace & ~amend & (sizes > 0)
-    ahead = jax.vmap(level_volume, (None, 0, 0))(after, own.side, new_price)
+    if sides == 1:  # one side for every slot: a scalar side keeps the lookup a plain gather
+        ahead = jax.vmap(level_volume, (None, None, 0))(after, own.side[0], new_price)
+    else:
+        ahead = jax.vmap(level_volume, (None, 0, 0))(after, own.side, new_price)
     status = jnp.where(replace & live & ~amend, OrderStatus.DONE, own.status)
     own = own.replace(
         status=jnp.where(post, OrderStatus.RESTING, status).astype(jnp.int32),
