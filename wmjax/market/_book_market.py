@@ -58,17 +58,19 @@ from wmjax.market._book_core import quotes as _quotes
 from wmjax.market._book_interval import (
     Carry,
     InFlight,
-    candidate_weights,
-    check_market_config,
     close_markouts,
     interval_status,
-    market_view,
     no_messages,
     run_interval,
     send,
 )
 from wmjax.market._book_orders import OwnOrders, no_orders
 from wmjax.market._book_params import BookParams, path_seed_book
+from wmjax.market._book_shared import (
+    candidate_weights,
+    check_market_config,
+    market_view,
+)
 from wmjax.market._book_status import BookStatus
 from wmjax.market._latency import (
     sample_latency_us,
