@@ -82,13 +82,12 @@ def replay_cases(data, levels: int, batches, repeats: int, messages_per_book: in
     return out
 
 
-def env_cases(n_paths: int, n_decisions: int, interval_s: float, repeats: int, chunk: int = 512):
+def env_cases(n_paths: int, n_decisions: int, interval_s: float, repeats: int):
     """`BookMarket` with a policy in the loop (TWAP limit orders re-posted every decision) on
     `n_paths` paths of `n_decisions` decisions of `interval_s`, side by side on the same keys:
-    the interval's stream run as a scan over every slot, with `early_exit`, and with
-    `early_exit` and the paths run `chunk` at a time (`RolloutConfig.chunk_paths`), each
-    checked to give the scan's paths bit for bit; and, as a profile, the flow sampler alone on
-    the same intervals. Flow events/s and decisions/s, compile time (first call minus the best)
+    the interval's stream run as a scan over every slot and with `early_exit` (checked to give
+    the scan's paths bit for bit); and, as a profile, the flow sampler alone on the same
+    intervals. Flow events/s and decisions/s, compile time (first call minus the best)
     reported apart."""
     from wmjax.execution import RolloutConfig, book_baselines, book_paths, book_schedule_policy
     from wmjax.execution import order as parent_order
@@ -98,12 +97,7 @@ def env_cases(n_paths: int, n_decisions: int, interval_s: float, repeats: int, c
     scan = BookMarket(events_per_step=capacity)
     early = BookMarket(events_per_step=capacity, early_exit=True)
     config = RolloutConfig(n_paths=n_paths, n_steps=n_decisions)
-    chunked = RolloutConfig(n_paths=n_paths, n_steps=n_decisions, chunk_paths=chunk)
-    markets = {
-        "scan": (scan, config),
-        "early_exit": (early, config),
-        f"early_exit, chunks of {chunk}": (early, chunked),
-    }
+    markets = {"scan": (scan, config), "early_exit": (early, config)}
     horizon_s = n_decisions * interval_s
     parent = parent_order(1000.0, horizon_s / scan.trading_day_s, "buy")
     sched = book_baselines(
@@ -364,7 +358,6 @@ def main(argv=None) -> int:
     parser.add_argument("--env-decisions", type=int, default=50, help="decisions per path")
     parser.add_argument("--env-interval-ms", type=float, default=10.0)
     parser.add_argument("--no-env", action="store_true", help="skip the environment case")
-    parser.add_argument("--env-chunk", type=int, default=512, help="paths per chunk (chunked)")
     parser.add_argument(
         "--env-only", action="store_true", help="only the environment cases (no replay, flow)"
     )
@@ -382,7 +375,6 @@ def main(argv=None) -> int:
             args.env_decisions,
             args.env_interval_ms * 1e-3,
             args.repeats,
-            args.env_chunk,
         )
         if args.json:
             print(json.dumps({"environment": env}))
@@ -405,7 +397,6 @@ def main(argv=None) -> int:
             args.env_decisions,
             args.env_interval_ms * 1e-3,
             args.repeats,
-            args.env_chunk,
         )
         rows += [(e["case"], e["books"], e["messages"], e["messages_per_s"]) for e in env.values()]
     replay_best = max(r[3] for r in rows if r[0].startswith("wmjax replay"))

@@ -111,16 +111,14 @@ def test_same_key_same_result_and_common_random_numbers(run, baselines):
     assert not np.array_equal(np.asarray(a.is_bps), np.asarray(d.is_bps))
 
 
-def test_early_exit_and_chunked_paths_give_the_same_paths_bit_for_bit(run, baselines):
+def test_early_exit_gives_the_same_paths_bit_for_bit(run, baselines):
     # the while loop that stops at each interval's last valid item skips only padding slots,
-    # which are exact no-ops, and running the paths 24 at a time (a remainder of 16) changes
-    # only the batching: every output equals the scan over all slots of all paths at once
+    # which are exact no-ops: every output equals the scan over all slots
     fast = BookMarket(events_per_step=MARKET.events_per_step, early_exit=True)
-    chunked = RolloutConfig(n_paths=CONFIG.n_paths, n_steps=N_STEPS, chunk_paths=24)
     for name in ("twap_limit", "pov"):
         ref = run(name, seed=5, baselines=baselines)
         out = book_paths(
-            _key(5), fast, book_params(), book_schedule_policy, baselines[name], ORDER, chunked
+            _key(5), fast, book_params(), book_schedule_policy, baselines[name], ORDER, CONFIG
         )
         for a, b in zip(jax.tree.leaves(ref), jax.tree.leaves(out), strict=True):
             np.testing.assert_array_equal(a, b)

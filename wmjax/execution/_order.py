@@ -73,22 +73,16 @@ class RolloutConfig:
         n_steps: decision intervals over the horizon.
         antithetic: pair each path with its mirror (exogenous shocks negated); n_paths even.
         shard: spread paths over all devices on a `paths` mesh axis when there are several.
-        chunk_paths: 0 runs all paths in one vmap; n > 0 runs them n at a time (a vmap inside
-            `jax.lax.map`): the same paths, a smaller working set, for markets whose per-path
-            state falls out of cache at large n_paths (the order book: 1.3-1.4x at 4,096 paths,
-            `benchmarks/book.py`).
     """
 
     n_paths: int = 1024
     n_steps: int = 10
     antithetic: bool = False
     shard: bool = True
-    chunk_paths: int = 0
 
     def __post_init__(self):
         positive_int("n_paths", self.n_paths)
         positive_int("n_steps (periods)", self.n_steps)
-        positive_int("chunk_paths", self.chunk_paths, minimum=0)
         if self.antithetic:
             require(
                 self.n_paths % 2 == 0, f"antithetic paths need an even n_paths, got {self.n_paths}"

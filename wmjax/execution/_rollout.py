@@ -154,15 +154,10 @@ def _path_keys(key, config: RolloutConfig):
 @partial(jax.jit, static_argnames=("market", "policy", "config"))
 def _rollout(key, market, market_params, policy, policy_params, order, config) -> Paths:
     keys = _path_keys(key, config)
-
-    def one(k, p):
-        return _one_path(k, market, p, policy, policy_params, order, config.n_steps)
-
-    def run(keys, p):
-        if 0 < config.chunk_paths < keys.shape[0]:
-            return jax.lax.map(lambda k: one(k, p), keys, batch_size=config.chunk_paths)
-        return jax.vmap(one, in_axes=(0, None))(keys, p)
-
+    run = jax.vmap(
+        lambda k, p: _one_path(k, market, p, policy, policy_params, order, config.n_steps),
+        in_axes=(0, None),
+    )
     if not config.antithetic:
         return run(keys, market_params)
     plain, mirrored = run(keys, market_params), run(keys, market.mirror(market_params))
