@@ -84,31 +84,31 @@ def replay_cases(data, levels: int, batches, repeats: int, messages_per_book: in
 
 def env_cases(n_paths: int, n_decisions: int, interval_s: float, repeats: int):
     """`BookMarket` with a policy in the loop (TWAP limit orders re-posted every decision) on
-    `n_paths` paths of `n_decisions` decisions of `interval_s`, the interval's stream run as a
-    scan over every slot and with `early_exit` (the same paths, bit for bit), side by side;
-    and, as a profile, the flow sampler alone on the same intervals. Flow events/s and
-    decisions/s, compile time (first call minus the best) reported apart."""
+    `n_paths` paths of `n_decisions` decisions of `interval_s`, side by side on the same keys:
+    the interval's stream run as a scan over every slot and with `early_exit` (checked to give
+    the scan's paths bit for bit); and, as a profile, the flow sampler alone on the same
+    intervals. Flow events/s and decisions/s, compile time (first call minus the best)
+    reported apart."""
     from wmjax.execution import RolloutConfig, book_baselines, book_paths, book_schedule_policy
     from wmjax.execution import order as parent_order
     from wmjax.market import BookMarket, book_key, book_params
 
     capacity = max(8, int(interval_s * 120) + 8)
-    markets = {
-        "scan": BookMarket(events_per_step=capacity),
-        "early_exit": BookMarket(events_per_step=capacity, early_exit=True),
-    }
+    scan = BookMarket(events_per_step=capacity)
+    early = BookMarket(events_per_step=capacity, early_exit=True)
+    config = RolloutConfig(n_paths=n_paths, n_steps=n_decisions)
+    markets = {"scan": (scan, config), "early_exit": (early, config)}
     horizon_s = n_decisions * interval_s
-    parent = parent_order(1000.0, horizon_s / markets["scan"].trading_day_s, "buy")
+    parent = parent_order(1000.0, horizon_s / scan.trading_day_s, "buy")
     sched = book_baselines(
-        markets["scan"], n_decisions, horizon_s=horizon_s, risk_aversion=0.1,
+        scan, n_decisions, horizon_s=horizon_s, risk_aversion=0.1,
         sigma_bps_per_sqrt_s=1.0, eta_bps_s=1.0,
     )["twap_limit"]  # fmt: skip
-    config = RolloutConfig(n_paths=n_paths, n_steps=n_decisions)
     params = book_params("co-lo")
 
-    def run(market, seed):
+    def run(market, cfg, seed):
         return book_paths(
-            book_key(seed), market, params, book_schedule_policy, sched, parent, config, throw=False
+            book_key(seed), market, params, book_schedule_policy, sched, parent, cfg, throw=False
         )
 
     def flow_alone(key):
@@ -120,7 +120,7 @@ def env_cases(n_paths: int, n_decisions: int, interval_s: float, repeats: int):
         return jax.lax.scan(body, flow.flow_state(params.flow), keys)[1]
 
     flow_jit = jax.jit(jax.vmap(flow_alone))
-    variants = {name: (lambda s, m=m: run(m, s)) for name, m in markets.items()}
+    variants = {name: (lambda s, m=m, c=c: run(m, c, s)) for name, (m, c) in markets.items()}
     variants["flow sampler alone"] = lambda s: flow_jit(jax.random.split(book_key(s), n_paths))
     first, best, outs = {}, {}, {}
     for name, fn in variants.items():
@@ -134,12 +134,11 @@ def env_cases(n_paths: int, n_decisions: int, interval_s: float, repeats: int):
             jax.block_until_ready(fn(1 + i))
             best[name] = min(best[name], time.perf_counter() - start)
     events = int(np.sum(np.asarray(outs["scan"].stats.flow_events)))
-    same = all(
-        np.array_equal(a, b)
-        for a, b in zip(
-            jax.tree.leaves(outs["scan"]), jax.tree.leaves(outs["early_exit"]), strict=True
-        )
-    )
+
+    def same(name):
+        pairs = zip(jax.tree.leaves(outs["scan"]), jax.tree.leaves(outs[name]), strict=True)
+        return all(np.array_equal(a, b) for a, b in pairs)
+
     return {
         name: {
             "case": f"wmjax BookMarket + policy, {interval_s * 1e3:g} ms decisions, {name}"
@@ -152,7 +151,7 @@ def env_cases(n_paths: int, n_decisions: int, interval_s: float, repeats: int):
             "seconds": best[name],
             "share_of_scan": best[name] / best["scan"],
             "compile_s": first[name] - best[name],
-            "same_paths_as_scan": same if name == "early_exit" else None,
+            "same_paths_as_scan": same(name) if name in markets and name != "scan" else None,
         }
         for name in variants
     }
@@ -360,6 +359,9 @@ def main(argv=None) -> int:
     parser.add_argument("--env-interval-ms", type=float, default=10.0)
     parser.add_argument("--no-env", action="store_true", help="skip the environment case")
     parser.add_argument(
+        "--env-only", action="store_true", help="only the environment cases (no replay, flow)"
+    )
+    parser.add_argument(
         "--peer-batches", default="64", help="book counts besides 1 for JAX-LOB (much slower)"
     )
     parser.add_argument("--peer-path", default=None, help="folder holding the jaxlob package")
@@ -367,13 +369,34 @@ def main(argv=None) -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     batches = [int(b) for b in args.batches.split(",") if b]
+    if args.env_only:
+        env = env_cases(
+            args.env_paths,
+            args.env_decisions,
+            args.env_interval_ms * 1e-3,
+            args.repeats,
+        )
+        if args.json:
+            print(json.dumps({"environment": env}))
+            return 0
+        for name, e in env.items():
+            print(
+                f"{name:28s} {e['seconds']:8.3f} s ({e['share_of_scan']:.2f} x the scan's) "
+                f"{e['messages_per_s']:10.4g} flow events/s {e['decisions_per_s']:10.4g} "
+                f"decisions/s, compile {e['compile_s']:.1f} s, same paths: "
+                f"{e['same_paths_as_scan']}"
+            )
+        return 0
     data = load_lobster(*AMZN)
 
     rows = replay_cases(data, args.levels, batches, args.repeats, args.messages_per_book)
     env = None
     if not args.no_env:
         env = env_cases(
-            args.env_paths, args.env_decisions, args.env_interval_ms * 1e-3, args.repeats
+            args.env_paths,
+            args.env_decisions,
+            args.env_interval_ms * 1e-3,
+            args.repeats,
         )
         rows += [(e["case"], e["books"], e["messages"], e["messages_per_s"]) for e in env.values()]
     replay_best = max(r[3] for r in rows if r[0].startswith("wmjax replay"))
@@ -426,7 +449,7 @@ def main(argv=None) -> int:
             f"events/s = {e['messages_per_s'] / replay_best:.4f} x the best replay msg/s"
             + (
                 f"; same paths as the scan: {e['same_paths_as_scan']}"
-                if name == "early_exit"
+                if e["same_paths_as_scan"] is not None
                 else ""
             )
         )

@@ -124,6 +124,17 @@ def test_early_exit_gives_the_same_paths_bit_for_bit(run, baselines):
             np.testing.assert_array_equal(a, b)
 
 
+def test_the_default_book_does_not_overflow_its_levels(run, baselines):
+    # book_params' default seeds 10 levels in 16 slots per side: on these runs (64 paths x 1.5 s
+    # per strategy, about 60 flow events each) no new price pushes a level out; with all 10 of
+    # 10 slots seeded most paths did (rates: benchmarks/README.md, "Level slots")
+    assert book_params().seed_book.levels == 16
+    for name in ("twap_limit", "pov", "limit_hold", "aggressive"):
+        status = run(name, seed=11, baselines=baselines).status
+        assert int(np.sum(status.level_overflow_events)) == 0, name
+        assert int(np.sum(status.dropped_shares)) == 0, name
+
+
 def test_longer_latency_never_raises_the_passive_fill_rate(run, baselines):
     # one limit order at the touch, kept: arriving later never puts it ahead in the queue
     rates = []

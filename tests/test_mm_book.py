@@ -166,7 +166,7 @@ def test_market_make_book_cli(capsys):
     assert main(argv) == 0
     out = json.loads(capsys.readouterr().out)
     agent = out["agents"]["as"]
-    assert out["market"] == "book" and agent["status"]["result"] in ("ok", "level_overflow")
+    assert out["market"] == "book" and agent["status"]["result"] in ("successful", "level_overflow")
     assert agent["fills_lots_per_s"] > 0 and np.isfinite(agent["cvar99_loss"])
     assert 0 < out["model"]["k"] and out["model"]["rates"][0] > out["model"]["rates"][1]
     assert main(["market-make", "--market", "book", "--agent", "as-symmetric"]) == 2

@@ -11,12 +11,16 @@ from _shared import LOBSTER
 from wmjax.cli import main
 from wmjax.data import EventType, load_lobster
 from wmjax.market import (
+    Messages,
     book_from_levels,
     book_rows,
+    book_status,
     messages_from_lobster,
     replay,
+    replay_final,
     replay_free_running,
     replay_one_step,
+    status_dict,
 )
 
 EXCERPT = Path(__file__).resolve().parent / "data"
@@ -116,7 +120,35 @@ def test_cli_replay_json_and_errors(capsys):
     out = json.loads(capsys.readouterr().out)
     for key in ("rows", "determinable_rows", "matching_rows", "match_rate", "messages_per_s"):
         assert key in out
+    assert set(out["status"]) >= {"level_overflow_events", "dropped_shares", "result"}
     assert out["rows"] == 998 and out["match_rate"] == 1.0 and out["messages_per_s"] > 0
     assert main(["replay", str(msg), "--orderbook", str(book), "--levels", "5"]) == 2
     assert "does not match" in capsys.readouterr().err
     assert main(["replay", str(msg) + ".nope", "--orderbook", str(book), "--levels", "10"]) == 2
+
+
+def test_replay_status_counts_a_stream_built_to_overflow():
+    """A 2-level book (bids 99, 98; asks 101, 102) and, by hand: bids at 100 and 97 (the first
+    pushes 98's 30 shares out, the second falls beyond the last slot: 2 level overflows, 35
+    shares dropped), a bid at 101 that would cross (rejected) and a cancel at 90 (unmatched)."""
+    seed = book_from_levels([101, 102], [10, 20], [99, 98], [40, 30], 2)
+    sub, canc = int(EventType.SUBMISSION), int(EventType.CANCELLATION)
+    msgs = Messages(
+        event_type=np.array([sub, sub, sub, canc], np.int32),
+        side=np.zeros(4, np.int32),
+        price_ticks=np.array([100, 97, 101, 90], np.int32),
+        size_shares=np.array([7, 5, 3, 1], np.int32),
+    )
+    expected = {"level_overflow_events": 2, "dropped_shares": 35, "rejected_orders": 1}
+    expected |= {"unmatched_reductions": 1, "flow_overflow_intervals": 0, "message_overflow": 0}
+    final, _ = replay(seed, msgs)
+    single = status_dict(book_status(seed, final))
+    assert {k: single[k] for k in expected} == expected and single["result"] == "level_overflow"
+    # batched: three books, the stream once, twice cut to its clean last message, once whole
+    clean = jax.tree.map(lambda x: np.concatenate([x[3:]] * 4), msgs)
+    books = jax.tree.map(lambda x: np.stack([x] * 3), seed)
+    stream = jax.tree.map(lambda a, b: np.stack([a, b, a]), msgs, clean)
+    batched = book_status(books, jax.jit(jax.vmap(replay_final))(books, stream))
+    np.testing.assert_array_equal(batched.level_overflow_events, [2, 0, 2])
+    np.testing.assert_array_equal(batched.unmatched_reductions, [1, 4, 1])
+    assert status_dict(batched)["dropped_shares"] == 70

@@ -6,7 +6,7 @@ import time
 
 from wmjax.cli._common import add_json_flag, print_json, print_table
 from wmjax.data import load_lobster
-from wmjax.market import replay_free_running, replay_one_step
+from wmjax.market import replay_free_running, replay_one_step, status_dict
 
 
 def register(subparsers) -> None:
@@ -49,6 +49,7 @@ def run(args) -> int:
         "messages_per_s": result.rows / max(seconds, 1e-12),
         "first_departure_row": result.first_departure_row,
         "mode": "one-step" if args.one_step else "free-running",
+        "status": status_dict(result.status),
     }
     if args.json:
         print_json(out)
@@ -56,6 +57,7 @@ def run(args) -> int:
         print_table(
             f"LOBSTER replay ({out['mode']}, {levels} levels)",
             ["quantity", "value"],
-            [(k, v) for k, v in out.items() if k != "mode"],
+            [(k, v) for k, v in out.items() if k not in ("mode", "status")]
+            + [(k, v) for k, v in out["status"].items()],
         )
     return 0

@@ -59,6 +59,7 @@ from wmjax.market._book_params import (
 from wmjax.market._book_status import (
     BookResult,
     BookStatus,
+    book_status,
     status_dict,
 )
 from wmjax.market._impact import (
@@ -333,6 +334,7 @@ __all__ = [
     "book_key",
     "book_params",
     "book_rows",
+    "book_status",
     "calibrate_flow",
     "cancel_order",
     "cancel_own",

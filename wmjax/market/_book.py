@@ -49,6 +49,7 @@ class BookState:
     rejected: jax.Array  # () int32
     unmatched: jax.Array  # () int32
     overflow: jax.Array  # () bool, a level was pushed beyond the last slot
+    overflow_events: jax.Array  # () int32, updates (and the seed) that pushed levels beyond it
 
     @property
     def levels(self) -> int:
@@ -88,6 +89,7 @@ def book_from_levels(ask_price_ticks, ask_size_shares, bid_price_ticks, bid_size
         rejected=zero,
         unmatched=zero,
         overflow=total > jnp.sum(size),
+        overflow_events=(total > jnp.sum(size)).astype(jnp.int32),
     )
 
 
@@ -185,6 +187,7 @@ def apply_delta(state: BookState, side, price_ticks, delta_shares, is_trade=Fals
         rejected=state.rejected + ((delta > 0) & crosses).astype(jnp.int32),
         unmatched=state.unmatched + ((delta < 0) & ~exists).astype(jnp.int32),
         overflow=state.overflow | pushed_out | beyond,
+        overflow_events=state.overflow_events + (pushed_out | beyond).astype(jnp.int32),
     )
 
 

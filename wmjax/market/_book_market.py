@@ -49,23 +49,33 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
-from wmjax._checks import positive, positive_int, require
+from wmjax._checks import positive_int
 from wmjax.market import _flow as flow
 from wmjax.market._book import BookState, Side, best_prices, market_order
 from wmjax.market._book import walk_book as _walk
 from wmjax.market._book_core import OrderStatus
 from wmjax.market._book_core import quotes as _quotes
-from wmjax.market._book_interval import COUNTERS, Carry, InFlight, no_messages, run_interval, send
+from wmjax.market._book_interval import (
+    Carry,
+    InFlight,
+    close_markouts,
+    interval_status,
+    no_messages,
+    run_interval,
+    send,
+)
 from wmjax.market._book_orders import OwnOrders, no_orders
-from wmjax.market._book_params import BookParams
+from wmjax.market._book_params import BookParams, path_seed_book
+from wmjax.market._book_shared import (
+    candidate_weights,
+    check_market_config,
+    market_view,
+)
 from wmjax.market._book_status import BookStatus
 from wmjax.market._latency import (
-    LATENCY_SAMPLERS,
     sample_latency_us,
 )
 from wmjax.market._protocol import Fills
-
-DEPTH_LEVELS = 3  # levels per side in the observation
 
 
 @struct.dataclass
@@ -160,7 +170,7 @@ class BookMarketState:
     status: BookStatus
     flow_state: flow.FlowState  # the Hawkes excitation carried from interval to interval
     in_flight: InFlight  # our messages sent but not yet at the book
-    markouts: jax.Array  # (3, B) open mark-outs: due time (s from now), shares, mid (ticks)
+    markouts: jax.Array  # (3, B) open mark-outs: due (s from now), signed shares, mid (ticks)
     n_steps: int = struct.field(pytree_node=False)
 
 
@@ -204,22 +214,8 @@ class BookMarket:
     early_exit: bool = False
 
     def __post_init__(self):
-        positive_int("events_per_step", self.events_per_step)
-        require(len(self.offsets_ticks) >= 1, "offsets_ticks needs at least one offset")
-        require(
-            all(isinstance(o, int) for o in self.offsets_ticks),
-            f"offsets_ticks must be integers (ticks), got {self.offsets_ticks}",
-        )
-        require(
-            self.latency_method in LATENCY_SAMPLERS,
-            f"latency_method must be one of {LATENCY_SAMPLERS}",
-        )
-        positive("trading_day_s", self.trading_day_s)
-        positive("queue_power", self.queue_power)
+        check_market_config(self)
         positive_int("decision_events", self.decision_events, minimum=0)
-        positive_int("max_in_flight", self.max_in_flight)
-        positive("markout_s", self.markout_s)
-        positive_int("markout_slots", self.markout_slots)
 
     @property
     def n_offsets(self) -> int:
@@ -237,15 +233,7 @@ class BookMarket:
         drawn from `key` (so paths start from different depth profiles); the flow starts empty
         (no excitation), as `wmjax.hawkes.simulate` does."""
         side = jnp.where(jnp.asarray(order.side) > 0, Side.BID, Side.ASK).astype(jnp.int32)
-        seed = params.seed_book
-        scale = jax.random.uniform(key, seed.size_shares.shape, jnp.float32, 0.5, 1.5)
-        size = jnp.where(
-            seed.size_shares > 0, jnp.maximum(jnp.round(seed.size_shares * scale), 1.0), 0.0
-        ).astype(jnp.int32)
-        book = seed.replace(
-            size_shares=size,
-            added_shares=seed.added_shares - jnp.sum(seed.size_shares) + jnp.sum(size),
-        )
+        book = path_seed_book(key, params)
         bid, ask, _, _ = best_prices(book)
         interval_s = jnp.asarray(order.horizon_days, jnp.float32) * self.trading_day_s / n_steps
         zero = jnp.float32(0.0)
@@ -254,7 +242,7 @@ class BookMarket:
         return BookMarketState(
             book=book,
             anchor_ticks=jnp.stack([bid, ask]),
-            own=no_orders(k, self.queue_power),
+            own=no_orders(k, self.queue_power).replace(side=jnp.full(k, side, jnp.int32)),
             weights=jnp.zeros(k, jnp.float32),
             remaining_shares=jnp.asarray(order.quantity_shares, jnp.float32),
             side=side,
@@ -267,31 +255,18 @@ class BookMarket:
             status=BookStatus.zero(),
             flow_state=flow.flow_state(params.flow),
             in_flight=no_messages(self.max_in_flight, k),
-            markouts=jnp.stack(
-                [jnp.full(b, jnp.inf, jnp.float32), jnp.zeros(b, jnp.float32), jnp.zeros(b)]
+            markouts=jnp.stack([jnp.full(b, jnp.inf), jnp.zeros(b), jnp.zeros(b)]).astype(
+                jnp.float32
             ),
             n_steps=n_steps,
         )
 
     def observe(self, state: BookMarketState, params: BookParams) -> BookObservation:
-        book = state.book
-        quotes = _quotes(book, state.anchor_ticks).astype(jnp.float32)
-        depth = book.size_shares[:, :DEPTH_LEVELS].astype(jnp.float32)
-        top = depth[:, 0]
         live = (state.own.status == OrderStatus.RESTING).astype(jnp.float32) * state.weights
         return BookObservation(
-            mid=0.5 * (quotes[0] + quotes[1]) * params.tick_size,
-            spread_ticks=quotes[1] - quotes[0],
-            bid_depth_shares=depth[Side.BID],
-            ask_depth_shares=depth[Side.ASK],
-            imbalance=(top[0] - top[1]) / jnp.maximum(top[0] + top[1], 1.0),
-            trade_imbalance=state.trade_imbalance,
-            volume_shares=state.volume_shares,
-            volatility_ticks=state.volatility_ticks,
+            **market_view(state, params),
             queue_ahead_shares=jnp.sum(live * state.own.queue_ahead_shares),
             resting_shares=jnp.sum(live * state.own.remaining_shares),
-            tick_size=params.tick_size,
-            latency_us=jnp.asarray(params.latency.one_way_latency_us, jnp.float32),
         )
 
     def step(self, key, state: BookMarketState, action: BookAction, params: BookParams):
@@ -300,45 +275,38 @@ class BookMarket:
         d = _direction(state.side)
         quotes = _quotes(state.book, state.anchor_ticks)
         prices = quotes[state.side] - d * jnp.asarray(self.offsets_ticks, jnp.int32)
-        logits = jnp.asarray(action.offset_logits, jnp.float32)
-        t = params.temperature
-        soft = jax.nn.softmax(logits / jnp.where(t > 0, t, 1.0))
-        hard = jax.nn.one_hot(jnp.argmax(logits), self.n_offsets, dtype=jnp.float32)
+        limit = jnp.maximum(jnp.asarray(action.limit_shares, jnp.float32), 0.0)
         latency_s = sample_latency_us(k_latency, params.latency, (), self.latency_method) * 1e-6
         in_flight, dropped = send(
             state.in_flight,
             latency_s,
-            jnp.maximum(jnp.asarray(action.market_shares, jnp.float32), 0.0),
-            jnp.maximum(jnp.asarray(action.limit_shares, jnp.float32), 0.0),
             prices,
-            jnp.where(t > 0, soft, hard),
-            jnp.asarray(action.keep) > 0.5,
+            jnp.full(self.n_offsets, limit),
+            candidate_weights(action.offset_logits, params.temperature, self.n_offsets),
+            market=jnp.maximum(jnp.asarray(action.market_shares, jnp.float32), 0.0),
+            keep=jnp.asarray(action.keep) > 0.5,
         )
         horizon = jnp.inf if self.decision_events else state.interval_s
         events, flow_state, end_s = flow.sample_interval(
             k_flow, params.flow, state.flow_state, horizon, self.flow_capacity
         )
-        carry = Carry(
-            book=state.book,
-            anchor=state.anchor_ticks,
-            own=state.own,
-            weights=state.weights,
+        carry = Carry.start(
+            state.book,
+            state.anchor_ticks,
+            state.own,
+            state.weights,
+            state.markouts,
             remaining=state.remaining_shares,
-            due_s=state.markouts[0],
-            due_shares=state.markouts[1],
-            due_mid=state.markouts[2],
-            level_overflow=jnp.int32(0),
-            **{f: jnp.float32(0.0) for f in COUNTERS},
         )
         carry, in_flight = run_interval(
             carry,
             in_flight,
             events,
             end_s,
-            state.side,
             params.flow,
             self.markout_s,
-            self.early_exit,
+            sides=1,
+            early_exit=self.early_exit,
         )
         last = state.step == state.n_steps - 1
         cleanup, beyond, notional_cleanup, book = _clean_up(
@@ -350,9 +318,7 @@ class BookMarket:
         own = carry.own.replace(
             status=jnp.where(last, OrderStatus.DONE, carry.own.status).astype(jnp.int32)
         )
-        # mark-outs still open at the horizon read the final mid
-        open_ = jnp.isfinite(carry.due_s) & last
-        final_move = d * (carry.due_mid - 0.5 * jnp.sum(carry.anchor).astype(jnp.float32))
+        open_shares, open_adverse = close_markouts(carry, last)
         filled = carry.filled + cleanup
         notional = (
             carry.notional_ticks + jnp.where(last, notional_cleanup, 0.0)
@@ -367,23 +333,10 @@ class BookMarket:
             market_volume_shares=s.market_volume_shares + carry.volume,
             flow_overflow=s.flow_overflow + events.overflow.astype(jnp.int32),
             flow_events=s.flow_events + events.count,
-            markout_shares=s.markout_shares
-            + carry.markout_shares
-            + jnp.sum(jnp.where(open_, carry.due_shares, 0.0)),
-            adverse_share_ticks=s.adverse_share_ticks
-            + carry.adverse_share_ticks
-            + jnp.sum(jnp.where(open_, carry.due_shares * final_move, 0.0)),
+            markout_shares=s.markout_shares + carry.markout_shares + open_shares,
+            adverse_share_ticks=s.adverse_share_ticks + carry.adverse_share_ticks + open_adverse,
             markout_missed_shares=s.markout_missed_shares + carry.markout_missed_shares,
             elapsed_s=s.elapsed_s + end_s,
-        )
-        late = jnp.sum(jnp.isfinite(in_flight.arrival_s)).astype(jnp.int32)
-        st = state.status
-        status = BookStatus(
-            flow_overflow_intervals=st.flow_overflow_intervals + events.overflow.astype(jnp.int32),
-            level_overflow_events=st.level_overflow_events + carry.level_overflow,
-            dropped_shares=book.dropped_shares - state.book.dropped_shares + st.dropped_shares,
-            message_overflow=st.message_overflow + dropped,
-            late_messages=st.late_messages + jnp.where(last, late, 0),
         )
         next_state = state.replace(
             book=book,
@@ -396,12 +349,12 @@ class BookMarket:
             trade_imbalance=carry.signed_volume / jnp.maximum(carry.volume, 1.0),
             volatility_ticks=jnp.sqrt(carry.sq_mid),
             stats=stats,
-            status=status,
+            status=interval_status(
+                state.status, events, state.book, book, dropped, in_flight, last
+            ),
             flow_state=flow_state,
             in_flight=in_flight,
-            markouts=jnp.stack(
-                [jnp.where(last, jnp.inf, carry.due_s), carry.due_shares, carry.due_mid]
-            ),
+            markouts=carry.due.at[0].set(jnp.where(last, jnp.inf, carry.due[0])),
         )
         return next_state, Fills(
             shares=filled, notional=notional, market_volume_shares=jnp.maximum(carry.volume, 1.0)

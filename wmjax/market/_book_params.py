@@ -8,7 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
-from wmjax._checks import finite_array, positive, positive_int
+from wmjax._checks import InputError, finite_array, positive, positive_int
 from wmjax.hawkes import EmpiricalSizes, HawkesParams, stationary_intensity
 from wmjax.market import _flow as flow
 from wmjax.market._book import BookState, book_from_levels
@@ -56,7 +56,8 @@ class BookParams:
 def book_params(
     latency: str | LatencyScenario = "co-lo",
     *,
-    levels: int = 10,
+    levels: int = 16,
+    seed_levels: int = 10,
     mid_ticks: int = 10_000,
     tick_size: float = 0.01,
     depth_shares: float = 500.0,
@@ -65,9 +66,13 @@ def book_params(
     temperature: float = 0.0,
     flow_params: flow.FlowParams | None = None,
 ) -> BookParams:
-    """Checked `BookParams` of a liquid stock: a $100 stock with a one-tick spread, `levels`
-    levels of `depth_shares` per side, and a Hawkes flow of about 35 events per second with
-    bursts of about 20 ms (decay 50 / s), so that latency matters.
+    """Checked `BookParams` of a liquid stock: a $100 stock with a one-tick spread, `seed_levels`
+    levels of `depth_shares` per side in a book of `levels` slots per side, and a Hawkes flow of
+    about 35 events per second with bursts of about 20 ms (decay 50 / s), so that latency
+    matters. The free slots leave room for new prices inside the seeded depth: with every slot
+    seeded (the former default, 10 of 10) each new best price pushed the last level out, about
+    1.8 level overflows per 5 s path; 10 seeded levels in 16 slots make it rare (benchmarks/
+    README.md, "Level slots").
 
     `latency` is a preset name ("co-lo", "proximity", "cloud", "retail") or a `LatencyScenario`;
     `flow_params` replaces the built-in flow (e.g. `calibrate_flow(...).params`).
@@ -75,6 +80,9 @@ def book_params(
     scenario = latency_scenario(latency)
     check_latency_scenario(scenario)
     levels = positive_int("levels", levels)
+    seed_levels = positive_int("seed_levels", seed_levels)
+    if seed_levels > levels:
+        raise InputError(f"seed_levels ({seed_levels}) must be <= levels ({levels}), the slots")
     positive_int("mid_ticks", mid_ticks, minimum=levels + 1)
     positive("tick_size", tick_size)
     positive("depth_shares", depth_shares)
@@ -84,9 +92,9 @@ def book_params(
     if flow_params is None:
         flow_params = default_flow(rate_scale)
     flow.check_flow(flow_params)
-    ask = mid_ticks + np.arange(levels)
-    bid = mid_ticks - 1 - np.arange(levels)
-    size = np.full(levels, int(depth_shares))
+    ask = mid_ticks + np.arange(seed_levels)
+    bid = mid_ticks - 1 - np.arange(seed_levels)
+    size = np.full(seed_levels, int(depth_shares))
     seed = book_from_levels(ask, size, bid, size, levels)
     rates = np.asarray(stationary_intensity(flow_params.hawkes))
     values = np.asarray(flow_params.sizes.values)
@@ -136,4 +144,19 @@ def default_flow(rate_scale: float = 1.0) -> flow.FlowParams:
         cancel_best_share=0.5,
         cancel_fractions=(0.2, 0.5, 1.0),
         cancel_fraction_weights=(4.0, 2.0, 1.0),
+    )
+
+
+def path_seed_book(key, params: BookParams) -> BookState:
+    """The seed book with each level's size scaled by an independent uniform(0.5, 1.5) drawn
+    from `key` (at least 1 share on a level that had any), so paths start from different depth
+    profiles; `added_shares` keeps the book's share conservation."""
+    seed = params.seed_book
+    scale = jax.random.uniform(key, seed.size_shares.shape, jnp.float32, 0.5, 1.5)
+    size = jnp.where(
+        seed.size_shares > 0, jnp.maximum(jnp.round(seed.size_shares * scale), 1.0), 0.0
+    ).astype(jnp.int32)
+    return seed.replace(
+        size_shares=size,
+        added_shares=seed.added_shares - jnp.sum(seed.size_shares) + jnp.sum(size),
     )

@@ -9,7 +9,10 @@ every `--json` output carries, and `check_status` is what a public entry point w
 Raised are the counters that mean events were lost (flow overflow, dropped messages); level
 overflow (depth pushed beyond the book's last slot, far from the touch; its shares are kept in
 `dropped_shares`) and messages still in flight at the horizon are outcomes of the model, so
-they are reported in the code and counters but not raised.
+they are reported in the code and counters but not raised. Replays (`wmjax.market.replay`,
+`replay_final`, batched or not) report through the same channel: `book_status(seed, final)`
+gives the counters a book's own fields imply (level overflow, dropped shares, refused crossing
+orders, reductions at a price with no level), the markets' counters are zero there.
 """
 
 from __future__ import annotations
@@ -52,6 +55,9 @@ class BookStatus:
         dropped_shares: shares on those levels (conserved in the book's counters).
         message_overflow: our messages dropped because `max_in_flight` were already in flight.
         late_messages: our messages still in flight at the horizon (their latency ran past it).
+        rejected_orders: limit orders refused because they would have crossed the book.
+        unmatched_reductions: cancels or executions at a price with no resting level (in a
+            replay: usually a level beyond the file's view).
     """
 
     flow_overflow_intervals: jax.Array
@@ -59,11 +65,16 @@ class BookStatus:
     dropped_shares: jax.Array
     message_overflow: jax.Array
     late_messages: jax.Array
+    rejected_orders: jax.Array
+    unmatched_reductions: jax.Array
 
     @classmethod
     def zero(cls) -> BookStatus:
         z = jnp.int32(0)
-        return cls(z, z, z, z, z)
+        return cls(z, z, z, z, z, z, z)
+
+    def __add__(self, other: BookStatus) -> BookStatus:
+        return jax.tree.map(jnp.add, self, other)
 
     @property
     def code(self) -> jax.Array:
@@ -81,6 +92,22 @@ class BookStatus:
         return jnp.where(jnp.any(flags, axis=-1), first, BookResult.SUCCESSFUL)
 
 
+def book_status(before, after) -> BookStatus:
+    """The counters that a book's own fields imply between two `BookState`s (`after` reached
+    from `before`; any leading batch axes): level overflow, dropped shares, rejected orders and
+    unmatched reductions; the market-only counters are 0."""
+    z = jnp.zeros_like(after.dropped_shares)
+    return BookStatus(
+        flow_overflow_intervals=z,
+        level_overflow_events=after.overflow_events - before.overflow_events,
+        dropped_shares=after.dropped_shares - before.dropped_shares,
+        message_overflow=z,
+        late_messages=z,
+        rejected_orders=after.rejected - before.rejected,
+        unmatched_reductions=after.unmatched - before.unmatched,
+    )
+
+
 def status_dict(status: BookStatus) -> dict:
     """Counters summed over paths (plain ints) and the first result's name, for `--json`."""
     out = {name: int(np.sum(np.asarray(getattr(status, name)))) for name in _NAMES}
@@ -96,6 +123,8 @@ _NAMES = (
     "dropped_shares",
     "message_overflow",
     "late_messages",
+    "rejected_orders",
+    "unmatched_reductions",
 )
 _RAISED = {
     "flow_overflow_intervals": BookResult.FLOW_OVERFLOW,

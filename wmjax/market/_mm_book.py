@@ -32,20 +32,32 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
-from wmjax._checks import positive, positive_int, require
+from wmjax._checks import positive, positive_int
 from wmjax.market import _flow as flow
 from wmjax.market._book import BookState, Side, best_prices
 from wmjax.market._book_core import OrderStatus
 from wmjax.market._book_core import quotes as _quotes
+from wmjax.market._book_interval import (
+    Carry,
+    InFlight,
+    close_markouts,
+    interval_status,
+    mid_ticks,
+    no_messages,
+    run_interval,
+    send,
+)
 from wmjax.market._book_orders import OwnOrders, no_orders
-from wmjax.market._book_params import BookParams
+from wmjax.market._book_params import BookParams, path_seed_book
+from wmjax.market._book_shared import (
+    candidate_weights,
+    check_market_config,
+    market_view,
+)
 from wmjax.market._book_status import BookStatus
-from wmjax.market._latency import LATENCY_SAMPLERS, sample_latency_us
-from wmjax.market._mm_book_interval import Carry, Flight, mid_ticks, run_interval, send
+from wmjax.market._latency import sample_latency_us
 from wmjax.market._protocol import Fills
 from wmjax.market._toxicity import VpinState, vpin_state, vpin_value
-
-DEPTH_LEVELS = 3
 
 
 @struct.dataclass
@@ -120,7 +132,7 @@ class MakerState:
     anchor_ticks: jax.Array
     own: OwnOrders
     weights: jax.Array
-    in_flight: Flight
+    in_flight: InFlight
     flow_state: flow.FlowState
     tape: VpinState
     markouts: jax.Array  # (3, B): due time (s from now), signed shares, mid at the fill (ticks)
@@ -150,6 +162,7 @@ class MarketMakingBook:
         markout_slots: mark-outs open at once per path (more are counted as missed).
         vpin_bucket_shares: VPIN bucket volume (>= the flow's largest market order).
         vpin_window: buckets in VPIN.
+        early_exit: as `BookMarket.early_exit` (the same paths, faster; exact rollouts only).
     """
 
     events_per_step: int = 32
@@ -162,23 +175,10 @@ class MarketMakingBook:
     markout_slots: int = 8
     vpin_bucket_shares: float = 300.0
     vpin_window: int = 5
+    early_exit: bool = False
 
     def __post_init__(self):
-        positive_int("events_per_step", self.events_per_step)
-        require(len(self.offsets_ticks) >= 1, "offsets_ticks needs at least one offset")
-        require(
-            all(isinstance(o, int) for o in self.offsets_ticks),
-            f"offsets_ticks must be integers (ticks), got {self.offsets_ticks}",
-        )
-        require(
-            self.latency_method in LATENCY_SAMPLERS,
-            f"latency_method must be one of {LATENCY_SAMPLERS}",
-        )
-        positive("trading_day_s", self.trading_day_s)
-        positive("queue_power", self.queue_power)
-        positive_int("max_in_flight", self.max_in_flight)
-        positive("markout_s", self.markout_s)
-        positive_int("markout_slots", self.markout_slots)
+        check_market_config(self)
         positive("vpin_bucket_shares", self.vpin_bucket_shares)
         positive_int("vpin_window", self.vpin_window)
 
@@ -189,15 +189,7 @@ class MarketMakingBook:
     def init(self, key, params: BookParams, order, n_steps: int) -> MakerState:
         """The seed book with each level scaled by an independent uniform(0.5, 1.5) from `key`,
         a flat inventory and an empty flow excitation; `order.horizon_days` is the session."""
-        seed = params.seed_book
-        scale = jax.random.uniform(key, seed.size_shares.shape, jnp.float32, 0.5, 1.5)
-        size = jnp.where(
-            seed.size_shares > 0, jnp.maximum(jnp.round(seed.size_shares * scale), 1.0), 0.0
-        ).astype(jnp.int32)
-        book = seed.replace(
-            size_shares=size,
-            added_shares=seed.added_shares - jnp.sum(seed.size_shares) + jnp.sum(size),
-        )
+        book = path_seed_book(key, params)
         bid, ask, _, _ = best_prices(book)
         anchor = jnp.stack([bid, ask])
         k, q, b = self.n_offsets, self.max_in_flight, self.markout_slots
@@ -210,12 +202,7 @@ class MarketMakingBook:
             anchor_ticks=anchor,
             own=own,
             weights=jnp.zeros(2 * k, jnp.float32),
-            in_flight=Flight(
-                arrival_s=jnp.full(q, jnp.inf, jnp.float32),
-                prices_ticks=jnp.zeros((q, 2 * k), jnp.int32),
-                sizes_shares=jnp.zeros((q, 2 * k), jnp.float32),
-                weights=jnp.zeros((q, 2 * k), jnp.float32),
-            ),
+            in_flight=no_messages(q, 2 * k),
             flow_state=flow.flow_state(params.flow),
             tape=vpin_state(self.vpin_window),
             markouts=jnp.stack([jnp.full(b, jnp.inf), jnp.zeros(b), jnp.zeros(b)]).astype(
@@ -232,26 +219,17 @@ class MarketMakingBook:
         )
 
     def observe(self, state: MakerState, params: BookParams) -> MakerObservation:
-        quotes = _quotes(state.book, state.anchor_ticks).astype(jnp.float32)
-        depth = state.book.size_shares[:, :DEPTH_LEVELS].astype(jnp.float32)
-        top = depth[:, 0]
         own = state.own
         live = (own.status == OrderStatus.RESTING).astype(jnp.float32) * state.weights
         k = self.n_offsets
         ahead = (live * own.queue_ahead_shares).reshape(2, k).sum(1)
         resting = (live * own.remaining_shares).reshape(2, k).sum(1)
         s = state.stats
-        mid_now = 0.5 * (quotes[0] + quotes[1])
+        q = _quotes(state.book, state.anchor_ticks).astype(jnp.float32)
+        mid_now = 0.5 * (q[0] + q[1])
         vpin, imbalance = vpin_value(state.tape, self.vpin_bucket_shares)
         return MakerObservation(
-            mid=mid_now * params.tick_size,
-            spread_ticks=quotes[1] - quotes[0],
-            bid_depth_shares=depth[Side.BID],
-            ask_depth_shares=depth[Side.ASK],
-            imbalance=(top[0] - top[1]) / jnp.maximum(top[0] + top[1], 1.0),
-            trade_imbalance=state.trade_imbalance,
-            volume_shares=state.volume_shares,
-            volatility_ticks=state.volatility_ticks,
+            **market_view(state, params),
             inventory_shares=s.inventory_shares,
             pnl=(s.cash_ticks + s.inventory_shares * (mid_now - s.ref_ticks)) * params.tick_size,
             bid_queue_ahead_shares=ahead[0],
@@ -260,8 +238,6 @@ class MarketMakingBook:
             ask_resting_shares=resting[1],
             vpin=vpin,
             order_imbalance=imbalance,
-            tick_size=params.tick_size,
-            latency_us=jnp.asarray(params.latency.one_way_latency_us, jnp.float32),
         )
 
     def step(self, key, state: MakerState, action: QuoteAction, params: BookParams):
@@ -271,16 +247,11 @@ class MarketMakingBook:
         offsets = jnp.asarray(self.offsets_ticks, jnp.int32)
         quotes = _quotes(state.book, state.anchor_ticks)
         prices = jnp.concatenate([quotes[0] - offsets, quotes[1] + offsets])
-        t = params.temperature
-
-        def weights(logits):
-            logits = jnp.asarray(logits, jnp.float32)
-            soft = jax.nn.softmax(logits / jnp.where(t > 0, t, 1.0))
-            hard = jax.nn.one_hot(jnp.argmax(logits), self.n_offsets, dtype=jnp.float32)
-            return jnp.where(t > 0, soft, hard)
-
         k = self.n_offsets
-        w = jnp.concatenate([weights(action.bid_logits), weights(action.ask_logits)])
+        t = params.temperature
+        w = jnp.concatenate(
+            [candidate_weights(action.bid_logits, t, k), candidate_weights(action.ask_logits, t, k)]
+        )
         sizes = jnp.concatenate(
             [
                 jnp.full(k, jnp.maximum(jnp.asarray(action.bid_shares, jnp.float32), 0.0)),
@@ -293,27 +264,19 @@ class MarketMakingBook:
             k_flow, params.flow, state.flow_state, state.interval_s, self.events_per_step
         )
         s = state.stats
-        zero = jnp.float32(0.0)
-        c = Carry(
-            book=state.book,
-            anchor=state.anchor_ticks,
-            own=state.own,
-            weights=state.weights,
+        c = Carry.start(
+            state.book,
+            state.anchor_ticks,
+            state.own,
+            state.weights,
+            state.markouts,
             tape=state.tape,
-            due=state.markouts,
             cash=s.cash_ticks,
             inventory=s.inventory_shares,
             inventory_sq_s=s.inventory_sq_s,
-            last_s=zero,
-            bought=zero,
-            sold=zero,
-            volume=zero,
-            signed_volume=zero,
-            sq_mid=zero,
             markout_shares=s.markout_shares,
-            adverse=s.adverse_share_ticks,
-            missed=s.markout_missed_shares,
-            level_overflow=jnp.int32(0),
+            adverse_share_ticks=s.adverse_share_ticks,
+            markout_missed_shares=s.markout_missed_shares,
         )
         c, in_flight = run_interval(
             c,
@@ -321,17 +284,16 @@ class MarketMakingBook:
             events,
             end_s,
             params.flow,
-            s.ref_ticks,
             self.markout_s,
-            self.vpin_bucket_shares,
+            sides=2,
+            ref_ticks=s.ref_ticks,
+            vpin_bucket_shares=self.vpin_bucket_shares,
+            early_exit=self.early_exit,
         )
         last = state.step == state.n_steps - 1
         # at the horizon: quotes cancelled, open mark-outs read the final mid
-        mid = mid_ticks(c.anchor)
-        open_ = jnp.isfinite(c.due[0]) & last
-        adverse = c.adverse + jnp.sum(jnp.where(open_, c.due[1] * (c.due[2] - mid), 0.0))
-        markout = c.markout_shares + jnp.sum(jnp.where(open_, jnp.abs(c.due[1]), 0.0))
-        mark = c.cash + c.inventory * (mid - s.ref_ticks)
+        open_shares, open_adverse = close_markouts(c, last)
+        mark = c.cash + c.inventory * (mid_ticks(c.anchor) - s.ref_ticks)
         peak = jnp.maximum(s.peak_ticks, mark)
         stats = MakerStats(
             ref_ticks=s.ref_ticks,
@@ -342,20 +304,12 @@ class MarketMakingBook:
             sold_shares=s.sold_shares + c.sold,
             peak_ticks=peak,
             max_drawdown_ticks=jnp.maximum(s.max_drawdown_ticks, peak - mark),
-            markout_shares=markout,
-            adverse_share_ticks=adverse,
-            markout_missed_shares=c.missed,
+            markout_shares=c.markout_shares + open_shares,
+            adverse_share_ticks=c.adverse_share_ticks + open_adverse,
+            markout_missed_shares=c.markout_missed_shares,
             flow_events=s.flow_events + events.count,
         )
-        st = state.status
-        late = jnp.sum(jnp.isfinite(in_flight.arrival_s)).astype(jnp.int32)
-        status = BookStatus(
-            flow_overflow_intervals=st.flow_overflow_intervals + events.overflow.astype(jnp.int32),
-            level_overflow_events=st.level_overflow_events + c.level_overflow,
-            dropped_shares=st.dropped_shares + c.book.dropped_shares - state.book.dropped_shares,
-            message_overflow=st.message_overflow + dropped,
-            late_messages=st.late_messages + jnp.where(last, late, 0),
-        )
+        status = interval_status(state.status, events, state.book, c.book, dropped, in_flight, last)
         own = c.own.replace(status=jnp.where(last, OrderStatus.DONE, c.own.status))
         net = c.bought - c.sold
         cost = (net * s.ref_ticks - (c.cash - s.cash_ticks)) * params.tick_size

@@ -28,6 +28,7 @@ from flax import struct
 from wmjax._checks import InputError, positive_int, require
 from wmjax.data import EventType, LobsterData
 from wmjax.market._book import BookState, Side, apply_delta, book_from_levels
+from wmjax.market._book_status import BookStatus, book_status
 
 
 @struct.dataclass
@@ -45,7 +46,9 @@ class ReplayResult:
     """Outcome of a replay check over the rows 1..N-1 of a LOBSTER file (row 0 seeds the book).
 
     `matches` and `determinable` are (N-1,) bool for rows 1..N-1; `first_departure_row` is the
-    first determinable (0-based, file) row that does not match, or -1.
+    first determinable (0-based, file) row that does not match, or -1. `status` is the book's
+    `BookStatus` over the replay (one-step: summed over the rows), as `wmjax.market.status_dict`
+    writes it for `--json`.
     """
 
     rows: int = struct.field(pytree_node=False)
@@ -54,6 +57,7 @@ class ReplayResult:
     first_departure_row: int = struct.field(pytree_node=False)
     matches: np.ndarray
     determinable: np.ndarray
+    status: BookStatus
 
     @property
     def match_rate(self) -> float:
@@ -94,7 +98,7 @@ def _replay_scan(book: BookState, messages: Messages) -> tuple[BookState, BookSt
 
 #: `replay(book, messages) -> (final_state, (prices (N, 2, L), sizes (N, 2, L)))`: the messages
 #: applied in order in one jitted scan; vmap it over days or tickers (equal N: pad with type-5
-#: messages of size 0, which change nothing).
+#: messages of size 0, which change nothing). `book_status(book, final_state)` is its status.
 replay = jax.jit(_replay_scan)
 
 
@@ -103,7 +107,7 @@ def _replay_final(book: BookState, messages: Messages) -> BookState:
 
 
 #: `replay_final(book, messages) -> final_state`: like `replay` without the per-row books
-#: (constant memory: for long files and many books at once).
+#: (constant memory: for long files and many books at once); status: `book_status(book, final)`.
 replay_final = jax.jit(_replay_final)
 
 
@@ -125,7 +129,8 @@ def determinable_rows(data: LobsterData) -> np.ndarray:
 
 
 def _one_step(prev_price, prev_size, messages: Messages):
-    """Apply each message to its own previous row; returns the new (price, size)."""
+    """Apply each message to its own previous row; returns the new (price, size) and the
+    status summed over the rows."""
 
     def single(price, size, msg):
         zero = jnp.zeros((), jnp.int32)
@@ -139,11 +144,13 @@ def _one_step(prev_price, prev_size, messages: Messages):
             rejected=zero,
             unmatched=zero,
             overflow=jnp.asarray(False),
+            overflow_events=zero,
         )
         new = apply_message(book, msg.event_type, msg.side, msg.price_ticks, msg.size_shares)
-        return new.price_ticks, new.size_shares
+        return new.price_ticks, new.size_shares, book_status(book, new)
 
-    return jax.vmap(single)(prev_price, prev_size, messages)
+    price, size, status = jax.vmap(single)(prev_price, prev_size, messages)
+    return price, size, jax.tree.map(jnp.sum, status)
 
 
 _one_step_jit = jax.jit(_one_step)
@@ -164,7 +171,7 @@ def _tail(messages: Messages) -> Messages:
     return jax.tree.map(lambda x: x[1:], messages)
 
 
-def _result(matches: np.ndarray, determinable: np.ndarray) -> ReplayResult:
+def _result(matches: np.ndarray, determinable: np.ndarray, status: BookStatus) -> ReplayResult:
     bad = np.flatnonzero(~matches & determinable)
     return ReplayResult(
         rows=int(matches.size),
@@ -173,6 +180,7 @@ def _result(matches: np.ndarray, determinable: np.ndarray) -> ReplayResult:
         first_departure_row=int(bad[0] + 1) if bad.size else -1,
         matches=matches,
         determinable=determinable,
+        status=status,
     )
 
 
@@ -189,11 +197,11 @@ def replay_one_step(data: LobsterData) -> ReplayResult:
     """
     price, size = book_rows(data)
     require(data.rows >= 2, f"the file needs at least 2 rows to replay, got {data.rows}")
-    new_price, new_size = _one_step_jit(
+    new_price, new_size, status = _one_step_jit(
         jnp.asarray(price[:-1]), jnp.asarray(size[:-1]), _tail(messages_from_lobster(data))
     )
     matches = _same(new_price, new_size, price[1:], size[1:])
-    return _result(matches, determinable_rows(data))
+    return _result(matches, determinable_rows(data), status)
 
 
 def replay_free_running(data: LobsterData, levels: int | None = None) -> ReplayResult:
@@ -209,7 +217,7 @@ def replay_free_running(data: LobsterData, levels: int | None = None) -> ReplayR
     if levels < k:
         raise InputError(f"levels must be >= the file's {k} levels, got {levels}")
     seed = book_from_levels(price[0, 1], size[0, 1], price[0, 0], size[0, 0], levels)
-    _, (new_price, new_size) = replay(seed, _tail(messages_from_lobster(data)))
+    final, (new_price, new_size) = replay(seed, _tail(messages_from_lobster(data)))
     new_price, new_size = np.asarray(new_price)[..., :k], np.asarray(new_size)[..., :k]
     matches = _same(new_price, new_size, price[1:], size[1:])
-    return _result(matches, np.ones_like(matches))
+    return _result(matches, np.ones_like(matches), book_status(seed, final))
