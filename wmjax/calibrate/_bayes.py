@@ -158,6 +158,8 @@ def fit_bayes(
     progress_bar: bool = False,
     start: str = "mle",
     n_starts: int = N_STARTS,
+    max_tree_depth: int = 10,
+    target_accept_prob: float = 0.8,
 ) -> BayesResult:
     """Posterior of mu, alpha, beta and the branching ratio by NUTS (see the module docstring
     for the priors, the start and the metric). events: `HawkesEvents` or a `(times_s, marks)`
@@ -198,14 +200,16 @@ def fit_bayes(
             if not bool(np.all(np.isfinite(np.asarray(inverse_mass)))):
                 inverse_mass = None
         init_params = None
+        tuning = {"max_tree_depth": max_tree_depth, "target_accept_prob": target_accept_prob}
         if inverse_mass is None:
-            kernel = NUTS(model, init_strategy=init_to_uniform(radius=1.0))
+            kernel = NUTS(model, init_strategy=init_to_uniform(radius=1.0), **tuning)
         else:
             kernel = NUTS(
                 model,
                 inverse_mass_matrix={_Z_SITES: inverse_mass},
                 dense_mass=[_Z_SITES],
                 adapt_mass_matrix=False,
+                **tuning,
             )
             init_params = _chain_starts(key_start, z, inverse_mass, num_chains, dim, shape)
             if num_chains == 1:
