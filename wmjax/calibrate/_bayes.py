@@ -150,7 +150,7 @@ def fit_bayes(
     dim: int | None = None,
     *,
     num_warmup: int = 100,
-    num_samples: int = 150,
+    num_samples: int = 200,
     num_chains: int = 2,
     key=None,
     beta_structure: str = "full",
