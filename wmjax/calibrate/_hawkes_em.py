@@ -32,19 +32,16 @@ from wmjax.calibrate._hawkes_models import (
     _to_natural,
     _unpack,
 )
-from wmjax.hawkes._baseline import baseline_at, baseline_integral
-from wmjax.hawkes._kernels import HawkesModel, ModelParams, SegmentedEvents, _excitation
+from wmjax.hawkes._baseline import baseline_integral
+from wmjax.hawkes._kernels import HawkesModel, ModelParams, SegmentedEvents, _kernel_parts
 
 
 def _segment_sums(params: ModelParams, model: HawkesModel, times, marks, log_size, start, end):
     """E-step sums of one segment: (log-likelihood, mu numerator (d, K), mu exposure (K,),
-    alpha numerator (d, d, P), alpha exposure (d, P))."""
-    d, n_pieces = model.dim, model.n_pieces
+    alpha numerator (d, d, P), alpha exposure (d, d, P))."""
+    n_pieces = model.n_pieces
     valid = marks >= 0
-    own = (marks[:, None] == jnp.arange(d)).astype(times.dtype)  # (N, d), padding all 0
-    base = baseline_at(params.mu, model.breaks_s, times)  # (N, d)
-    state, g = _excitation(params, times, marks, log_size)  # (N, 1, d, P), (N,)
-    exc = params.alpha * params.beta * state  # (N, i, j, P)
+    own, base, exc, _, _, alpha_len = _kernel_parts(params, model, times, marks, log_size, end)
     lam = base + jnp.sum(exc, axis=(-1, -2))
     own_lam = jnp.where(valid, jnp.sum(own * lam, axis=-1), 1.0)
     weight = own * (1.0 / own_lam)[:, None]  # (N, d): 1 / lambda_k in column m_k
@@ -53,10 +50,7 @@ def _segment_sums(params: ModelParams, model: HawkesModel, times, marks, log_siz
     mu_num = jnp.einsum("ni,nk->ik", weight * base, in_piece)
     mu_len = baseline_integral(jnp.eye(n_pieces, dtype=times.dtype), model.breaks_s, start, end)
     alpha_num = jnp.einsum("ni,nijp->ijp", weight, exc)
-    beta = params.beta[0, 0]  # (P,) fixed decays
-    tail = -jnp.expm1(-beta[None] * (end - times)[:, None])  # (N, P)
-    alpha_len = jnp.einsum("nj,np->jp", own * g[:, None], tail)
-    compensator = jnp.sum(mu_len @ params.mu.T) + jnp.sum(params.alpha * alpha_len[None])
+    compensator = jnp.sum(mu_len @ params.mu.T) + jnp.sum(params.alpha * alpha_len)
     loglik = jnp.sum(jnp.where(valid, jnp.log(own_lam), 0.0)) - compensator
     return loglik, mu_num, mu_len, alpha_num, alpha_len
 
@@ -72,7 +66,7 @@ def _em(params: ModelParams, data: SegmentedEvents, tol, *, model: HawkesModel, 
     def update(p):
         loglik, mu_num, mu_len, alpha_num, alpha_len = sums(p)
         mu = mu_num / jnp.maximum(mu_len, jnp.finfo(mu_len.dtype).tiny)[None]
-        alpha = alpha_num / jnp.maximum(alpha_len, jnp.finfo(alpha_len.dtype).tiny)[None]
+        alpha = alpha_num / jnp.maximum(alpha_len, jnp.finfo(alpha_len.dtype).tiny)
         return loglik, p.replace(mu=mu, alpha=alpha)
 
     def step(carry):

@@ -90,8 +90,8 @@ def register(subparsers) -> None:
         default="full",
         help="free decays: a (d, d) matrix (default), one per source dimension, or one",
     )
-    f.add_argument("--warmup", type=int, default=200, help="NUTS warmup steps (bayes)")
-    f.add_argument("--samples", type=int, default=300, help="NUTS samples per chain (bayes)")
+    f.add_argument("--warmup", type=int, default=100, help="NUTS warmup steps (bayes)")
+    f.add_argument("--samples", type=int, default=200, help="NUTS samples per chain (bayes)")
     f.add_argument("--chains", type=int, default=2, help="NUTS chains (bayes)")
     f.add_argument(
         "--seed", type=int, default=0, help="random seed: NUTS (bayes), random starts (mle)"

@@ -199,25 +199,39 @@ def _linear_recurrence(a, b) -> jnp.ndarray:
     return jnp.swapaxes(x, 0, 1).reshape(chunks * size, *a.shape[2:])[:n]
 
 
+def _kernel_parts(params: ModelParams, model: HawkesModel, times, marks, log_size, end):
+    """Per-event pieces of one segment's likelihood, shared by it and the EM fit
+    (`wmjax.calibrate._hawkes_em`): own (N, d) one-hot of each mark (padding all 0), base (N, d)
+    mu_i(t_k), exc (N, d, d, P) alpha_ijp beta_ijp A_ijp(k), state (N, R, d, P) A itself, g (N,)
+    mark weights, and exposure (d, d, P) = sum_k [m_k = j] g_k (1 - exp(-beta_ijp (end -
+    t_k))), so that the kernels' part of the compensator over [start, end] is sum alpha * exposure.
+    Without exponentials (n_exp = 0) exc, state and exposure are None."""
+    d = model.dim
+    own = (marks[:, None] == jnp.arange(d)).astype(times.dtype)
+    base = baseline_at(params.mu, model.breaks_s, times)
+    if model.n_exp == 0:
+        return own, base, None, None, jnp.ones_like(times), None
+    state, g = _excitation(params, times, marks, log_size)
+    exc = params.alpha * params.beta * state
+    beta = jnp.broadcast_to(params.beta, params.alpha.shape)
+    beta_col = jnp.einsum("nj,ijp->nip", own, beta)  # beta[i, m_k, p]
+    tail = -jnp.expm1(-beta_col * (end - times)[:, None, None])
+    exposure = jnp.einsum("nj,nip->ijp", own * g[:, None], tail)
+    return own, base, exc, state, g, exposure
+
+
 def _segment_terms(params: ModelParams, model: HawkesModel, times, marks, log_size, start, end):
     """(log-intensity sum, compensator total, (N,) own compensator Lambda_{m_k}(t_k))."""
-    d = model.dim
     valid = marks >= 0
-    own = (marks[:, None] == jnp.arange(d)).astype(times.dtype)  # (N, d), padding all 0
-    lam = baseline_at(params.mu, model.breaks_s, times)  # (N, d)
+    own, lam, exc, state, g, exposure = _kernel_parts(params, model, times, marks, log_size, end)
     comp_at = baseline_integral(params.mu, model.breaks_s, start, times)  # (N, d)
     total = jnp.sum(baseline_integral(params.mu, model.breaks_s, start, end))
     if model.n_exp > 0:
-        state, g = _excitation(params, times, marks, log_size)
-        beta = jnp.broadcast_to(params.beta, params.alpha.shape)
-        lam = lam + jnp.sum(params.alpha * params.beta * state, axis=(-1, -2))
+        lam = lam + jnp.sum(exc, axis=(-1, -2))
         weighted = own * g[:, None]
         before = (jnp.cumsum(weighted, axis=0) - weighted)[_first_of_tie(times)]  # (N, d)
         comp_at = comp_at + jnp.sum(params.alpha * (before[:, None, :, None] - state), (-1, -2))
-        alpha_col = jnp.einsum("nj,ijp->nip", own, params.alpha)  # alpha[i, m_k, p]
-        beta_col = jnp.einsum("nj,ijp->nip", own, beta)
-        mass = alpha_col * -jnp.expm1(-beta_col * (end - times)[:, None, None])
-        total = total + jnp.sum(g[:, None, None] * mass)
+        total = total + jnp.sum(params.alpha * exposure)
     own_lam = jnp.sum(own * lam, axis=-1)
     log_terms = jnp.sum(jnp.where(valid, jnp.log(jnp.where(valid, own_lam, 1.0)), 0.0))
     return log_terms, total, jnp.sum(own * comp_at, axis=-1)

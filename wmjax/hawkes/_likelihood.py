@@ -116,16 +116,11 @@ def event_layout(events: HawkesEvents, horizon_s) -> EventLayout:
     )
 
 
-def _excitation_raw(beta, layout: EventLayout, own_row: bool) -> jnp.ndarray:
-    """A_ij(k) from all earlier-indexed events (ties included), in event order: (B*C, rows, d),
-    or with `own_row` only the row of event k's own mark, (B*C, d) (row 0 when rows = 1).
-
-    The chunks are streamed in super-chunks of about `_SUPER_EVENTS` events (an outer scan
-    carrying the (rows, d) state), so the working memory is O(super-chunk * d^2) and the
-    output O(N d) with `own_row`.
-    """
+def _super_chunk(beta, carry, layout: EventLayout, index, own_row: bool):
+    """(state after the super-chunk, A at its events in event order: (C' B, rows, d), or with
+    `own_row` (C' B, d)) of super-chunk `index`, entering with `carry` (rows, d)."""
     b, n_chunks = layout.dt.shape
-    n_super, per = _super_chunks(n_chunks, b)
+    per = _super_chunks(n_chunks, b)[1]
     rows, d = beta.shape
     dtype = jnp.result_type(beta.dtype, layout.dt.dtype)
 
@@ -139,29 +134,44 @@ def _excitation_raw(beta, layout: EventLayout, own_row: bool) -> jnp.ndarray:
         state = chunk_decay * state + chunk_end
         return state, state
 
-    def super_chunk(carry, index):
-        dt = jax.lax.dynamic_slice_in_dim(layout.dt, index * per, per, axis=1)  # (B, C')
-        prev = jax.lax.dynamic_slice_in_dim(layout.prev_mark, index * per, per, axis=1)
-        span = jax.lax.dynamic_slice_in_dim(layout.span, index * per, per)
-        decay = jnp.exp(-beta * dt[..., None, None])  # (B, C', rows, d)
-        hits = (prev[..., None, None] == jnp.arange(d)).astype(dtype)
-        zero = jnp.zeros((per, rows, d), dtype)
-        chunk_end, _ = jax.lax.scan(lambda s, x: (step(s, x)[0], None), zero, (decay, hits))
-        last, ends = jax.lax.scan(through, carry, (jnp.exp(-beta * span[:, None, None]), chunk_end))
-        incoming = jnp.concatenate([carry[None], ends[:-1]])
-        _, state = jax.lax.scan(step, incoming, (decay, hits))  # (B, C', rows, d)
-        state = jnp.swapaxes(state, 0, 1)  # (C', B, rows, d): event order
-        if own_row:
-            if rows == 1:
-                state = state[:, :, 0, :]
-            else:
-                marks = jax.lax.dynamic_slice_in_dim(layout.marks, index * per * b, per * b)
-                own = (marks.reshape(per, b)[..., None] == jnp.arange(rows)).astype(dtype)
-                state = jnp.einsum("cbr,cbrd->cbd", own, state)
-        return last, state
+    dt = jax.lax.dynamic_slice_in_dim(layout.dt, index * per, per, axis=1)  # (B, C')
+    prev = jax.lax.dynamic_slice_in_dim(layout.prev_mark, index * per, per, axis=1)
+    span = jax.lax.dynamic_slice_in_dim(layout.span, index * per, per)
+    decay = jnp.exp(-beta * dt[..., None, None])  # (B, C', rows, d)
+    hits = (prev[..., None, None] == jnp.arange(d)).astype(dtype)
+    zero = jnp.zeros((per, rows, d), dtype)
+    chunk_end, _ = jax.lax.scan(lambda s, x: (step(s, x)[0], None), zero, (decay, hits))
+    last, ends = jax.lax.scan(through, carry, (jnp.exp(-beta * span[:, None, None]), chunk_end))
+    incoming = jnp.concatenate([carry[None], ends[:-1]])
+    _, state = jax.lax.scan(step, incoming, (decay, hits))  # (B, C', rows, d)
+    state = jnp.swapaxes(state, 0, 1).reshape(per * b, rows, d)  # event order
+    if own_row:
+        if rows == 1:
+            state = state[:, 0, :]
+        else:
+            marks = jax.lax.dynamic_slice_in_dim(layout.marks, index * per * b, per * b)
+            own = (marks[:, None] == jnp.arange(rows)).astype(dtype)
+            state = jnp.einsum("nr,nrd->nd", own, state)
+    return last, state
 
-    _, out = jax.lax.scan(super_chunk, jnp.zeros((rows, d), dtype), jnp.arange(n_super))
-    return out.reshape(-1, *out.shape[3:])
+
+def _excitation_raw(beta, layout: EventLayout, own_row: bool) -> jnp.ndarray:
+    """A_ij(k) from all earlier-indexed events (ties included), in event order: (B*C, rows, d),
+    or with `own_row` only the row of event k's own mark, (B*C, d) (row 0 when rows = 1).
+
+    The chunks are streamed in super-chunks of about `_SUPER_EVENTS` events (an outer scan
+    carrying the (rows, d) state), so the working memory is O(super-chunk * d^2) and the
+    output O(N d) with `own_row`.
+    """
+    b, n_chunks = layout.dt.shape
+    n_super = _super_chunks(n_chunks, b)[0]
+    dtype = jnp.result_type(beta.dtype, layout.dt.dtype)
+
+    def body(carry, index):
+        return _super_chunk(beta, carry, layout, index, own_row)
+
+    _, out = jax.lax.scan(body, jnp.zeros(beta.shape, dtype), jnp.arange(n_super))
+    return out.reshape(-1, *out.shape[2:])
 
 
 @functools.partial(jax.custom_jvp, nondiff_argnums=(2,))
@@ -224,14 +234,85 @@ def _event_terms(mu, alpha, beta, excitation, marks, to_end) -> jnp.ndarray:
     return log_terms - jnp.sum(mass)
 
 
+@jax.custom_jvp
 def layout_log_likelihood(mu, alpha, beta, layout: EventLayout) -> jnp.ndarray:
     """Exact log-likelihood on [0, T] from a prepared `EventLayout`; mu (d,), alpha (d, d), beta
     (d, d), or (1, d) / (1, 1) for a decay per source / one decay (then the recursion carries
     d times less state). Memory O(N d) for the value and its gradient. Marks enter through
-    one-hot products rather than gathers, whose gradients would be slow scatters."""
+    one-hot products rather than gathers, whose gradients would be slow scatters. The gradient
+    is in closed form (`_value_and_grad`, a custom JVP): reverse mode keeps no per-event
+    residuals, only the (d, d) gradient."""
     excitation = _own_excitation(beta, layout, mu.shape[0])
     terms = _event_terms(mu, alpha, beta, excitation, layout.marks, layout.to_end)
     return terms - jnp.sum(mu) * layout.horizon_s
+
+
+def _value_and_grad(mu, alpha, beta, layout: EventLayout):
+    """`layout_log_likelihood` and its gradient in (mu, alpha, beta), in closed form, streamed
+    over the super-chunks (each one's A and dA/dbeta, by one forward pass carrying the state's
+    beta-tangent, are reduced to (d, d) sums at once: working memory O(super-chunk d), no
+    per-event array). With lambda_k = mu_{m_k} + sum_j alpha_{m_k j} beta_{m_k j} A_j(k),
+    w_k = 1 / lambda_k and the kernel exposure E_ij = sum_{m_k = j} (1 - exp(-beta_ij (T - t_k))):
+    dL/dmu_i = sum_{m_k = i} w_k - T, dL/dalpha_ij = beta_ij G_ij - E_ij with G_ij =
+    sum_{m_k = i} w_k A_j(k), and dL/dbeta_ij = alpha_ij G_ij + alpha_ij beta_ij
+    sum_{m_k = i} w_k dA_j(k)/dbeta_ij - alpha_ij dE_ij/dbeta_ij, summed over the entries a
+    shared decay fills."""
+    d = mu.shape[0]
+    rows_beta = jnp.broadcast_to(beta, (beta.shape[0], d))
+    full_beta = jnp.broadcast_to(rows_beta, (d, d))
+    boost = alpha * full_beta
+    b, n_chunks = layout.dt.shape
+    n_super, per = _super_chunks(n_chunks, b)
+    ties = _ties_before(layout, d, mu.dtype) if layout.has_ties else None
+
+    def sums(excitation, slope, marks, to_end):
+        own = (marks[:, None] == jnp.arange(d)).astype(mu.dtype)  # padding: all 0
+        valid = marks >= 0
+        lam = jnp.where(valid, own @ mu + jnp.sum((own @ boost) * excitation, axis=-1), 1.0)
+        weights = own / lam[:, None]  # (n, d): 1 / lambda_k in column m_k
+        elapsed = (own @ full_beta.T) * to_end[:, None]  # beta_{i m_k} (T - t_k)
+        return (
+            jnp.sum(jnp.where(valid, jnp.log(lam), 0.0)),
+            jnp.sum(weights, axis=0),
+            weights.T @ excitation,
+            weights.T @ slope,
+            -jnp.expm1(-elapsed).T @ own,
+            (jnp.exp(-elapsed) * to_end[:, None]).T @ own,
+        )
+
+    def body(carry, index):
+        state, tangent, total = carry
+        (last, excitation), (last_dot, slope) = jax.jvp(
+            lambda b_, c: _super_chunk(b_, c, layout, index, True),
+            (rows_beta, state),
+            (jnp.ones_like(rows_beta), tangent),
+        )
+        marks = jax.lax.dynamic_slice_in_dim(layout.marks, index * per * b, per * b)
+        to_end = jax.lax.dynamic_slice_in_dim(layout.to_end, index * per * b, per * b)
+        if ties is not None:
+            excitation = excitation - jax.lax.dynamic_slice_in_dim(ties, index * per * b, per * b)
+        part = sums(excitation, slope, marks, to_end)
+        return (last, last_dot, jax.tree.map(jnp.add, total, part)), None
+
+    zero = jnp.zeros_like(rows_beta)
+    dd = jnp.zeros((d, d), mu.dtype)
+    total = (jnp.zeros((), mu.dtype), jnp.zeros(d, mu.dtype), dd, dd, dd, dd)
+    (_, _, total), _ = jax.lax.scan(body, (zero, zero, total), jnp.arange(n_super))
+    log_terms, weight_sum, gain, slope_gain, exposure, exposure_slope = total
+    value = log_terms - jnp.sum(alpha * exposure) - jnp.sum(mu) * layout.horizon_s
+    grad_mu = weight_sum - layout.horizon_s
+    grad_alpha = full_beta * gain - exposure
+    grad_full = alpha * gain + boost * slope_gain - alpha * exposure_slope
+    grad_beta = jnp.sum(grad_full, axis=0, keepdims=True) if beta.shape[0] == 1 else grad_full
+    grad_beta = jnp.sum(grad_beta, axis=1, keepdims=True) if beta.shape[1] == 1 else grad_beta
+    return value, (grad_mu, grad_alpha, grad_beta)
+
+
+@layout_log_likelihood.defjvp
+def _layout_log_likelihood_jvp(primals, tangents):
+    value, grads = _value_and_grad(*primals)
+    slope = sum(jnp.sum(g * t) for g, t in zip(grads, tangents[:3], strict=True))
+    return value, slope
 
 
 def layout_hessian(mu, alpha, beta, layout: EventLayout) -> jnp.ndarray:
