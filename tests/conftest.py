@@ -1,3 +1,14 @@
+import os
+
+# The suite is compile-bound (most of its CPU time is XLA compiling small test programs).
+# LLVM at -O1 compiles them in about half the time and runs them about as fast (measured on
+# the slowest files: 14% fewer CPU seconds in all, runtime-heavy NUTS tests included), so the
+# tests ask for it; a user's own runs keep XLA's default. Set before jax starts its backend.
+if "xla_backend_optimization_level" not in os.environ.get("XLA_FLAGS", ""):
+    os.environ["XLA_FLAGS"] = (
+        os.environ.get("XLA_FLAGS", "") + " --xla_backend_optimization_level=1"
+    ).strip()
+
 import jax
 import pytest
 
