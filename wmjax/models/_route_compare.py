@@ -112,6 +112,31 @@ class _Plugged:
         return VenueAction(a.shares, a.dark_shares, expected)
 
 
+@struct.dataclass
+class _AnyRouteParams:
+    pick: jax.Array  # (3,) one-hot over (split, greedy, plugged)
+    split: SplitRoute
+    greedy: GreedyRoute
+    plugged: _PluggedParams
+
+
+@dataclass(frozen=True)
+class _AnyRoute:
+    """Every router of the comparison behind one policy, chosen by the one-hot `pick`, so that
+    all of them run in one compiled rollout (the unchosen actions are weighted by 0)."""
+
+    router: DarkPoolRouter
+
+    def __call__(self, params: _AnyRouteParams, obs) -> VenueAction:
+        actions = (
+            split_route_policy(params.split, obs),
+            greedy_route_policy(params.greedy, obs),
+            _Plugged(self.router)(params.plugged, obs),
+        )
+        mix = lambda *xs: sum(w * x for w, x in zip(params.pick, xs, strict=True))  # noqa: E731
+        return jax.tree.map(mix, *actions)
+
+
 def route_comparison(key, scenario: RouteScenario, callback=None) -> dict[str, Any]:
     """Train the learned router, then evaluate every router on `scenario.eval_sets` held-out
     venue sets x `eval_paths` paths (common random numbers). Returns a dict with, per router,
@@ -157,29 +182,36 @@ def route_comparison(key, scenario: RouteScenario, callback=None) -> dict[str, A
         "true_tails": jax.vmap(lambda v: liquidity_tails(v, cap))(eval_sets)[:, :, 1:],
     }
     learned = RouterParams(jax.tree.map(per_set, result.params), eval_feats, per_set(fractions))
+    no_split = SplitRoute(per_set(fractions), jnp.zeros((b, k)))
+    greedy = GreedyRoute(per_set(fractions), km_tails)
+
+    def pick(i, split=no_split, tails=plug_ins["true_tails"], own_head=True):
+        plugged = _PluggedParams(learned, tails, jnp.full(b, own_head))
+        return _AnyRouteParams(per_set(jax.nn.one_hot(i, 3)), split, greedy, plugged)
+
     strategies = {
-        "lit_only": (split_route_policy, SplitRoute(per_set(fractions), jnp.zeros((b, k)))),
-        "uniform": (split_route_policy, SplitRoute(per_set(fractions), jnp.full((b, k), 1 / k))),
-        "greedy_km": (greedy_route_policy, GreedyRoute(per_set(fractions), km_tails)),
-        "llp_split": (split_route_policy, SplitRoute(per_set(fractions), llp)),
-        "learned": (
-            _Plugged(router),
-            _PluggedParams(learned, plug_ins["true_tails"], jnp.ones(b, bool)),
-        ),
+        "lit_only": pick(0),
+        "uniform": pick(0, SplitRoute(per_set(fractions), jnp.full((b, k), 1 / k, jnp.float32))),
+        "greedy_km": pick(1),
+        "llp_split": pick(0, SplitRoute(per_set(fractions), llp)),
+        "learned": pick(2),
     }
     config = RolloutConfig(n_paths=sc.eval_paths, n_steps=sc.n_steps)
+
+    def run(params):  # one compiled rollout for every router and plug-in
+        return venue_set_rollouts(k_eval, market, eval_sets, _AnyRoute(router), params, parent,
+                                  config)  # fmt: skip
+
     is_bps, fills = {}, {}
-    for name, (policy, params) in strategies.items():
-        paths = venue_set_rollouts(k_eval, market, eval_sets, policy, params, parent, config)
+    for name, params in strategies.items():
+        paths = run(params)
         is_bps[name] = np.asarray(paths.is_bps, np.float64).reshape(-1)
         st = paths.final_state  # per pool and path: sums over the steps
         fills[name] = [np.asarray(x, np.float64)
                        for x in (st.sent_shares, st.filled_shares, st.expected_shares)]  # fmt: skip
     # the learned router's allocations priced by the two plug-ins
     for name, tails in plug_ins.items():
-        paths = venue_set_rollouts(k_eval, market, eval_sets, _Plugged(router),
-                                   _PluggedParams(learned, tails, jnp.zeros(b, bool)), parent,
-                                   config)  # fmt: skip
+        paths = run(pick(2, tails=tails, own_head=False))
         fills[name] = [*fills["learned"][:2],
                        np.asarray(paths.final_state.expected_shares, np.float64)]  # fmt: skip
     # records behind each pool's estimate: observations at risk at the mean lots sent
