@@ -110,6 +110,10 @@ class BookObservation:
         volatility_ticks: realised mid volatility of the last interval, sqrt(sum dmid^2), ticks.
         queue_ahead_shares: shares ahead of our resting limit order (0: none).
         resting_shares: unfilled shares of our resting limit order.
+        resting_price_ticks: its price, ticks (relaxed: the weighted mean of the resting
+            candidates' prices; 0 when none rests), so a policy can tell whether it still
+            sits at the touch.
+        in_flight_messages: our message batches sent and not yet arrived.
         tick_size: price units per tick.
         latency_us: the scenario's mean one-way latency of our messages, microseconds.
     """
@@ -124,6 +128,8 @@ class BookObservation:
     volatility_ticks: jax.Array
     queue_ahead_shares: jax.Array
     resting_shares: jax.Array
+    resting_price_ticks: jax.Array
+    in_flight_messages: jax.Array
     tick_size: jax.Array
     latency_us: jax.Array
 
@@ -267,6 +273,8 @@ class BookMarket:
             **market_view(state, params),
             queue_ahead_shares=jnp.sum(live * state.own.queue_ahead_shares),
             resting_shares=jnp.sum(live * state.own.remaining_shares),
+            resting_price_ticks=jnp.sum(live * state.own.price_ticks.astype(jnp.float32)),
+            in_flight_messages=jnp.sum(jnp.isfinite(state.in_flight.arrival_s)).astype(jnp.float32),
         )
 
     def step(self, key, state: BookMarketState, action: BookAction, params: BookParams):
