@@ -275,3 +275,20 @@ def test_event_clock_acts_after_every_n_flow_events():
     np.testing.assert_array_equal(out.stats.flow_events, 10)  # exactly 2 x 5 events per path
     assert np.all(np.asarray(out.stats.elapsed_s) > 0)
     np.testing.assert_allclose(out.filled_shares, 300.0, rtol=1e-5)
+
+
+def test_own_walk_charges_a_later_market_order_for_an_earlier_ones_depletion():
+    """`own_walk` equals the plain walk in value, and its gradient in `debt` (our earlier market
+    fills, value 0) is the walk's marginal price minus the best price, by hand: 100 shares at
+    10,001 and 200 at 10,002 ticks, a 150-share buy ends on the second level, so one more share
+    taken before it moves its cost by 10,002 - 10,001 = 1 tick and its fill by nothing."""
+    from wmjax.market._book import Side, book_from_levels, walk_book
+    from wmjax.market._book_interval import own_walk
+
+    book = book_from_levels([10001, 10002], [100, 200], [10000], [300], levels=4)
+    fills, filled, _ = walk_book(book, Side.ASK, 150.0)
+    got_filled, got_notional = own_walk(book, Side.ASK, 150.0, 0.0)
+    assert float(got_filled) == float(filled) == 150.0
+    assert float(got_notional) == float(np.sum(np.asarray(fills) * [10001, 10002, 0, 0]))
+    d_filled, d_notional = jax.jacfwd(lambda debt: own_walk(book, Side.ASK, 150.0, debt))(0.0)
+    assert float(d_notional) == pytest.approx(1.0) and float(d_filled) == pytest.approx(0.0)

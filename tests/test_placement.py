@@ -184,6 +184,8 @@ def test_policy_beats_the_best_baseline_at_a_millisecond_clock(record_property):
         best, gain, se = best_baseline(res, 0.1)
         margins[name] = (best, gain / se)
         assert all(r["status"]["flow_overflow_intervals"] == 0 for r in res.values())
-    record_property("margins_se", margins)
-    record_property("best_training_step", int(np.argmin(result.losses)))
+    record_property("margins_se", margins)  # measured 16.0 (co-lo) and 16.2 (cloud)
+    # the returned variables (lowest training loss) are a trained policy, not the initial one
+    # (step 3 of 10; before `own_walk`'s depletion term the loss rose and step 0 was returned)
+    assert int(np.argmin(result.losses)) > 0, result.losses
     assert all(m > 2.0 for _, m in margins.values()), margins
