@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -292,3 +293,43 @@ def test_own_walk_charges_a_later_market_order_for_an_earlier_ones_depletion():
     assert float(got_notional) == float(np.sum(np.asarray(fills) * [10001, 10002, 0, 0]))
     d_filled, d_notional = jax.jacfwd(lambda debt: own_walk(book, Side.ASK, 150.0, debt))(0.0)
     assert float(d_notional) == pytest.approx(1.0) and float(d_filled) == pytest.approx(0.0)
+
+
+def test_observation_shows_the_resting_price_and_messages_in_flight_and_repeg_uses_them():
+    """`observe` reads our resting order's price and the messages in flight off the state, by
+    hand; `experiments/book_latency.py`'s re-peg policy keeps an order at or inside the touch
+    (or while a message flies) and re-posts it when the touch has moved past it."""
+    from wmjax.execution import Observation
+    from wmjax.market._book_core import OrderStatus
+
+    spec = importlib.util.spec_from_file_location(
+        "book_latency", Path(__file__).resolve().parents[1] / "experiments" / "book_latency.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    params = book_params("co-lo")
+    state = MARKET.init(_key(0), params, ORDER, N_STEPS)
+    bid = int(state.anchor_ticks[0])
+    obs = MARKET.observe(state, params)
+    assert float(obs.resting_price_ticks) == 0.0 and float(obs.in_flight_messages) == 0.0
+
+    def with_order(price_ticks, in_flight=0):
+        own = state.own.replace(
+            status=state.own.status.at[0].set(OrderStatus.RESTING),
+            price_ticks=state.own.price_ticks.at[0].set(price_ticks),
+            remaining_shares=state.own.remaining_shares.at[0].set(100.0),
+        )
+        arrival = state.in_flight.arrival_s.at[:in_flight].set(0.004)
+        s = state.replace(
+            own=own, weights=jnp.zeros(MARKET.n_offsets).at[0].set(1.0),
+            in_flight=state.in_flight.replace(arrival_s=arrival),
+        )  # fmt: skip
+        m = MARKET.observe(s, params)
+        return m, Observation(m, ORDER, jnp.int32(1), jnp.float32(900.0), jnp.float32(0.0), 3)
+
+    sched = book_schedule(MARKET, np.zeros(N_STEPS), aggression=0.0)
+    cases = [(bid, 0, 1.0), (bid + 1, 0, 1.0), (bid - 1, 0, 0.0), (bid - 1, 2, 1.0)]
+    for price, flying, keep in cases:
+        m, o = with_order(price, flying)
+        assert float(m.resting_price_ticks) == price and float(m.in_flight_messages) == flying
+        assert float(module.repeg_policy(sched, o).keep) == keep, (price, flying)
