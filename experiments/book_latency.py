@@ -1,15 +1,17 @@
 """Latency matters at the right scale (issue 16, must-show 2): the same limit-order strategy on
 the same keys, in the four latency scenarios and at three decision intervals.
 
-The strategy (`--strategy`), the same in every cell: "hold", one limit order for the whole
-parent order at our best quote, sent at the first decision and kept (`book_schedule(...,
-aggression=0, keep=True)`); or "requote", the unfilled rest cancelled and re-posted at the touch
-at every decision (`keep=False`; up to 8 messages in flight, so that retail's 50 ms at 10 ms
-decisions fits). Whatever has not filled after `--decisions` intervals is bought by the
-clean-up. Per cell: the passive fill rate (passive shares / quantity) and the adverse selection
-of the passive fills (d x (mid at the fill - mid 100 ms later), ticks, share-weighted per path,
-then averaged over paths with a fill; mark-outs still open at the horizon read the final mid),
-each with its standard error over paths, and the run's status counters (`status_dict`).
+The strategy (`--strategy`), the same in every cell: "hold", one limit order for the whole parent
+order at our best quote, sent at the first decision and kept (`book_schedule(..., aggression=0,
+keep=True)`); "requote", the unfilled rest cancelled and re-posted at the touch at every decision
+(`keep=False`); or "repeg", the order kept while it rests at (or inside) our best quote and the rest
+re-posted at the touch when the touch has moved past it or nothing rests, unless a message of ours
+is still in flight (latency matters on every re-post). Up to 8 messages in flight, so that retail's
+50 ms at 10 ms decisions fits. Whatever has not filled after `--decisions` intervals is bought by
+the clean-up. Per cell: the passive fill rate (passive shares / quantity) and the adverse selection
+of the passive fills (d x (mid at the fill - mid 100 ms later), ticks, share-weighted per path, then
+averaged over paths with a fill; mark-outs still open at the horizon read the final mid), each with
+its standard error over paths, and the run's status counters (`status_dict`).
 
     python experiments/book_latency.py --paths 1000 --intervals-ms 1,10,1000 --out out/latency
 """
@@ -20,13 +22,37 @@ import argparse
 import json
 from pathlib import Path
 
+import jax.numpy as jnp
 import numpy as np
 
-from wmjax.execution import RolloutConfig, book_paths, book_schedule, book_schedule_policy, order
-from wmjax.market import BookMarket, book_key, book_params, status_dict
+from wmjax.execution import (
+    RolloutConfig,
+    book_paths,
+    book_schedule,
+    book_schedule_policy,
+    order,
+    rollout,
+)
+from wmjax.market import BookMarket, Side, book_key, book_params, status_dict
+from wmjax.market.flow import FlowType
 
 SCENARIOS = ("co-lo", "proximity", "cloud", "retail")
-STRATEGIES = ("hold", "requote")
+STRATEGIES = ("hold", "requote", "repeg")
+
+
+def repeg_policy(params, obs):
+    """`book_schedule_policy`, but the resting order is kept while it sits at or inside our
+    best quote (its price from `BookObservation.resting_price_ticks`) or while a message of
+    ours is in flight, and re-posted at the touch when the touch has moved past it."""
+    action = book_schedule_policy(params, obs)
+    m = obs.market
+    best_ticks = jnp.round(m.mid / m.tick_size - obs.order.side * 0.5 * m.spread_ticks)
+    # at or inside the visible touch (our virtual order is not in the book it sees: where the
+    # level around it was cancelled away, it is the best quote itself)
+    d = obs.order.side
+    at_touch = (m.resting_shares > 0) & (d * (m.resting_price_ticks - best_ticks) >= 0)
+    wait = at_touch | (m.in_flight_messages > 0)
+    return action.replace(keep=wait.astype(jnp.float32))
 
 
 def latency_paths(
@@ -38,16 +64,40 @@ def latency_paths(
     capacity = max(8, int(np.ceil(interval_s * 40 * 3 + 16)))
     market = BookMarket(events_per_step=capacity, max_in_flight=8)
     parent = order(quantity_shares, n_decisions * interval_s / market.trading_day_s, "buy")
-    keep = {"hold": True, "requote": False}[strategy]
+    keep = strategy == "hold"
     sched = book_schedule(market, np.zeros(n_decisions), aggression=0.0, keep=keep)
+    policy = repeg_policy if strategy == "repeg" else book_schedule_policy
     config = RolloutConfig(n_paths=n_paths, n_steps=n_decisions)
-    out = book_paths(
-        book_key(seed), market, book_params(latency), book_schedule_policy, sched, parent, config
-    )
+    out = book_paths(book_key(seed), market, book_params(latency), policy, sched, parent, config)
     fill = np.asarray(out.stats.passive_shares, np.float64) / quantity_shares
     shares = np.asarray(out.stats.markout_shares, np.float64)
     adverse = np.asarray(out.stats.adverse_share_ticks, np.float64)
     return fill, shares, adverse, status_dict(out.status)
+
+
+def level_clearing(interval_s, n_paths, n_decisions, seed=0) -> dict:
+    """Why queue position barely moves the mark-out on this book: the best bid's depth at the
+    horizon of the "hold" run (co-lo, its keys) against the flow's market sell sizes. Returns the
+    median and 10% quantile of the depth (shares), the mean market sell (shares) and the
+    probability that one market sell takes the whole best bid (the only way a back-of-queue
+    order fills without cancels ahead of it, and the move that shifts the mid)."""
+    market = BookMarket(events_per_step=max(8, int(np.ceil(interval_s * 40 * 3 + 16))))
+    params = book_params("co-lo")
+    parent = order(100.0, n_decisions * interval_s / market.trading_day_s, "buy")
+    sched = book_schedule(market, np.zeros(n_decisions), aggression=0.0, keep=True)
+    config = RolloutConfig(n_paths=n_paths, n_steps=n_decisions)
+    paths = rollout(book_key(seed), market, params, book_schedule_policy, sched, parent, config)
+    depth = np.asarray(paths.final_state.book.size_shares[:, Side.BID, 0], np.float64)
+    sizes = np.asarray(params.flow.sizes.values[FlowType.MARKET_SELL], np.float64)
+    w = np.asarray(params.flow.sizes.weights[FlowType.MARKET_SELL], np.float64)
+    w = w / w.sum()
+    clears = (sizes[None, :] >= depth[:, None]) @ w
+    return {
+        "best_bid_depth_median_shares": float(np.median(depth)),
+        "best_bid_depth_p10_shares": float(np.quantile(depth, 0.1)),
+        "mean_market_sell_shares": float(sizes @ w),
+        "p_market_sell_clears_best_bid": float(clears.mean()),
+    }
 
 
 def summarise(fill, shares, adverse, status) -> dict:
@@ -88,6 +138,7 @@ def latency_table(intervals_s, n_paths, n_decisions, seed=0, strategy="hold") ->
         }
         row = {s: summarise(*r) for s, r in runs.items()}
         row["retail_vs_co-lo"] = paired_gap(runs["co-lo"], runs["retail"])
+        row["level_clearing"] = level_clearing(dt, min(n_paths, 256), n_decisions, seed)
         table[f"{dt * 1e3:g} ms"] = row
     return table
 
@@ -115,6 +166,7 @@ def main(argv=None) -> int:
             f"| {dt} | retail - co-lo, paired SE | {gap['fill_rate_gap_se']:+.1f} SE | "
             f"{gap['adverse_gap_se']:+.1f} SE | |"
         )
+        print(f"| {dt} | level clearing (co-lo, hold) | {row['level_clearing']} | | |")
         for s in SCENARIOS:
             c = row[s]
             print(

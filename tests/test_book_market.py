@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -275,3 +276,60 @@ def test_event_clock_acts_after_every_n_flow_events():
     np.testing.assert_array_equal(out.stats.flow_events, 10)  # exactly 2 x 5 events per path
     assert np.all(np.asarray(out.stats.elapsed_s) > 0)
     np.testing.assert_allclose(out.filled_shares, 300.0, rtol=1e-5)
+
+
+def test_own_walk_charges_a_later_market_order_for_an_earlier_ones_depletion():
+    """`own_walk` equals the plain walk in value, and its gradient in `debt` (our earlier market
+    fills, value 0) is the walk's marginal price minus the best price, by hand: 100 shares at
+    10,001 and 200 at 10,002 ticks, a 150-share buy ends on the second level, so one more share
+    taken before it moves its cost by 10,002 - 10,001 = 1 tick and its fill by nothing."""
+    from wmjax.market._book import Side, book_from_levels, walk_book
+    from wmjax.market._book_interval import own_walk
+
+    book = book_from_levels([10001, 10002], [100, 200], [10000], [300], levels=4)
+    fills, filled, _ = walk_book(book, Side.ASK, 150.0)
+    got_filled, got_notional = own_walk(book, Side.ASK, 150.0, 0.0)
+    assert float(got_filled) == float(filled) == 150.0
+    assert float(got_notional) == float(np.sum(np.asarray(fills) * [10001, 10002, 0, 0]))
+    d_filled, d_notional = jax.jacfwd(lambda debt: own_walk(book, Side.ASK, 150.0, debt))(0.0)
+    assert float(d_notional) == pytest.approx(1.0) and float(d_filled) == pytest.approx(0.0)
+
+
+def test_observation_shows_the_resting_price_and_messages_in_flight_and_repeg_uses_them():
+    """`observe` reads our resting order's price and the messages in flight off the state, by
+    hand; `experiments/book_latency.py`'s re-peg policy keeps an order at or inside the touch
+    (or while a message flies) and re-posts it when the touch has moved past it."""
+    from wmjax.execution import Observation
+    from wmjax.market._book_core import OrderStatus
+
+    spec = importlib.util.spec_from_file_location(
+        "book_latency", Path(__file__).resolve().parents[1] / "experiments" / "book_latency.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    params = book_params("co-lo")
+    state = MARKET.init(_key(0), params, ORDER, N_STEPS)
+    bid = int(state.anchor_ticks[0])
+    obs = MARKET.observe(state, params)
+    assert float(obs.resting_price_ticks) == 0.0 and float(obs.in_flight_messages) == 0.0
+
+    def with_order(price_ticks, in_flight=0):
+        own = state.own.replace(
+            status=state.own.status.at[0].set(OrderStatus.RESTING),
+            price_ticks=state.own.price_ticks.at[0].set(price_ticks),
+            remaining_shares=state.own.remaining_shares.at[0].set(100.0),
+        )
+        arrival = state.in_flight.arrival_s.at[:in_flight].set(0.004)
+        s = state.replace(
+            own=own, weights=jnp.zeros(MARKET.n_offsets).at[0].set(1.0),
+            in_flight=state.in_flight.replace(arrival_s=arrival),
+        )  # fmt: skip
+        m = MARKET.observe(s, params)
+        return m, Observation(m, ORDER, jnp.int32(1), jnp.float32(900.0), jnp.float32(0.0), 3)
+
+    sched = book_schedule(MARKET, np.zeros(N_STEPS), aggression=0.0)
+    cases = [(bid, 0, 1.0), (bid + 1, 0, 1.0), (bid - 1, 0, 0.0), (bid - 1, 2, 1.0)]
+    for price, flying, keep in cases:
+        m, o = with_order(price, flying)
+        assert float(m.resting_price_ticks) == price and float(m.in_flight_messages) == flying
+        assert float(module.repeg_policy(sched, o).keep) == keep, (price, flying)

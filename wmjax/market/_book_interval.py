@@ -137,6 +137,7 @@ class Carry:
     markout_shares: jax.Array
     adverse_share_ticks: jax.Array
     markout_missed_shares: jax.Array
+    debt: jax.Array  # our market fills so far minus themselves: 0, with their gradient
     tape: VpinState | None = None
 
     @classmethod
@@ -151,6 +152,18 @@ class Carry:
 
 def mid_ticks(anchor) -> jax.Array:
     return 0.5 * jnp.sum(anchor).astype(jnp.float32)
+
+
+def own_walk(book: BookState, opp, market_shares, debt):
+    """Our market order walking side `opp`: (filled shares, notional ticks), as
+    `walk_book` in value. `debt` is our earlier market fills minus themselves (value 0, their
+    gradient): the walk runs from `debt` shares deep, so the pathwise gradient sees that an
+    earlier order that took more leaves less at the best level for a later one (the integer book
+    it depleted carries no gradient). It stands for the depletion until the end of the path (the
+    flow's refills are not in it)."""
+    fills, filled, _ = _walk(book, opp, market_shares + debt)
+    prices = book.price_ticks[opp].astype(jnp.float32)
+    return filled - debt, jnp.sum(fills * prices) - debt * prices[0]
 
 
 def resolve_markouts(c: Carry, now_s) -> Carry:
@@ -208,9 +221,8 @@ def _item(c: Carry, x, flow_params, markout_s, sides, ref, bucket):
         # our market order: the continuous walk prices it (differentiable), the book takes it
         opp = 1 - c.own.side[0]
         m = jnp.where(arriving, jnp.clip(msg["market_shares"], 0.0, c.remaining), 0.0)
-        fills_w, filled_w, _ = _walk(book, opp, m)
+        filled_w, notional_w = own_walk(book, opp, m, c.debt)
         taken = jnp.round(jax.lax.stop_gradient(filled_w)).astype(jnp.int32)
-        notional_w = jnp.sum(fills_w * book.price_ticks[opp].astype(jnp.float32))
         ev_side = jnp.where(is_msg, opp, side_f)
         price = jnp.where(is_msg, 0, price_f)
         size = jnp.where(valid, jnp.where(is_msg, taken, size_f), 0)
@@ -231,6 +243,7 @@ def _item(c: Carry, x, flow_params, markout_s, sides, ref, bucket):
             + notional_w,
             passive=c.passive + passive,
             market=c.market + filled_w,
+            debt=c.debt + filled_w - jax.lax.stop_gradient(filled_w),
         )
     else:
         signed = d.astype(jnp.float32) * c.weights * (own.filled_shares - c.own.filled_shares)

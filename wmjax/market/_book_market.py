@@ -52,7 +52,6 @@ from flax import struct
 from wmjax._checks import positive_int
 from wmjax.market import _flow as flow
 from wmjax.market._book import BookState, Side, best_prices, market_order
-from wmjax.market._book import walk_book as _walk
 from wmjax.market._book_core import OrderStatus
 from wmjax.market._book_core import quotes as _quotes
 from wmjax.market._book_interval import (
@@ -61,6 +60,7 @@ from wmjax.market._book_interval import (
     close_markouts,
     interval_status,
     no_messages,
+    own_walk,
     run_interval,
     send,
 )
@@ -110,6 +110,10 @@ class BookObservation:
         volatility_ticks: realised mid volatility of the last interval, sqrt(sum dmid^2), ticks.
         queue_ahead_shares: shares ahead of our resting limit order (0: none).
         resting_shares: unfilled shares of our resting limit order.
+        resting_price_ticks: its price, ticks (relaxed: the weighted mean of the resting
+            candidates' prices; 0 when none rests), so a policy can tell whether it still
+            sits at the touch.
+        in_flight_messages: our message batches sent and not yet arrived.
         tick_size: price units per tick.
         latency_us: the scenario's mean one-way latency of our messages, microseconds.
     """
@@ -124,6 +128,8 @@ class BookObservation:
     volatility_ticks: jax.Array
     queue_ahead_shares: jax.Array
     resting_shares: jax.Array
+    resting_price_ticks: jax.Array
+    in_flight_messages: jax.Array
     tick_size: jax.Array
     latency_us: jax.Array
 
@@ -267,6 +273,8 @@ class BookMarket:
             **market_view(state, params),
             queue_ahead_shares=jnp.sum(live * state.own.queue_ahead_shares),
             resting_shares=jnp.sum(live * state.own.remaining_shares),
+            resting_price_ticks=jnp.sum(live * state.own.price_ticks.astype(jnp.float32)),
+            in_flight_messages=jnp.sum(jnp.isfinite(state.in_flight.arrival_s)).astype(jnp.float32),
         )
 
     def step(self, key, state: BookMarketState, action: BookAction, params: BookParams):
@@ -297,6 +305,7 @@ class BookMarket:
             state.weights,
             state.markouts,
             remaining=state.remaining_shares,
+            debt=state.stats.market_shares - jax.lax.stop_gradient(state.stats.market_shares),
         )
         carry, in_flight = run_interval(
             carry,
@@ -373,7 +382,7 @@ def _clean_up(c: Carry, side, penalty_ticks):
     last known quote if the side is empty) plus `penalty_ticks`, against us."""
     opp = 1 - side
     d = _direction(side)
-    fills, filled, _ = _walk(c.book, opp, c.remaining)
+    filled, notional = own_walk(c.book, opp, c.remaining, c.debt)
     prices = c.book.price_ticks[opp].astype(jnp.float32)
     sizes = c.book.size_shares[opp]
     deepest = jnp.where(
@@ -382,7 +391,7 @@ def _clean_up(c: Carry, side, penalty_ticks):
         c.anchor[opp].astype(jnp.float32),
     )
     beyond = jnp.maximum(c.remaining - filled, 0.0)
-    notional = jnp.sum(fills * prices) + beyond * (deepest + d * penalty_ticks)
+    notional = notional + beyond * (deepest + d * penalty_ticks)
     taken = jnp.round(jax.lax.stop_gradient(filled)).astype(jnp.int32)
     book, _, _ = market_order(c.book, opp, taken)
     return c.remaining, beyond, notional, book

@@ -15,9 +15,12 @@ chose this over a score-function (REINFORCE) estimator because, with the flow sh
 parameter values, the pathwise gradient has far lower variance (the score function's variance
 grows with the number of decisions and events and needs baselines to be usable), and over a
 straight-through estimator because its bias does not vanish; the relaxation's bias does as the
-temperature goes to 0 (measured in the tests and benchmarks). What it ignores: integer book
-updates caused by our own market orders are piecewise constant in the sizes, so their jumps are
-not differentiated. The trained policy is always judged on the exact simulator (temperature 0).
+temperature goes to 0 (measured in the tests and benchmarks). Our own market orders change the
+integer book, whose jumps are not differentiated; their main effect, an earlier order leaving
+less at the best level for a later one, enters through a straight-through term
+(`wmjax.market._book_interval.own_walk`: each of our walks starts as deep as our earlier market
+fills, value 0, their gradient), without which the gradient pushed toward more market orders at a
+10 ms clock. The trained policy is always judged on the exact simulator (temperature 0).
 """
 
 from __future__ import annotations
