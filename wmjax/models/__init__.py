@@ -100,7 +100,7 @@ from wmjax.models._market_maker import (
     maker_features,
     train_maker,
 )
-from wmjax.models._metrics import macro_f1
+from wmjax.models._metrics import macro_f1, macro_f1_offsets
 from wmjax.models._placement import (
     PlacementNet,
     PlacementPolicy,
@@ -176,6 +176,7 @@ from wmjax.models._world_baselines import (
     paired_nll_difference,
     price_baselines,
     softmax_regression,
+    softmax_regression_logits,
     windowed_r2,
 )
 from wmjax.models._world_data import (
@@ -188,6 +189,7 @@ from wmjax.models._world_data import (
 )
 from wmjax.models._world_eval import (
     PreparedData,
+    calibrate_direction_heads,
     calibrate_price_head,
     evaluate_world_model,
     ofi_nowcast_r2,
@@ -265,6 +267,7 @@ __all__ = [
     "book_ac_eta",
     "book_transitions",
     "bootstrap_macro_f1",
+    "calibrate_direction_heads",
     "calibrate_price_head",
     "compare_regime_detectors",
     "detector_probabilities",
@@ -300,6 +303,7 @@ __all__ = [
     "load_world_model",
     "log_emissions",
     "macro_f1",
+    "macro_f1_offsets",
     "maker_features",
     "market_order_response",
     "match_states",
@@ -335,6 +339,7 @@ __all__ = [
     "simulated_example",
     "size_slope",
     "softmax_regression",
+    "softmax_regression_logits",
     "square_root_law_bps",
     "stack_schedules",
     "starts_of",
