@@ -33,6 +33,7 @@ from wmjax.models._book_dream import (
 )
 from wmjax.models._book_dream_eval import (
     fill_calibration,
+    improvement_share,
     market_order_response,
     starts_of,
     state_prediction_mse,
@@ -294,6 +295,7 @@ __all__ = [
     "gaussian_nll",
     "hmm_posteriors",
     "impact_features",
+    "improvement_share",
     "intraday_markets",
     "inverse_variance_multipliers",
     "label_horizon",
