@@ -129,6 +129,26 @@ def test_macro_f1_offsets_are_the_grid_optimum():
     np.testing.assert_array_equal(M.macro_f1_offsets(5.0 * np.eye(3)[y], y, grid), 0.0)
 
 
+def test_paired_f1_difference_se_matches_replications():
+    """The block bootstrap's SE of a macro-F1 difference against the spread over independent
+    replications (blocks of 20 rows sharing their labels' noise); identical predictions give 0."""
+    rng = np.random.default_rng(5)
+
+    def draw():
+        y = np.repeat(rng.choice(3, 60, p=[0.45, 0.1, 0.45]), 20)
+        a = np.where(rng.random(y.size) < 0.6, y, rng.choice(3, y.size))
+        b = np.where(rng.random(y.size) < 0.5, y, rng.choice(3, y.size))
+        return y, a, b
+
+    blocks = np.repeat(np.arange(60), 20)
+    reps = [M.paired_f1_difference(*draw(), blocks, n_boot=100, seed=i) for i in range(40)]
+    means, ses = np.array([r["mean"] for r in reps]), np.array([r["se_blocks"] for r in reps])
+    assert np.median(ses) == pytest.approx(means.std(ddof=1), rel=0.35)
+    y, a, _ = draw()
+    assert M.paired_f1_difference(y, a, a, blocks) == {"mean": 0.0, "se_blocks": 0.0,
+                                                       "n_blocks": 60}  # fmt: skip
+
+
 def test_direction_offsets_raise_the_validation_f1_and_reload(fitted, tmp_path):
     """Offsets tuned on the validation rows score at least the plain argmax there; the report
     keeps the argmax scores (the same as an uncalibrated fit's) beside the tuned ones, and the

@@ -101,7 +101,7 @@ from wmjax.models._market_maker import (
     maker_features,
     train_maker,
 )
-from wmjax.models._metrics import macro_f1, macro_f1_offsets
+from wmjax.models._metrics import macro_f1, macro_f1_offsets, paired_f1_difference
 from wmjax.models._placement import (
     PlacementNet,
     PlacementPolicy,
@@ -315,6 +315,7 @@ __all__ = [
     "order_features",
     "paced_is_bps",
     "pair_features",
+    "paired_f1_difference",
     "paired_nll_difference",
     "placement_features",
     "plan_policy",

@@ -30,7 +30,7 @@ from wmjax.features import (
     past_mean_gap_bps,
     smoothed_change_bps,
 )
-from wmjax.models._metrics import macro_f1, macro_f1_offsets
+from wmjax.models._metrics import macro_f1, macro_f1_offsets, paired_f1_difference
 from wmjax.models._world_baselines import (
     baseline_predictions,
     gaussian_nll,
@@ -53,6 +53,8 @@ from wmjax.models._world_train import WorldModelFit, _predict_raw, predict_world
 SMOOTHED_THRESHOLD_BPS = 0.2
 VALIDATION_FRACTION = 0.2
 R2_WINDOW_S = 1800.0
+#: blocks of the macro-F1 differences' bootstrap (overlapping labels cluster in time)
+F1_BLOCK_S = 300.0
 
 
 @dataclass
@@ -184,7 +186,9 @@ def evaluate_world_model(
     hand_train = np.asarray(microstructure_state(base.stream, cfg.features).hand_features())
     base_labels = np.asarray(base.data.direction)
     f1 = {name: {} for name in ("model", "model_argmax", "soft", "soft_argmax")}
-    balance, soft_offsets = {}, []
+    balance, soft_offsets, minus = {}, [], {"reported": {}, "argmax": {}}
+    times = np.asarray(prep.stream.times_s, np.float64)[prep.test_rows]
+    blocks = np.floor((times - times[:1]) / F1_BLOCK_S) if times.size else times
     for j, k in enumerate(cfg.horizons):
         y_test = labels[prep.test_rows, j]
         soft_val, soft_test = softmax_regression_logits(
@@ -200,8 +204,13 @@ def evaluate_world_model(
             "soft": soft_test + off,
             "soft_argmax": soft_test,
         }
-        for name, x in scores.items():
-            f1[name][str(k)] = macro_f1(y_test, np.argmax(x, axis=1), len(Move))
+        classes = {name: np.argmax(x, axis=1) for name, x in scores.items()}
+        for name, c in classes.items():
+            f1[name][str(k)] = macro_f1(y_test, c, len(Move))
+        for rule, suffix in (("reported", ""), ("argmax", "_argmax")):
+            minus[rule][str(k)] = paired_f1_difference(
+                y_test, classes["model" + suffix], classes["soft" + suffix], blocks
+            )
         balance[str(k)] = class_balance(y_test).tolist()
     out |= {
         "macro_f1_raw": f1["model"],
@@ -209,6 +218,9 @@ def evaluate_world_model(
         "macro_f1_raw_argmax": f1["model_argmax"],
         "macro_f1_raw_softmax6_argmax": f1["soft_argmax"],
         "direction_offsets": {"model": offsets.tolist(), "softmax6": soft_offsets},
+        # model minus softmax, block-bootstrap SE over 5-minute blocks; "reported" is the rule
+        # of macro_f1_raw (the tuned offsets when the fit is calibrated, else the argmax)
+        "macro_f1_raw_minus_softmax6": minus,
         "class_balance_raw": balance,
         "n_test_events": int(prep.test_rows.size),
         "smoothed": _smoothed_scores(prep, base, hand_test, hand_train, cfg.horizons),
