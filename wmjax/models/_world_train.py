@@ -39,7 +39,7 @@ class TrainConfig:
     """Optimiser settings: Adam learning rate, batch size (sequences), gradient clip, and the
     weight of the direction cross-entropy in the joint loss."""
 
-    learning_rate: float = 1e-3
+    learning_rate: float = 3e-4
     batch_size: int = 256
     clip_norm: float = 1.0
     direction_weight: float = 1.0
