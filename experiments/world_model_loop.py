@@ -32,6 +32,7 @@ from wmjax.models import (
     explore_policy,
     fill_calibration,
     fit_book_dynamics,
+    improvement_share,
     load_placement,
     market_order_response,
     stack_schedules,
@@ -131,10 +132,12 @@ def run(args) -> dict:
         for k, v in results.items()
     }
     out["improvements"] = gains
-    sim_gain = gains["simulator"]["improvement"]
-    out["dream_share_of_simulator_gain"] = (
-        gains["dream"]["improvement"] / sim_gain if sim_gain != 0 else float("nan")
+    # both against the same baseline: the best one for the simulator-trained controller
+    best = gains["simulator"]["best_baseline"]
+    out["share"] = {"baseline": best} | improvement_share(
+        results[best]["is_bps"], results["dream"]["is_bps"], results["simulator"]["is_bps"], lam
     )
+    out["dream_share_of_simulator_gain"] = out["share"]["share"]
     return out
 
 
@@ -179,7 +182,14 @@ def main(argv=None) -> dict:
             f"{name}: improvement over {g['best_baseline']} {g['improvement']:.3f} +- "
             f"{g['improvement_se']:.3f}"
         )
-    print(f"dream keeps {res['dream_share_of_simulator_gain']:.2f} of the simulator's gain")
+    sh = res["share"]
+    print(
+        f"over {sh['baseline']}: dream {sh['dream_improvement']:.4f} +- "
+        f"{sh['dream_improvement_se']:.4f}, simulator {sh['simulator_improvement']:.4f} +- "
+        f"{sh['simulator_improvement_se']:.4f}; dream keeps {sh['share']:.2f} +- "
+        f"{sh['share_se']:.2f} (delta method) of the simulator's gain; dream - simulator "
+        f"{sh['dream_minus_simulator']:+.4f} +- {sh['dream_minus_simulator_se']:.4f}"
+    )
     return res
 
 

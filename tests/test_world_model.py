@@ -99,6 +99,78 @@ def test_order_flow_model_is_early_stopped_on_its_validation_nll(fitted):
     assert val_nll(fit.variables) <= val_nll(untrained) + 1e-6
 
 
+def test_encoder_and_dynamics_are_kept_from_the_lowest_validation_direction_loss(fitted):
+    """The kept encoder/dynamics are the epoch with the lowest validation direction
+    cross-entropy (recomputed here; it does not depend on the order-flow model's parameters)."""
+    prep, fit = fitted
+    *_, eval_loss = _compiled(fit.model_config, DCFG, TCFG)
+    bs = TCFG.batch_size
+    rows = prep.val_rows[: prep.val_rows.size // bs * bs].reshape(-1, bs)
+    ce = np.mean([float(eval_loss(fit.variables, prep.data, jnp.asarray(r))[2]) for r in rows])
+    assert fit.val_direction_losses.shape == (2,)
+    assert fit.best_epoch == int(np.argmin(fit.val_direction_losses))
+    assert ce == pytest.approx(fit.val_direction_losses.min(), rel=1e-5)
+
+
+def test_macro_f1_offsets_are_the_grid_optimum():
+    """Against brute force over a coarse grid; ties go to the smallest offsets, so logits whose
+    argmax is already perfect keep zero offsets."""
+    rng = np.random.default_rng(3)
+    y = rng.choice(3, 400, p=[0.45, 0.1, 0.45])
+    logits = rng.normal(size=(400, 3)) + 0.6 * np.eye(3)[y]
+    grid = np.arange(-1.5, 1.51, 0.25)
+    off = M.macro_f1_offsets(logits, y, grid)
+
+    def f1(o):
+        return M.macro_f1(y, np.argmax(logits + o, axis=1), 3)
+
+    brute = max(f1(np.array([0.0, a, b])) for a in grid for b in grid)
+    assert f1(off) == pytest.approx(brute) and f1(off) > f1(np.zeros(3)) + 0.01
+    np.testing.assert_array_equal(M.macro_f1_offsets(5.0 * np.eye(3)[y], y, grid), 0.0)
+
+
+def test_paired_f1_difference_se_matches_replications():
+    """The block bootstrap's SE of a macro-F1 difference against the spread over independent
+    replications (blocks of 20 rows sharing their labels' noise); identical predictions give 0."""
+    rng = np.random.default_rng(5)
+
+    def draw():
+        y = np.repeat(rng.choice(3, 60, p=[0.45, 0.1, 0.45]), 20)
+        a = np.where(rng.random(y.size) < 0.6, y, rng.choice(3, y.size))
+        b = np.where(rng.random(y.size) < 0.5, y, rng.choice(3, y.size))
+        return y, a, b
+
+    blocks = np.repeat(np.arange(60), 20)
+    reps = [M.paired_f1_difference(*draw(), blocks, n_boot=100, seed=i) for i in range(40)]
+    means, ses = np.array([r["mean"] for r in reps]), np.array([r["se_blocks"] for r in reps])
+    assert np.median(ses) == pytest.approx(means.std(ddof=1), rel=0.35)
+    y, a, _ = draw()
+    assert M.paired_f1_difference(y, a, a, blocks) == {"mean": 0.0, "se_blocks": 0.0,
+                                                       "n_blocks": 60}  # fmt: skip
+
+
+def test_direction_offsets_raise_the_validation_f1_and_reload(fitted, tmp_path):
+    """Offsets tuned on the validation rows score at least the plain argmax there; the report
+    keeps the argmax scores (the same as an uncalibrated fit's) beside the tuned ones, and the
+    softmax baseline gets offsets tuned the same way."""
+    prep, fit = fitted
+    cal = M.calibrate_direction_heads(fit, prep)
+    assert cal.direction_offsets.shape == (2, 3)
+    labels = np.asarray(prep.data.direction)[prep.val_rows]
+    tuned = M.predict_world_model(cal, prep.data, prep.val_rows)[2]
+    plain = M.predict_world_model(fit, prep.data, prep.val_rows)[2]
+    for j in range(2):
+        assert M.macro_f1(labels[:, j], tuned[:, j], 3) >= M.macro_f1(labels[:, j], plain[:, j], 3)
+    r_cal = M.evaluate_world_model(cal, prep)
+    y_test = np.asarray(prep.data.direction)[prep.test_rows]
+    plain_test = M.predict_world_model(fit, prep.data, prep.test_rows)[2]
+    for j, k in enumerate(("10", "20")):
+        assert r_cal["macro_f1_raw_argmax"][k] == M.macro_f1(y_test[:, j], plain_test[:, j], 3)
+    assert np.shape(r_cal["direction_offsets"]["softmax6"]) == (2, 3)
+    back = M.load_world_model(M.save_world_model(tmp_path / "d.msgpack", cal))
+    np.testing.assert_array_equal(back.direction_offsets, cal.direction_offsets)
+
+
 def test_checkpoint_reloads_to_identical_predictions(fitted, tmp_path):
     prep, fit = fitted
     path = M.save_world_model(tmp_path / "wm.msgpack", fit)
@@ -123,6 +195,10 @@ def test_shuffling_the_test_period_changes_no_trained_parameter(stream, test_sta
     np.testing.assert_array_equal(prep.data.class_weight, prep2.data.class_weight)
     fit2 = _fit(prep2)
     leaves = [jax.tree_util.tree_leaves((f.variables, f.normalizer)) for f in (fit, fit2)]
+    # the direction offsets are tuned on validation rows only
+    offsets = [M.calibrate_direction_heads(f, p).direction_offsets
+               for f, p in ((fit, prep), (fit2, prep2))]  # fmt: skip
+    np.testing.assert_array_equal(*offsets)
     for a, b in zip(*leaves, strict=True):
         np.testing.assert_array_equal(a, b)
     # the shuffled future does change the test labels: the check above could fail
@@ -252,3 +328,6 @@ def test_transfer_to_another_ticker_without_refitting(fitted):
     # 300 rows span under two 2 s grid intervals: no interval to score, reported as NaN
     assert r["n_test"] == int(other.grid_test.sum()) == 0 and np.isnan(r["nll_10s"])
     assert all(0 <= v <= 1 for v in r["macro_f1_raw"].values())
+    # an uncalibrated fit: both models' reported rule is the plain argmax
+    assert r["macro_f1_raw"] == r["macro_f1_raw_argmax"]
+    assert r["macro_f1_raw_softmax6"] == r["macro_f1_raw_softmax6_argmax"]

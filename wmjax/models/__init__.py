@@ -33,6 +33,7 @@ from wmjax.models._book_dream import (
 )
 from wmjax.models._book_dream_eval import (
     fill_calibration,
+    improvement_share,
     market_order_response,
     starts_of,
     state_prediction_mse,
@@ -100,7 +101,7 @@ from wmjax.models._market_maker import (
     maker_features,
     train_maker,
 )
-from wmjax.models._metrics import macro_f1
+from wmjax.models._metrics import macro_f1, macro_f1_offsets, paired_f1_difference
 from wmjax.models._placement import (
     PlacementNet,
     PlacementPolicy,
@@ -176,6 +177,7 @@ from wmjax.models._world_baselines import (
     paired_nll_difference,
     price_baselines,
     softmax_regression,
+    softmax_regression_logits,
     windowed_r2,
 )
 from wmjax.models._world_data import (
@@ -188,6 +190,7 @@ from wmjax.models._world_data import (
 )
 from wmjax.models._world_eval import (
     PreparedData,
+    calibrate_direction_heads,
     calibrate_price_head,
     evaluate_world_model,
     ofi_nowcast_r2,
@@ -265,6 +268,7 @@ __all__ = [
     "book_ac_eta",
     "book_transitions",
     "bootstrap_macro_f1",
+    "calibrate_direction_heads",
     "calibrate_price_head",
     "compare_regime_detectors",
     "detector_probabilities",
@@ -291,6 +295,7 @@ __all__ = [
     "gaussian_nll",
     "hmm_posteriors",
     "impact_features",
+    "improvement_share",
     "intraday_markets",
     "inverse_variance_multipliers",
     "label_horizon",
@@ -300,6 +305,7 @@ __all__ = [
     "load_world_model",
     "log_emissions",
     "macro_f1",
+    "macro_f1_offsets",
     "maker_features",
     "market_order_response",
     "match_states",
@@ -309,6 +315,7 @@ __all__ = [
     "order_features",
     "paced_is_bps",
     "pair_features",
+    "paired_f1_difference",
     "paired_nll_difference",
     "placement_features",
     "plan_policy",
@@ -335,6 +342,7 @@ __all__ = [
     "simulated_example",
     "size_slope",
     "softmax_regression",
+    "softmax_regression_logits",
     "square_root_law_bps",
     "stack_schedules",
     "starts_of",

@@ -133,12 +133,12 @@ def _softmax_fit(n_steps: int, learning_rate: float):
     return fit
 
 
-def softmax_regression(
-    x_train, y_train, x_test, *, n_steps: int = 400, learning_rate: float = 0.05
-) -> np.ndarray:
-    """Predicted classes on `x_test` of a multinomial logistic regression fitted on standardised
-    `x_train` with balanced class weights (the same weighting the world model's heads use)."""
-    x_train, x_test = np.asarray(x_train, np.float32), np.asarray(x_test, np.float32)
+def softmax_regression_logits(x_train, y_train, *x_eval, n_steps: int = 400,
+                              learning_rate: float = 0.05) -> list[np.ndarray]:  # fmt: skip
+    """Logits (N_i, 3) on each of `x_eval` of a multinomial logistic regression fitted on
+    standardised `x_train` with balanced class weights (the same weighting the world model's
+    heads use)."""
+    x_train = np.asarray(x_train, np.float32)
     mean, std = x_train.mean(0), np.maximum(x_train.std(0), 1e-6)
     y = np.asarray(y_train)
     freq = np.bincount(y, minlength=len(Move)) / len(y)
@@ -151,4 +151,10 @@ def softmax_regression(
         jnp.asarray(np.r_[y, np.zeros(pad, y.dtype)]),
         jnp.asarray(np.r_[cw[y], np.zeros(pad)], jnp.float32),
     )
-    return np.asarray(jnp.argmax(((x_test - mean) / std) @ w[0] + w[1], axis=1))
+    w = [np.asarray(a) for a in w]
+    return [((np.asarray(x, np.float32) - mean) / std) @ w[0] + w[1] for x in x_eval]
+
+
+def softmax_regression(x_train, y_train, x_test, **kwargs) -> np.ndarray:
+    """Predicted classes (argmax of `softmax_regression_logits`) on `x_test`."""
+    return np.argmax(softmax_regression_logits(x_train, y_train, x_test, **kwargs)[0], axis=1)

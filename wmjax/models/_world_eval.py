@@ -7,7 +7,9 @@ baselines), macro-F1 of raw-sign directions at each event horizon (beside a soft
 the six hand features), smoothed-label scores only beside the one-feature baseline (mid minus the
 mean of the past window), class balance, and the OFI nowcast's R^2 per half hour.
 `calibrate_price_head` refits the price head's mean shrink and variance scale on the validation
-slice at the end of the training period.
+slice at the end of the training period; `calibrate_direction_heads` tunes class offsets of the
+direction logits for macro-F1 there, and the softmax baseline gets the same rule, tuned the
+same way, beside it.
 """
 
 from __future__ import annotations
@@ -28,12 +30,13 @@ from wmjax.features import (
     past_mean_gap_bps,
     smoothed_change_bps,
 )
-from wmjax.models._metrics import macro_f1
+from wmjax.models._metrics import macro_f1, macro_f1_offsets, paired_f1_difference
 from wmjax.models._world_baselines import (
     baseline_predictions,
     gaussian_nll,
     paired_nll_difference,
     softmax_regression,
+    softmax_regression_logits,
     windowed_r2,
 )
 from wmjax.models._world_data import (
@@ -45,11 +48,13 @@ from wmjax.models._world_data import (
     label_horizon,
     world_data,
 )
-from wmjax.models._world_train import WorldModelFit, predict_world_model
+from wmjax.models._world_train import WorldModelFit, _predict_raw, predict_world_model
 
 SMOOTHED_THRESHOLD_BPS = 0.2
 VALIDATION_FRACTION = 0.2
 R2_WINDOW_S = 1800.0
+#: blocks of the macro-F1 differences' bootstrap (overlapping labels cluster in time)
+F1_BLOCK_S = 300.0
 
 
 @dataclass
@@ -140,6 +145,18 @@ def calibrate_price_head(fit: WorldModelFit, prep: PreparedData) -> WorldModelFi
     return replace(fit, price_calibration=(best[1], best[2]))
 
 
+def calibrate_direction_heads(fit: WorldModelFit, prep: PreparedData) -> WorldModelFit:
+    """`fit` with per-horizon class offsets (added to the direction logits before the argmax)
+    that maximise the macro-F1 of raw-sign labels on the validation rows (`macro_f1_offsets`).
+    Uses no test data; without validation rows the plain argmax stays."""
+    if prep.val_rows.size == 0:
+        return fit
+    _, _, logits = _predict_raw(fit, prep.data, prep.val_rows)
+    labels = np.asarray(prep.data.direction)[prep.val_rows]
+    offsets = np.stack([macro_f1_offsets(logits[:, j], y) for j, y in enumerate(labels.T)])
+    return replace(fit, direction_offsets=offsets.astype(np.float32))
+
+
 def evaluate_world_model(
     fit: WorldModelFit, prep: PreparedData, baseline_prep: PreparedData | None = None
 ) -> dict:
@@ -161,23 +178,49 @@ def evaluate_world_model(
     }
     out["n_test"] = int(prep.grid_test.sum())
 
-    _, _, classes = predict_world_model(fit, prep.data, prep.test_rows)
+    _, _, logits = _predict_raw(fit, prep.data, prep.test_rows)
+    tuned = fit.direction_offsets is not None
+    offsets = np.zeros((len(cfg.horizons), 3)) if not tuned else np.asarray(fit.direction_offsets)
     labels = np.asarray(prep.data.direction)
     hand_test = np.asarray(microstructure_state(prep.stream, cfg.features).hand_features())
     hand_train = np.asarray(microstructure_state(base.stream, cfg.features).hand_features())
     base_labels = np.asarray(base.data.direction)
-    f1, f1_soft, balance = {}, {}, {}
+    f1 = {name: {} for name in ("model", "model_argmax", "soft", "soft_argmax")}
+    balance, soft_offsets, minus = {}, [], {"reported": {}, "argmax": {}}
+    times = np.asarray(prep.stream.times_s, np.float64)[prep.test_rows]
+    blocks = np.floor((times - times[:1]) / F1_BLOCK_S) if times.size else times
     for j, k in enumerate(cfg.horizons):
         y_test = labels[prep.test_rows, j]
-        f1[str(k)] = macro_f1(y_test, classes[:, j], len(Move))
-        pred = softmax_regression(
-            hand_train[base.train_rows], base_labels[base.train_rows, j], hand_test[prep.test_rows]
-        )
-        f1_soft[str(k)] = macro_f1(y_test, pred, len(Move))
+        soft_val, soft_test = softmax_regression_logits(
+            hand_train[base.train_rows], base_labels[base.train_rows, j],
+            hand_train[base.val_rows], hand_test[prep.test_rows],
+        )  # fmt: skip
+        # the baseline's decision rule: the model's (tuned on the same validation rows, or none)
+        off = macro_f1_offsets(soft_val, base_labels[base.val_rows, j]) if tuned else np.zeros(3)
+        soft_offsets.append(off.tolist())
+        scores = {
+            "model": logits[:, j] + offsets[j],
+            "model_argmax": logits[:, j],
+            "soft": soft_test + off,
+            "soft_argmax": soft_test,
+        }
+        classes = {name: np.argmax(x, axis=1) for name, x in scores.items()}
+        for name, c in classes.items():
+            f1[name][str(k)] = macro_f1(y_test, c, len(Move))
+        for rule, suffix in (("reported", ""), ("argmax", "_argmax")):
+            minus[rule][str(k)] = paired_f1_difference(
+                y_test, classes["model" + suffix], classes["soft" + suffix], blocks
+            )
         balance[str(k)] = class_balance(y_test).tolist()
     out |= {
-        "macro_f1_raw": f1,
-        "macro_f1_raw_softmax6": f1_soft,
+        "macro_f1_raw": f1["model"],
+        "macro_f1_raw_softmax6": f1["soft"],
+        "macro_f1_raw_argmax": f1["model_argmax"],
+        "macro_f1_raw_softmax6_argmax": f1["soft_argmax"],
+        "direction_offsets": {"model": offsets.tolist(), "softmax6": soft_offsets},
+        # model minus softmax, block-bootstrap SE over 5-minute blocks; "reported" is the rule
+        # of macro_f1_raw (the tuned offsets when the fit is calibrated, else the argmax)
+        "macro_f1_raw_minus_softmax6": minus,
         "class_balance_raw": balance,
         "n_test_events": int(prep.test_rows.size),
         "smoothed": _smoothed_scores(prep, base, hand_test, hand_train, cfg.horizons),

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -36,11 +36,13 @@ POLICY_WEIGHT = 0.1
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Optimiser settings: Adam learning rate, batch size (sequences), gradient clip."""
+    """Optimiser settings: Adam learning rate, batch size (sequences), gradient clip, and the
+    weight of the direction cross-entropy in the joint loss."""
 
-    learning_rate: float = 1e-3
+    learning_rate: float = 3e-4
     batch_size: int = 256
     clip_norm: float = 1.0
+    direction_weight: float = 1.0
 
 
 #: the price head's log variance stays within this many nats of its prior, the EWMA variance
@@ -55,7 +57,10 @@ def _price_head(mean_raw, log_var_raw, prior_log_var):
     return mean_raw, log_var
 
 
-def _loss(model: OrderBookWorldModel, dcfg: WorldDataConfig, variables, data: WorldData, rows):
+def _loss(
+    model: OrderBookWorldModel, dcfg: WorldDataConfig, variables, data: WorldData, rows,
+    direction_weight: float = 1.0,
+):  # fmt: skip
     b = gather(data, rows, dcfg)
     h0 = jnp.zeros((rows.shape[0], model.config.gru_hidden))
     actions = jnp.full(b.rows.shape, Action.WAIT, jnp.int32)
@@ -84,7 +89,7 @@ def _loss(model: OrderBookWorldModel, dcfg: WorldDataConfig, variables, data: Wo
     pol = optax.softmax_cross_entropy_with_integer_labels(
         out.policy_logits, data.policy_target[b.rows]
     ).mean() + 0.5 * jnp.mean((out.value + jnp.tanh(y / 10.0)) ** 2)
-    total = latent + nll + ce + state + POLICY_WEIGHT * pol
+    total = latent + nll + direction_weight * ce + state + POLICY_WEIGHT * pol
     parts = {"latent": dyn, "nll": nll, "direction_ce": ce, "state": state, "policy": pol}
     return total, parts
 
@@ -98,16 +103,16 @@ def _compiled(mcfg: WorldModelConfig, dcfg: WorldDataConfig, tcfg: TrainConfig):
     @jax.jit
     def train_step(variables, opt_state, data, rows):
         (loss, parts), grads = jax.value_and_grad(
-            lambda v: _loss(model, dcfg, v, data, rows), has_aux=True
+            lambda v: _loss(model, dcfg, v, data, rows, tcfg.direction_weight), has_aux=True
         )(variables)
         updates, opt_state = opt.update(grads, opt_state, variables)
         return optax.apply_updates(variables, updates), opt_state, loss, parts
 
     @jax.jit
     def eval_loss(variables, data, rows):
-        """(joint loss, price NLL) on the rows."""
-        total, parts = _loss(model, dcfg, variables, data, rows)
-        return total, parts["nll"]
+        """(joint loss, price NLL, direction cross-entropy) on the rows."""
+        total, parts = _loss(model, dcfg, variables, data, rows, tcfg.direction_weight)
+        return total, parts["nll"], parts["direction_ce"]
 
     @jax.jit
     def predict(variables, data, rows, last_prior):
@@ -119,7 +124,7 @@ def _compiled(mcfg: WorldModelConfig, dcfg: WorldDataConfig, tcfg: TrainConfig):
         _, out = model.apply(variables, h0, b.lob, b.flow, b.history, actions, rel)
         prior = prior[:, -1]
         mean, log_var = _price_head(out.price_mean_bps[:, -1], out.price_log_var[:, -1], prior)
-        return mean, log_var, jnp.argmax(out.prediction.direction_logits[:, -1], axis=-1)
+        return mean, log_var, out.prediction.direction_logits[:, -1]
 
     return model, opt, train_step, predict, eval_loss
 
@@ -145,7 +150,9 @@ class WorldModelFit:
     normalizer: Normalizer
     losses: np.ndarray  # (epochs,) mean training loss per epoch
     val_losses: np.ndarray  # (epochs,) joint loss on the validation rows (empty without them)
-    best_epoch: int  # the epoch whose variables are kept (lowest validation loss, else the last)
+    #: the epoch of the encoder's, dynamics' and policy's variables (lowest validation direction
+    #: cross-entropy, else the last)
+    best_epoch: int
     seconds: float  # training wall time, compilation included
     compile_seconds: float
     samples_per_s: float  # sequences per second after compilation
@@ -155,6 +162,11 @@ class WorldModelFit:
     #: (mean shrink s, variance scale c) fitted on validation intervals by `calibrate_price_head`:
     #: mean = s mean, variance = c variance; (1, 1) = uncalibrated
     price_calibration: tuple[float, float] = (1.0, 1.0)
+    #: (epochs,) direction cross-entropy on the validation rows (empty without them)
+    val_direction_losses: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    #: (H, 3) offsets added to the direction logits before the argmax, tuned for macro-F1 on
+    #: validation rows by `calibrate_direction_heads`; None = the plain argmax
+    direction_offsets: np.ndarray | None = None
 
 
 def model_config_for(data: WorldData, **overrides) -> WorldModelConfig:
@@ -183,8 +195,11 @@ def fit_world_model(
 ) -> WorldModelFit:
     """Train on the rows `train_rows` (sequence ends) for `epochs` passes in shuffled batches
     (the last partial batch of an epoch is dropped). With `val_rows` (later rows of the training
-    period, split off with a gap) the variables of the epoch with the lowest validation loss are
-    kept (early stopping). `callback(epoch, step, loss)` after each epoch (one host sync)."""
+    period, split off with a gap) each part is early-stopped on its own validation score: the
+    order-flow model on the price NLL (its untrained state, the EWMA prior, is a candidate), the
+    rest (encoder, dynamics, policy) on the direction cross-entropy, what the dynamics' heads
+    are judged on (the joint loss would let the price head's overfitting pick their epoch).
+    `callback(epoch, step, loss)` after each epoch (one host sync)."""
     epochs = positive_int("epochs", epochs)
     train_rows = np.asarray(train_rows)
     bs = train_config.batch_size
@@ -203,7 +218,7 @@ def fit_world_model(
     first = jnp.asarray(train_rows[:bs])
     jax.block_until_ready(train_step(variables, opt_state, data, first))  # compile, discarded
     compile_s = time.perf_counter() - start
-    losses, val_losses = [], []
+    losses, val_losses, val_ce = [], [], []
     best = (np.inf, epochs - 1, variables)
     val_batches = None
     if val_rows is not None and np.size(val_rows) >= bs:
@@ -212,7 +227,7 @@ def fit_world_model(
 
     def validate(variables):
         scores = jnp.stack([jnp.stack(eval_loss(variables, data, r)) for r in val_batches])
-        return np.asarray(jnp.mean(scores, axis=0), np.float64)  # (joint, price NLL)
+        return np.asarray(jnp.mean(scores, axis=0), np.float64)  # (joint, price NLL, direction)
 
     # the order-flow model is early-stopped on its own validation NLL; "epoch -1" is its
     # untrained state, the EWMA prior, kept when training never improves on it
@@ -232,10 +247,11 @@ def fit_world_model(
             raise InputError(f"training loss is {mean_loss} in epoch {epoch}: lower the rate")
         losses.append(mean_loss)
         if val_batches is not None:
-            val, val_nll = validate(variables)
+            val, val_nll, ce = validate(variables)
             val_losses.append(val)
-            if val < best[0]:
-                best = (val, epoch, variables)
+            val_ce.append(ce)
+            if ce < best[0]:
+                best = (ce, epoch, variables)
             if val_nll < best_flow[0]:
                 best_flow = (val_nll, epoch, variables["params"]["flow_model"])
         if callback is not None:
@@ -258,6 +274,7 @@ def fit_world_model(
         compile_seconds=compile_s,
         samples_per_s=epochs * steps * bs / max(run_s, 1e-9),
         best_price_epoch=best_flow[1],
+        val_direction_losses=np.asarray(val_ce),
     )
 
 
@@ -265,17 +282,26 @@ def predict_world_model(
     fit: WorldModelFit, data: WorldData, rows, prior_log_var=None, chunk: int = 2048
 ):
     """(price mean bps, price log-variance, direction classes (R, H)) at `rows` (R,), in fixed
-    chunks so one compiled program serves any R; the price head's calibration applied.
-    `prior_log_var` (R,) replaces the rows' price prior (e.g. the EWMA forecast at a clock-grid
-    time, which has seen the whole last interval; default: the rows' own)."""
+    chunks so one compiled program serves any R; the price head's calibration and the
+    direction offsets applied. `prior_log_var` (R,) replaces the rows' price prior (e.g. the
+    EWMA forecast at a clock-grid time, which has seen the whole last interval; default: the
+    rows' own)."""
+    mean, log_var, logits = _predict_raw(fit, data, rows, prior_log_var, chunk)
+    shrink, scale = fit.price_calibration
+    if fit.direction_offsets is not None:
+        logits = logits + np.asarray(fit.direction_offsets, np.float32)
+    classes = np.argmax(logits, axis=-1).astype(np.int32)
+    return shrink * mean, log_var + np.float32(np.log(scale)), classes
+
+
+def _predict_raw(fit: WorldModelFit, data: WorldData, rows, prior_log_var=None, chunk: int = 2048):
+    """(price mean bps, price log-variance, direction logits (R, H, 3)) at `rows` as the
+    networks give them: no calibration, no offsets."""
     _, _, _, predict, _ = _compiled(fit.model_config, fit.data_config, fit.train_config)
     rows = np.asarray(rows, np.int64)
     if rows.size == 0:
-        return (
-            np.zeros(0, np.float32),
-            np.zeros(0, np.float32),
-            np.zeros((0, len(fit.data_config.horizons)), np.int32),
-        )
+        h = len(fit.data_config.horizons)
+        return np.zeros(0, np.float32), np.zeros(0, np.float32), np.zeros((0, h, 3), np.float32)
     if prior_log_var is None:
         prior_log_var = np.asarray(data.price_prior_log_var)[rows]
     pad = (-rows.size) % chunk
@@ -286,11 +312,7 @@ def predict_world_model(
         predict(fit.variables, data, jnp.asarray(r), jnp.asarray(p))
         for r, p in zip(padded, priors, strict=True)
     ]
-    mean, log_var, classes = (
-        np.concatenate([np.asarray(o[j]) for o in outs])[: rows.size] for j in range(3)
-    )
-    shrink, scale = fit.price_calibration
-    return shrink * mean, log_var + np.float32(np.log(scale)), classes
+    return tuple(np.concatenate([np.asarray(o[j]) for o in outs])[: rows.size] for j in range(3))
 
 
 def save_world_model(path, fit: WorldModelFit) -> Path:
@@ -304,6 +326,9 @@ def save_world_model(path, fit: WorldModelFit) -> Path:
         "train": asdict(fit.train_config),
         "price_calibration": list(fit.price_calibration),
         "best_price_epoch": fit.best_price_epoch,
+        "direction_offsets": None
+        if fit.direction_offsets is None
+        else np.asarray(fit.direction_offsets).tolist(),
     }
     path.with_suffix(".json").write_text(json.dumps(meta))
     return path
@@ -333,7 +358,9 @@ def load_world_model(path) -> WorldModelFit:
     state = serialization.from_bytes(template, path.read_bytes())
     none = np.zeros(0)
     cal = tuple(meta.get("price_calibration", (1.0, 1.0)))
+    offsets = meta.get("direction_offsets")
     return WorldModelFit(
         mcfg, dcfg, tcfg, state["v"], state["n"], none, none, -1, 0.0, 0.0, 0.0,
-        meta.get("best_price_epoch", -1), cal,
+        meta.get("best_price_epoch", -1), cal, none,
+        None if offsets is None else np.asarray(offsets, np.float32),
     )  # fmt: skip
