@@ -104,6 +104,7 @@ from wmjax.strategies._venue_arbitrage import (
     cross_venue_spreads,
     venue_paths,
     venue_session_order,
+    venue_tie_summary,
 )
 from wmjax.strategies._walk_forward import (
     RULES,
@@ -214,6 +215,7 @@ __all__ = [
     "uniform_route",
     "venue_paths",
     "venue_session_order",
+    "venue_tie_summary",
     "venue_set_rollouts",
     "walk_forward",
     "win_probability",

@@ -97,3 +97,22 @@ def arbitrage_summary(paths, params: VenueBooksParams) -> dict:
         "latency_adjusted_spread_ticks": float(earned / max(traded, 1.0)),
         "status": status_dict(final.status),
     }
+
+
+def venue_tie_summary(paths, lag_steps: int = 10) -> dict:
+    """How closely two venues' mids move together in a run (venues 0 and 1, host figures, the
+    quotes seen at each decision): the correlation of their mids' changes over `lag_steps`
+    decisions, and the variance of their gap mid_1 - mid_0 (ticks²) across paths at the first
+    decision, halfway and at the last one (it grows with time for independent books and stays
+    flat for cointegrated ones)."""
+    lag = positive_int("lag_steps", lag_steps)
+    rec = paths.records
+    mid = 0.5 * (np.asarray(rec.bid_ticks, np.float64) + np.asarray(rec.ask_ticks, np.float64))
+    change = mid[:, lag:, :2] - mid[:, :-lag, :2]
+    a, b = change[..., 0].ravel(), change[..., 1].ravel()
+    gap = mid[..., 1] - mid[..., 0]
+    n = gap.shape[1]
+    return {
+        "mid_change_correlation": float(np.corrcoef(a, b)[0, 1]),
+        "gap_variance_ticks2": [float(gap[:, i].var()) for i in (1, n // 2, n - 1)],
+    }
