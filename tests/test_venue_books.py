@@ -71,7 +71,8 @@ def test_the_tie_correlates_and_cointegrates_the_venues():
     their mids' changes uncorrelated and their gap's variance growing like a random walk's
     (x2 from 1 s to 2 s); with a tie the correlation rises with its strength, and the gap's
     variance stays bounded (cointegrated mids): under a tenth of the untied one's at 2 s for ties
-    of 0.5 and 1 at every time, and under half of it for 0.2 (a weak tie acts only on gaps of 2.5 ticks or more: rounding)."""
+    of 0.5 and 1 at every time, and under half of it for 0.2 (a weak tie acts only on gaps of
+    2.5 ticks or more: rounding)."""
     ties = (0.0, 0.2, 0.5, 1.0)
     out = {
         tie: st.venue_tie_summary(

@@ -215,8 +215,8 @@ __all__ = [
     "uniform_route",
     "venue_paths",
     "venue_session_order",
-    "venue_tie_summary",
     "venue_set_rollouts",
+    "venue_tie_summary",
     "walk_forward",
     "win_probability",
 ]
