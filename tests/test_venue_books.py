@@ -3,6 +3,10 @@ cross-venue latency arbitrage on them. One compiled rollout (the arbitrage rule,
 of 50 decisions over 2 s) serves every test: ties, latencies, delays, the lot and the
 threshold are traced parameters."""
 
+import importlib.util
+import json
+from pathlib import Path
+
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -113,3 +117,16 @@ def test_bad_venue_params_are_refused():
         mk.venue_books_params(3, reprice_delay_us=(0.0, 1.0))
     with pytest.raises(InputError, match="latency"):
         mk.venue_books_params(latency="satellite")
+
+
+def test_experiment_script_runs(tmp_path):
+    """The experiment at the tests' size (the same compiled rollout)."""
+    script = Path(__file__).resolve().parents[1] / "experiments" / "venue_arbitrage.py"
+    spec = importlib.util.spec_from_file_location("venue_arbitrage_experiment", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    args = ["--out", str(tmp_path), "--paths", str(PATHS), "--steps", str(N), "--session-s", "2"]
+    out = module.main(args)
+    saved = json.loads((tmp_path / "venue_arbitrage.json").read_text())
+    assert set(saved["scenarios"]) == {"co-lo", "proximity", "cloud", "retail"}
+    assert out["scenarios"]["co-lo"]["minus_colo"] == 0.0 and len(saved["ties"]) == 5

@@ -198,6 +198,7 @@ from wmjax.market._stale_quotes import (
 )
 from wmjax.market._toxicity import (
     VpinState,
+    flow_hawkes_imbalance,
     hawkes_excitation,
     hawkes_excitation_update,
     hawkes_imbalance,
@@ -366,6 +367,7 @@ __all__ = [
     "expected_paths",
     "fill_model",
     "flow",
+    "flow_hawkes_imbalance",
     "hawkes_excitation",
     "hawkes_excitation_update",
     "hawkes_imbalance",
