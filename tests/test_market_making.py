@@ -3,6 +3,7 @@ table, GLFT exact against its asymptotic quotes, CJP against an independent matr
 and its value function against Monte Carlo."""
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -176,6 +177,26 @@ def test_bad_input_is_refused():
         jax.random.key(0), quote_market_params(), as_symmetric_quotes, agent, config, 2
     )
     assert paths.pnl.shape == (2,) and np.isfinite(np.asarray(paths.pnl)).all()
+
+
+def test_no_limit_is_a_flag_not_an_infinite_number():
+    """risk_limits() holds only finite leaves (no limit is a False flag, not inf), so the
+    rollout's finiteness check passes with nothing capped downstream; an infinite limit put
+    into RiskLimits by hand is refused naming the field, and so is a NaN limit."""
+    off = risk_limits()
+    assert all(np.isfinite(np.asarray(x)).all() for x in jax.tree.leaves(off))
+    assert not bool(off.has_position_limit) and not bool(off.has_loss_limit)
+    on = risk_limits(position_limit=5.0)
+    assert bool(on.has_position_limit) and float(on.position_limit) == 5.0
+    assert not bool(on.has_loss_limit)
+    with pytest.raises(InputError, match="loss_limit"):
+        risk_limits(loss_limit=float("nan"))
+    raw = off.replace(loss_limit=jnp.float32(jnp.inf))
+    agent, config = avellaneda_stoikov(0.1, 2.0, 1.5), quote_config(10, 0.005)
+    with pytest.raises(InputError, match=r"limits\.loss_limit"):
+        simulate_quotes(
+            jax.random.key(0), quote_market_params(), as_symmetric_quotes, agent, config, 2, raw
+        )
 
 
 def test_market_make_cli_json(capsys):

@@ -14,7 +14,6 @@ from collections.abc import Callable
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 
 from wmjax._checks import InputError
 from wmjax.execution import Observation, RolloutConfig, account, order, rollout
@@ -68,9 +67,6 @@ def simulate_quotes(
     model of buy and sell market orders, time in the market's unit; by default the Poisson
     flow, whose imbalance is 0). Jit-able with `strategy`, `config` and `n_paths` static."""
     limits = risk_limits() if limits is None else limits
-    # "no limit" is inf in RiskLimits; the rollout refuses non-finite params, so cap it
-    big = jnp.finfo(jnp.float32).max
-    limits = jax.tree.map(lambda x: jnp.minimum(x, big), limits)
     flow_model = poisson_flow_model(params) if flow_model is None else flow_model
     if not isinstance(n_paths, int) or n_paths < 1:
         raise InputError(f"n_paths must be an integer >= 1, got {n_paths!r}")
