@@ -19,9 +19,22 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
-from wmjax._checks import positive, positive_int
+from wmjax._checks import positive, positive_int, require
 from wmjax.execution import Observation, RolloutConfig, order, rollout
-from wmjax.market import VenueBooks, VenueBooksParams, VenueOrders, status_dict, venue_pnl_ticks
+from wmjax.market import (
+    LitObservation,
+    VenueBooks,
+    VenueBooksParams,
+    VenueOrders,
+    status_dict,
+    venue_pnl_ticks,
+)
+from wmjax.strategies._lit_routing import (
+    FillModel,
+    best_quote_route,
+    displayed_size_route,
+    predicted_fill_route,
+)
 
 
 @struct.dataclass
@@ -116,3 +129,84 @@ def venue_tie_summary(paths, lag_steps: int = 10) -> dict:
         "mid_change_correlation": float(np.corrcoef(a, b)[0, 1]),
         "gap_variance_ticks2": [float(gap[:, i].var()) for i in (1, n // 2, n - 1)],
     }
+
+
+ROUTERS = ("predicted_fill", "best_quote", "displayed_size")
+
+
+@struct.dataclass
+class BookRoute:
+    """A marketable buy of `quantity_shares` routed across the book venues at decision
+    `route_step` (nothing before or after) by one of `ROUTERS` (`router`: one-hot weights, so
+    that every router runs in one compiled rollout); `fade_per_s` is the predicted-fill
+    router's belief (`wmjax.strategies.FillModel`); depth is shown to the routers in lots of
+    `lot_shares`."""
+
+    router: jax.Array
+    fade_per_s: jax.Array
+    quantity_shares: jax.Array
+    route_step: jax.Array
+    lot_shares: jax.Array
+
+
+def book_route(
+    router: str, quantity_shares: float, route_step: int, fade_per_s: float = 0.0, lot=100.0
+):
+    """Checked `BookRoute` params (`router` one of `ROUTERS`)."""
+    require(router in ROUTERS, f"router must be one of {ROUTERS}, got {router!r}")
+    positive("quantity_shares", quantity_shares)
+    positive("fade_per_s", fade_per_s, allow_zero=True)
+    return BookRoute(
+        jax.nn.one_hot(ROUTERS.index(router), len(ROUTERS)),
+        jnp.float32(fade_per_s),
+        jnp.float32(quantity_shares),
+        jnp.int32(positive_int("route_step", route_step, minimum=0)),
+        jnp.float32(positive("lot", lot)),
+    )
+
+
+def route_across_books(params: BookRoute, obs: Observation) -> VenueOrders:
+    """The routers of `wmjax.strategies` (`predicted_fill_route`, `best_quote_route`,
+    `displayed_size_route`) on the venues' books: each sees the ask side as displayed lots at
+    ticks above the venues' mean mid, with our mean latency and the fees."""
+    m = obs.market
+    mid_ticks = m.mid / m.tick_size
+    lit = LitObservation(
+        mid=m.mid,
+        displayed_lots=m.ask_depth_shares / params.lot_shares,
+        ask_ticks=jnp.where(m.ask_depth_shares > 0, m.ask_level_ticks - mid_ticks, 0.0),
+        latency_us=m.latency_us,
+        fee_ticks=m.fee_ticks,
+        tick_size=m.tick_size,
+        lot_shares=params.lot_shares,
+    )
+    seen = obs.replace(market=lit, remaining_shares=params.quantity_shares)
+    splits = jnp.stack(
+        [
+            predicted_fill_route(FillModel(params.fade_per_s), seen).shares,
+            best_quote_route(None, seen).shares,
+            displayed_size_route(None, seen).shares,
+        ]
+    )
+    shares = params.router @ splits
+    return VenueOrders(jnp.where(obs.step == params.route_step, jnp.round(shares), 0.0))
+
+
+def routing_cost_bps(paths, route_step: int, miss_ticks: float = 15.0) -> dict:
+    """Per path: the cost of the routed buy against the venues' mean mid seen at the routing
+    decision, bps (fees included; positive is a cost), from the rollout's records; shares that
+    did not fill (beyond a venue's visible depth, or still in flight at the horizon) are
+    completed at `miss_ticks` above that mid (default: the 10 seeded levels plus the book's
+    5-tick beyond-depth penalty). Returns {"cost_bps", "completion"} (arrays)."""
+    positive("miss_ticks", miss_ticks)
+    rec = paths.records
+    filled = np.asarray(rec.filled_shares, np.float64).sum((1, 2))
+    sent = np.asarray(rec.sent_shares, np.float64).sum((1, 2))
+    require(bool(np.all(sent > 0)), f"nothing was routed at route_step={route_step}")
+    bid = np.asarray(rec.bid_ticks, np.float64)[:, route_step]
+    ask = np.asarray(rec.ask_ticks, np.float64)[:, route_step]
+    mid = 0.5 * (bid + ask).mean(-1)
+    ref = np.asarray(paths.final_state.stats.ref_ticks, np.float64)
+    paid = -np.asarray(rec.cash_ticks, np.float64).sum(1)  # ticks x shares relative to ref
+    cost = paid - filled * (mid - ref) + (sent - filled) * miss_ticks
+    return {"cost_bps": cost / (sent * mid) * 1e4, "completion": filled / sent}
