@@ -208,15 +208,17 @@ from wmjax.market._toxicity import (
 )
 from wmjax.market._venue_books import (
     VenueBooks,
+    shift_book,
+    venue_pnl_ticks,
+)
+from wmjax.market._venue_types import (
     VenueBooksParams,
     VenueObservation,
     VenueOrders,
     VenueRecord,
     VenueState,
     VenueStats,
-    shift_book,
     venue_books_params,
-    venue_pnl_ticks,
 )
 from wmjax.market._venues import (
     TAIL_KINDS,
