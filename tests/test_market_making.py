@@ -215,6 +215,8 @@ def test_market_make_cli_json(capsys):
     assert paired["difference"] == pytest.approx(paired["new"] - paired["base"], abs=1e-6)
     assert main(["market-make", "--paths", "1"]) == 2
     assert "--paths" in capsys.readouterr().err
+    assert main(["market-make", "--agent", "as-toxic-hawkes"]) == 2  # the book's score only
+    assert "--market book" in capsys.readouterr().err
 
 
 def test_kill_switch_caps_the_loss_at_one_interval_beyond_the_limit():
