@@ -31,8 +31,6 @@ from wmjax.strategies import (
     table_quotes,
 )
 
-simulate = jax.jit(simulate_quotes, static_argnums=(2, 4, 5))
-
 # Avellaneda & Stoikov (2008), section 4: 1,000 simulations, s = 100, sigma = 2, T = 1,
 # dt = 0.005, k = 1.5, A = 140, q0 = 0. (profit mean, profit std, final q std)
 AS_TABLE = {
@@ -54,7 +52,7 @@ def as_runs():
             ("inventory", as_inventory_quotes),
             ("symmetric", as_symmetric_quotes),
         ):
-            runs[gamma, name] = simulate(
+            runs[gamma, name] = simulate_quotes(
                 jax.random.key(0), params, strategy, agent, config, AS_PATHS
             )
     return runs
@@ -145,7 +143,7 @@ def test_cjp_value_function_matches_monte_carlo(jump):
     params = quote_market_params(mid0=100.0, sigma=0.5, mo_rate=rate, decay_k=kappa, jump=jump)
     config = quote_config(1000, 0.001)
     table = cjp_table(kappa, rate, rate, phi, alpha, config, max_inventory=10, jump=jump)
-    paths = simulate(jax.random.key(1), params, table_quotes, table, config, 10_000)
+    paths = simulate_quotes(jax.random.key(1), params, table_quotes, table, config, 10_000)
     objective = np.asarray(
         paths.pnl - alpha * paths.final_inventory**2 - phi * paths.inventory_penalty
     )
@@ -157,7 +155,7 @@ def test_cjp_value_function_matches_monte_carlo(jump):
         assert per_fill > 0.5 * jump
 
 
-def test_bad_input_is_refused():
+def test_bad_input_is_refused(as_runs):
     with pytest.raises(InputError, match="sigma"):
         quote_market_params(sigma=-1.0)
     with pytest.raises(InputError, match="smaller dt"):
@@ -171,12 +169,9 @@ def test_bad_input_is_refused():
         )
     with pytest.raises(InputError, match="gamma"):
         avellaneda_stoikov(0.0, 2.0, 1.5)
-    # unjitted, with the default (infinite) limits: the rollout's finiteness check passes
-    agent, config = avellaneda_stoikov(0.1, 2.0, 1.5), quote_config(10, 0.005)
-    paths = simulate_quotes(
-        jax.random.key(0), quote_market_params(), as_symmetric_quotes, agent, config, 2
-    )
-    assert paths.pnl.shape == (2,) and np.isfinite(np.asarray(paths.pnl)).all()
+    # the runs (no limits: finite flags, not inf) passed simulate_quotes' finiteness check
+    paths = as_runs[0.1, "symmetric"]
+    assert paths.pnl.shape == (AS_PATHS,) and np.isfinite(np.asarray(paths.pnl)).all()
 
 
 def test_no_limit_is_a_flag_not_an_infinite_number():
@@ -226,9 +221,11 @@ def test_kill_switch_caps_the_loss_at_one_interval_beyond_the_limit():
     params = quote_market_params(sigma=6.0, jump=0.05)
     agent = avellaneda_stoikov(0.1, 6.0, 1.5)
     limits = risk_limits(position_limit=5.0, loss_limit=10.0, flatten_cost=0.2)
-    config = quote_config()
-    free = simulate(jax.random.key(3), params, as_symmetric_quotes, agent, config, 4000)
-    capped = simulate(jax.random.key(3), params, as_symmetric_quotes, agent, config, 4000, limits)
+    config = quote_config()  # the Avellaneda-Stoikov runs' compiled program (traced limits)
+    run = lambda lim: simulate_quotes(  # noqa: E731
+        jax.random.key(3), params, as_symmetric_quotes, agent, config, AS_PATHS, lim
+    )
+    free, capped = run(None), run(limits)
     assert np.abs(np.asarray(capped.inventory)).max() <= 5.0
     assert float((free.pnl < -10).mean()) > 0.005  # losses beyond the limit without the switch
     killed = np.asarray(capped.killed)

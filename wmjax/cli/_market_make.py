@@ -127,12 +127,11 @@ def run(args) -> int:
         info_end_rate=args.info_end_rate,
         info_drift=args.info_drift,
     )
-    simulate = jax.jit(simulate_quotes, static_argnums=(2, 4, 5))
     key = jax.random.key(args.seed)
     out, runs = {}, {}
     for name in args.agent:
         strategy, agent = _strategy(name, args, config)
-        runs[name] = simulate(key, params, strategy, agent, config, paths)
+        runs[name] = simulate_quotes(key, params, strategy, agent, config, paths)
         out[name] = summary(runs[name], config.horizon, markout_steps)
     report = {"agents": out, "paths": paths, "market": "model"}
     if "as" in runs and "as-toxic" in runs:
