@@ -194,16 +194,18 @@ def test_no_limit_is_a_flag_not_an_infinite_number():
         )
 
 
-def test_market_make_cli_json(capsys):
+def test_market_make_cli_json(capsys, as_runs):
     import json
 
     from wmjax.cli._main import main
 
-    argv = ["market-make", "--paths", "64", "--steps", "50", "--dt", "0.005", "--json"]
+    # the AS runs' size and configuration: "as" reuses their compiled program (the CJP agent's
+    # table and its value are the tests above)
+    argv = ["market-make", "--paths", str(AS_PATHS), "--json"]
     toxic = ["--informed-rate", "60", "--info-start-rate", "2", "--info-end-rate", "2"]
-    assert main([*argv, *toxic, "--agent", "as", "cjp", "as-toxic"]) == 0
+    assert main([*argv, *toxic, "--agent", "as", "as-toxic"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert set(out["agents"]) == {"as", "cjp", "as-toxic"}
+    assert set(out["agents"]) == {"as", "as-toxic"}
     for agent in out["agents"].values():
         assert agent["pnl_se"] > 0 and agent["fill_rate"] > 0 and agent["cvar99_loss"] > -1e3
     paired = out["as_toxic_minus_as"]["pnl"]
