@@ -229,7 +229,7 @@ def test_experiment_smoke(tmp_path, toxic_runs):
     spec = importlib.util.spec_from_file_location("toxicity_experiment", script)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    # the toxic runs' configuration (1,000 paths of 500 steps): their compiled rollouts serve
+    # the toxic runs' configuration (1,000 paths of 500 steps): it reuses their compiled programs
     argv = ["--out", str(tmp_path), "--data", str(SHARED_DATA), "--paths", "1000", "--steps", "500"]
     argv += ["--fit-paths", "0"]  # the Hawkes fit is the slow part
     result = module.main([*argv, "--markout-steps", "10"])
