@@ -51,7 +51,6 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    simulate = jax.jit(simulate_quotes, static_argnums=(2, 4, 5))
     config = quote_config(args.steps, 1.0 / args.steps, vpin_bucket=20.0, vpin_window=5)
     agent = avellaneda_stoikov(0.1, 2.0, 1.5)
     agents = {
@@ -69,7 +68,9 @@ def main(argv: list[str] | None = None) -> dict:
         params = quote_market_params(**overrides)
         for name, (strategy, agent_params) in agents.items():
             for control, limits in controls.items():
-                paths = simulate(key, params, strategy, agent_params, config, args.paths, limits)
+                paths = simulate_quotes(
+                    key, params, strategy, agent_params, config, args.paths, limits
+                )
                 table[f"{scenario} | {name} | {control}"] = drawdown_summary(paths)
                 if control == "limits":
                     # Must-show: a killed path loses at most the limit + its worst one-interval

@@ -50,7 +50,6 @@ def amzn(data_dir: Path) -> dict:
 
 
 def simulated(args) -> dict:
-    simulate = jax.jit(simulate_quotes, static_argnums=(2, 4, 5))
     config = quote_config(args.steps, 1.0 / args.steps, vpin_bucket=20.0, vpin_window=5)
     agent = avellaneda_stoikov(0.1, 2.0, 1.5)
     markets = {
@@ -66,8 +65,9 @@ def simulated(args) -> dict:
         # (--fit-paths 0: no fit, the Poisson flow model, whose imbalance is 0)
         model, row = poisson_flow_model(params), {}
         if args.fit_paths:
-            train = simulate(jax.random.key(0), params, as_inventory_quotes, agent, config,
-                             args.fit_paths)  # fmt: skip
+            train = simulate_quotes(
+                jax.random.key(0), params, as_inventory_quotes, agent, config, args.fit_paths
+            )
             model, fit = fit_tape_hawkes(train.buy_orders, train.sell_orders, config.dt)
             row["hawkes_fit"] = {
                 "mu": model.mu.tolist(),
@@ -76,7 +76,9 @@ def simulated(args) -> dict:
                 "events": fit.n_events,
                 "converged": fit.converged,
             }
-        plain = simulate(key, params, as_inventory_quotes, agent, config, args.paths, None, model)
+        plain = simulate_quotes(
+            key, params, as_inventory_quotes, agent, config, args.paths, None, model
+        )
         row["plain_pnl_std"] = float(np.asarray(plain.pnl).std(ddof=1))
         if market == "toxic":
             info = np.asarray(plain.informed) != 0
@@ -96,8 +98,10 @@ def simulated(args) -> dict:
         for score in SCORES:
             aware = toxicity_aware_strategy(as_inventory_quotes, score)
             for name, (widen, skew) in VARIANTS.items():
-                paths = simulate(key, params, aware, toxicity_aware(agent, widen, skew, 0.2),
-                                 config, args.paths, None, model)  # fmt: skip
+                aware_params = toxicity_aware(agent, widen, skew, 0.2)
+                paths = simulate_quotes(
+                    key, params, aware, aware_params, config, args.paths, None, model
+                )
                 tag = name if score == "vpin" else f"hawkes_{name}"
                 row[tag] = paired_market_making(plain, paths, args.markout_steps)
         out[market] = row

@@ -3,6 +3,7 @@ table, GLFT exact against its asymptotic quotes, CJP against an independent matr
 and its value function against Monte Carlo."""
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -30,8 +31,6 @@ from wmjax.strategies import (
     table_quotes,
 )
 
-simulate = jax.jit(simulate_quotes, static_argnums=(2, 4, 5))
-
 # Avellaneda & Stoikov (2008), section 4: 1,000 simulations, s = 100, sigma = 2, T = 1,
 # dt = 0.005, k = 1.5, A = 140, q0 = 0. (profit mean, profit std, final q std)
 AS_TABLE = {
@@ -53,7 +52,7 @@ def as_runs():
             ("inventory", as_inventory_quotes),
             ("symmetric", as_symmetric_quotes),
         ):
-            runs[gamma, name] = simulate(
+            runs[gamma, name] = simulate_quotes(
                 jax.random.key(0), params, strategy, agent, config, AS_PATHS
             )
     return runs
@@ -144,7 +143,7 @@ def test_cjp_value_function_matches_monte_carlo(jump):
     params = quote_market_params(mid0=100.0, sigma=0.5, mo_rate=rate, decay_k=kappa, jump=jump)
     config = quote_config(1000, 0.001)
     table = cjp_table(kappa, rate, rate, phi, alpha, config, max_inventory=10, jump=jump)
-    paths = simulate(jax.random.key(1), params, table_quotes, table, config, 10_000)
+    paths = simulate_quotes(jax.random.key(1), params, table_quotes, table, config, 10_000)
     objective = np.asarray(
         paths.pnl - alpha * paths.final_inventory**2 - phi * paths.inventory_penalty
     )
@@ -156,7 +155,7 @@ def test_cjp_value_function_matches_monte_carlo(jump):
         assert per_fill > 0.5 * jump
 
 
-def test_bad_input_is_refused():
+def test_bad_input_is_refused(as_runs):
     with pytest.raises(InputError, match="sigma"):
         quote_market_params(sigma=-1.0)
     with pytest.raises(InputError, match="smaller dt"):
@@ -170,30 +169,51 @@ def test_bad_input_is_refused():
         )
     with pytest.raises(InputError, match="gamma"):
         avellaneda_stoikov(0.0, 2.0, 1.5)
-    # unjitted, with the default (infinite) limits: the rollout's finiteness check passes
+    # the runs (no limits: finite flags, not inf) passed simulate_quotes' finiteness check
+    paths = as_runs[0.1, "symmetric"]
+    assert paths.pnl.shape == (AS_PATHS,) and np.isfinite(np.asarray(paths.pnl)).all()
+
+
+def test_no_limit_is_a_flag_not_an_infinite_number():
+    """risk_limits() holds only finite leaves (no limit is a False flag, not inf), so the
+    rollout's finiteness check passes with nothing capped downstream; an infinite limit put
+    into RiskLimits by hand is refused naming the field, and so is a NaN limit."""
+    off = risk_limits()
+    assert all(np.isfinite(np.asarray(x)).all() for x in jax.tree.leaves(off))
+    assert not bool(off.has_position_limit) and not bool(off.has_loss_limit)
+    on = risk_limits(position_limit=5.0)
+    assert bool(on.has_position_limit) and float(on.position_limit) == 5.0
+    assert not bool(on.has_loss_limit)
+    with pytest.raises(InputError, match="loss_limit"):
+        risk_limits(loss_limit=float("nan"))
+    raw = off.replace(loss_limit=jnp.float32(jnp.inf))
     agent, config = avellaneda_stoikov(0.1, 2.0, 1.5), quote_config(10, 0.005)
-    paths = simulate_quotes(
-        jax.random.key(0), quote_market_params(), as_symmetric_quotes, agent, config, 2
-    )
-    assert paths.pnl.shape == (2,) and np.isfinite(np.asarray(paths.pnl)).all()
+    with pytest.raises(InputError, match=r"limits\.loss_limit"):
+        simulate_quotes(
+            jax.random.key(0), quote_market_params(), as_symmetric_quotes, agent, config, 2, raw
+        )
 
 
-def test_market_make_cli_json(capsys):
+def test_market_make_cli_json(capsys, as_runs):
     import json
 
     from wmjax.cli._main import main
 
-    argv = ["market-make", "--paths", "64", "--steps", "50", "--dt", "0.005", "--json"]
+    # the AS runs' size and configuration: "as" reuses their compiled program (the CJP agent's
+    # table and its value are the tests above)
+    argv = ["market-make", "--paths", str(AS_PATHS), "--json"]
     toxic = ["--informed-rate", "60", "--info-start-rate", "2", "--info-end-rate", "2"]
-    assert main([*argv, *toxic, "--agent", "as", "cjp", "as-toxic"]) == 0
+    assert main([*argv, *toxic, "--agent", "as", "as-toxic"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert set(out["agents"]) == {"as", "cjp", "as-toxic"}
+    assert set(out["agents"]) == {"as", "as-toxic"}
     for agent in out["agents"].values():
         assert agent["pnl_se"] > 0 and agent["fill_rate"] > 0 and agent["cvar99_loss"] > -1e3
     paired = out["as_toxic_minus_as"]["pnl"]
     assert paired["difference"] == pytest.approx(paired["new"] - paired["base"], abs=1e-6)
     assert main(["market-make", "--paths", "1"]) == 2
     assert "--paths" in capsys.readouterr().err
+    assert main(["market-make", "--agent", "as-toxic-hawkes"]) == 2  # the book's score only
+    assert "--market book" in capsys.readouterr().err
 
 
 def test_kill_switch_caps_the_loss_at_one_interval_beyond_the_limit():
@@ -203,9 +223,11 @@ def test_kill_switch_caps_the_loss_at_one_interval_beyond_the_limit():
     params = quote_market_params(sigma=6.0, jump=0.05)
     agent = avellaneda_stoikov(0.1, 6.0, 1.5)
     limits = risk_limits(position_limit=5.0, loss_limit=10.0, flatten_cost=0.2)
-    config = quote_config()
-    free = simulate(jax.random.key(3), params, as_symmetric_quotes, agent, config, 4000)
-    capped = simulate(jax.random.key(3), params, as_symmetric_quotes, agent, config, 4000, limits)
+    config = quote_config()  # the Avellaneda-Stoikov runs' compiled program (traced limits)
+    run = lambda lim: simulate_quotes(  # noqa: E731
+        jax.random.key(3), params, as_symmetric_quotes, agent, config, AS_PATHS, lim
+    )
+    free, capped = run(None), run(limits)
     assert np.abs(np.asarray(capped.inventory)).max() <= 5.0
     assert float((free.pnl < -10).mean()) > 0.005  # losses beyond the limit without the switch
     killed = np.asarray(capped.killed)

@@ -34,7 +34,8 @@ def test_drawdown_experiment_smoke(tmp_path):
     spec = importlib.util.spec_from_file_location("mm_drawdowns", script)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    result = module.main(["--out", str(tmp_path), "--paths", "200", "--steps", "100"])
+    # 500 steps: the bursts' order rate (140 + 280 per unit time) needs dt <= 1/420
+    result = module.main(["--out", str(tmp_path), "--paths", "200", "--steps", "500"])
     assert (tmp_path / "mm_drawdowns.json").stat().st_size > 0
     assert len(result["table"]) == 4 * 3 * 2
     assert result["killed_paths"] > 0 and result["bound_violations"] == 0

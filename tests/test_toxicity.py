@@ -32,8 +32,6 @@ from wmjax.strategies import (
     toxicity_aware_strategy,
 )
 
-simulate = jax.jit(simulate_quotes, static_argnums=(2, 4, 5))
-
 # Toxic flow (README): information events 1 per unit time lasting 0.5 on average, informed
 # market orders at twice the noise traders' rate on one side, the mid drifting 20 per unit time.
 TOXIC = quote_market_params(
@@ -98,14 +96,16 @@ def test_vpin_closed_forms_and_bulk_classification():
 @pytest.fixture(scope="module")
 def toxic_runs():
     key, n, model = jax.random.key(7), 1000, FLOW_MODEL
-    plain = simulate(key, TOXIC, as_inventory_quotes, AGENT, TOXIC_CONFIG, n, None, model)
+    plain = simulate_quotes(key, TOXIC, as_inventory_quotes, AGENT, TOXIC_CONFIG, n, None, model)
     runs = {"plain": plain}
     for score in ("vpin", "hawkes"):
         aware = toxicity_aware_strategy(as_inventory_quotes, score)
         tag = "" if score == "vpin" else "hawkes_"
         for name, widen, skew in (("zero", 0, 0), ("widen", 2.0, 0), ("widen_skew", 2.0, 0.5)):
             params = toxicity_aware(AGENT, widen, skew, threshold=0.2)
-            runs[tag + name] = simulate(key, TOXIC, aware, params, TOXIC_CONFIG, n, None, model)
+            runs[tag + name] = simulate_quotes(
+                key, TOXIC, aware, params, TOXIC_CONFIG, n, None, model
+            )
     return runs
 
 
@@ -224,12 +224,13 @@ def test_vpin_of_the_amzn_day():
         vpin_day(*lobster_trades(data), bar_s=1.0, buckets_per_day=200, window_buckets=200)
 
 
-def test_experiment_smoke(tmp_path):
+def test_experiment_smoke(tmp_path, toxic_runs):
     script = Path(__file__).resolve().parents[1] / "experiments" / "toxicity.py"
     spec = importlib.util.spec_from_file_location("toxicity_experiment", script)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    argv = ["--out", str(tmp_path), "--data", str(SHARED_DATA), "--paths", "32", "--steps", "100"]
+    # the toxic runs' configuration (1,000 paths of 500 steps): it reuses their compiled programs
+    argv = ["--out", str(tmp_path), "--data", str(SHARED_DATA), "--paths", "1000", "--steps", "500"]
     argv += ["--fit-paths", "0"]  # the Hawkes fit is the slow part
     result = module.main([*argv, "--markout-steps", "10"])
     assert (tmp_path / "toxicity.png").stat().st_size > 0

@@ -8,7 +8,7 @@ import numpy as np
 from wmjax.cli._common import add_json_flag, print_json, print_table
 from wmjax.cli._market_make_book import add_book_arguments, run_book
 
-AGENTS = ("as", "as-symmetric", "glft", "cjp", "as-toxic", "learned")
+AGENTS = ("as", "as-symmetric", "glft", "cjp", "as-toxic", "as-toxic-hawkes", "learned")
 DEFAULT_AGENTS = ("as", "as-symmetric", "glft", "cjp")
 
 
@@ -31,7 +31,8 @@ def register(subparsers) -> None:
         nargs="+",
         default=None,
         help="agents (default: the closed-form ones; as-toxic = AS widened/skewed by VPIN; "
-        "learned: a flax maker trained through the relaxed book, --market book only)",
+        "as-toxic-hawkes: by the flow's Hawkes intensity imbalance and learned: a flax maker "
+        "trained through the relaxed book, --market book only)",
     )
     p.add_argument("--gamma", type=float, default=0.1, help="risk aversion (default 0.1)")
     p.add_argument("--sigma", type=float, default=2.0, help="mid volatility (default 2)")
@@ -110,8 +111,9 @@ def run(args) -> int:
         args.agent = args.agent or ["as", "glft", "cjp"]
         return run_book(args)
     args.agent = args.agent or list(DEFAULT_AGENTS)
-    if "learned" in args.agent:
-        raise InputError("--agent learned runs on the book only: add --market book")
+    for book_only in ("learned", "as-toxic-hawkes"):
+        if book_only in args.agent:
+            raise InputError(f"--agent {book_only} runs on the book only: add --market book")
     paths = positive_int("--paths", args.paths, minimum=2)
     markout_steps = positive_int("--markout-steps", args.markout_steps)
     config = quote_config(args.steps, args.dt, args.vpin_bucket, args.vpin_window)
@@ -125,12 +127,11 @@ def run(args) -> int:
         info_end_rate=args.info_end_rate,
         info_drift=args.info_drift,
     )
-    simulate = jax.jit(simulate_quotes, static_argnums=(2, 4, 5))
     key = jax.random.key(args.seed)
     out, runs = {}, {}
     for name in args.agent:
         strategy, agent = _strategy(name, args, config)
-        runs[name] = simulate(key, params, strategy, agent, config, paths)
+        runs[name] = simulate_quotes(key, params, strategy, agent, config, paths)
         out[name] = summary(runs[name], config.horizon, markout_steps)
     report = {"agents": out, "paths": paths, "market": "model"}
     if "as" in runs and "as-toxic" in runs:

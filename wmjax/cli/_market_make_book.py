@@ -7,7 +7,7 @@ import numpy as np
 
 from wmjax.cli._common import print_json, print_table, progress
 
-BOOK_AGENTS = ("as", "glft", "cjp", "learned", "as-toxic")
+BOOK_AGENTS = ("as", "glft", "cjp", "learned", "as-toxic", "as-toxic-hawkes")
 
 
 def add_book_arguments(p) -> None:
@@ -96,10 +96,12 @@ def run_book(args) -> int:
                     policy=policy,
                 )
                 agent = (policy, trained.params)
-            elif name == "as-toxic":
+            elif name in ("as-toxic", "as-toxic-hawkes"):
+                # the same widen, skew and threshold on the tape's VPIN or the flow's Hawkes score
                 as_params = next(iter(families["as"].values()))[1]
+                score = "hawkes" if name == "as-toxic-hawkes" else "vpin"
                 agent = st.toxicity_aware_maker(
-                    market, as_params, args.widen, args.skew, args.vpin_threshold, args.lot
+                    market, as_params, args.widen, args.skew, args.vpin_threshold, args.lot, score
                 )
             else:
                 agent = next(iter(families[name].values()))

@@ -198,12 +198,27 @@ from wmjax.market._stale_quotes import (
 )
 from wmjax.market._toxicity import (
     VpinState,
+    flow_hawkes_imbalance,
     hawkes_excitation,
     hawkes_excitation_update,
     hawkes_imbalance,
     vpin_state,
     vpin_update,
     vpin_value,
+)
+from wmjax.market._venue_books import (
+    VenueBooks,
+    shift_book,
+    venue_pnl_ticks,
+)
+from wmjax.market._venue_types import (
+    VenueBooksParams,
+    VenueObservation,
+    VenueOrders,
+    VenueRecord,
+    VenueState,
+    VenueStats,
+    venue_books_params,
 )
 from wmjax.market._venues import (
     TAIL_KINDS,
@@ -319,7 +334,14 @@ __all__ = [
     "StaleQuoteParams",
     "StaleState",
     "VenueAction",
+    "VenueBooks",
+    "VenueBooksParams",
+    "VenueObservation",
+    "VenueOrders",
     "VenueParams",
+    "VenueRecord",
+    "VenueState",
+    "VenueStats",
     "VenuesMarket",
     "VenuesObservation",
     "VenuesState",
@@ -347,6 +369,7 @@ __all__ = [
     "expected_paths",
     "fill_model",
     "flow",
+    "flow_hawkes_imbalance",
     "hawkes_excitation",
     "hawkes_excitation_update",
     "hawkes_imbalance",
@@ -389,6 +412,7 @@ __all__ = [
     "sample_latency_us",
     "sample_liquidity",
     "sample_venues",
+    "shift_book",
     "simulate_basket",
     "simulate_baskets",
     "simulate_flow",
@@ -400,7 +424,9 @@ __all__ = [
     "submit_order",
     "transient_execution_offset",
     "u_shaped_profile",
+    "venue_books_params",
     "venue_params",
+    "venue_pnl_ticks",
     "volatility_multipliers",
     "vpin_state",
     "vpin_update",

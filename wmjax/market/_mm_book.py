@@ -57,7 +57,12 @@ from wmjax.market._book_shared import (
 from wmjax.market._book_status import BookStatus
 from wmjax.market._latency import sample_latency_us
 from wmjax.market._protocol import Fills
-from wmjax.market._toxicity import VpinState, vpin_state, vpin_value
+from wmjax.market._toxicity import (
+    VpinState,
+    flow_hawkes_imbalance,
+    vpin_state,
+    vpin_value,
+)
 
 
 @struct.dataclass
@@ -79,7 +84,9 @@ class MakerObservation:
     levels in [-1, 1], trade_imbalance (buy - sell) / volume and volume_shares of the last
     interval, volatility_ticks of the mid in it, inventory_shares, pnl (mark-to-market, price
     units x shares), bid/ask_queue_ahead_shares and bid/ask_resting_shares of our quotes, the
-    tape's vpin and signed order_imbalance, tick_size and the mean one-way latency_us.
+    tape's vpin and signed order_imbalance, the flow's market-buy and market-sell intensities
+    market_order_intensity_per_s (2,) now (its Hawkes excitation with the params' flow) and
+    their hawkes_imbalance in [-1, 1], tick_size and the mean one-way latency_us.
     """
 
     mid: jax.Array
@@ -98,6 +105,8 @@ class MakerObservation:
     ask_resting_shares: jax.Array
     vpin: jax.Array
     order_imbalance: jax.Array
+    market_order_intensity_per_s: jax.Array
+    hawkes_imbalance: jax.Array
     tick_size: jax.Array
     latency_us: jax.Array
 
@@ -228,6 +237,7 @@ class MarketMakingBook:
         q = _quotes(state.book, state.anchor_ticks).astype(jnp.float32)
         mid_now = 0.5 * (q[0] + q[1])
         vpin, imbalance = vpin_value(state.tape, self.vpin_bucket_shares)
+        score, intensity = flow_hawkes_imbalance(params.flow, state.flow_state)
         return MakerObservation(
             **market_view(state, params),
             inventory_shares=s.inventory_shares,
@@ -238,6 +248,8 @@ class MarketMakingBook:
             ask_resting_shares=resting[1],
             vpin=vpin,
             order_imbalance=imbalance,
+            market_order_intensity_per_s=intensity,
+            hawkes_imbalance=score,
         )
 
     def step(self, key, state: MakerState, action: QuoteAction, params: BookParams):

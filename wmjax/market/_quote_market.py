@@ -33,6 +33,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from flax import struct
 
 from wmjax._checks import positive, positive_int, require
@@ -195,27 +196,55 @@ Strategy = Callable[[Any, QuoteObservation], Quotes]
 class RiskLimits:
     """Deterministic controls applied on top of any strategy (they can only remove quotes).
 
+    Every leaf is finite (the rollout refuses NaN and inf params): a control that is off has
+    its flag False and its limit 0, not an infinite limit.
+
     Attributes:
-        position_limit: no quote that could take |inventory| above this (units).
-        loss_limit: kill switch: when the mark-to-market P&L at the start of a step is
-            <= -loss_limit (price units), the inventory is flattened at the mid less
-            `flatten_cost` per unit and quoting stops for the rest of the horizon.
+        position_limit: no quote that could take |inventory| above this (units), when
+            `has_position_limit`.
+        loss_limit: kill switch, when `has_loss_limit`: when the mark-to-market P&L at the
+            start of a step is <= -loss_limit (price units), the inventory is flattened at the
+            mid less `flatten_cost` per unit and quoting stops for the rest of the horizon.
         flatten_cost: price units per unit paid to flatten (half-spread plus impact).
+        has_position_limit, has_loss_limit: whether each control is on.
     """
 
     position_limit: jax.Array
     loss_limit: jax.Array
     flatten_cost: jax.Array
+    has_position_limit: jax.Array
+    has_loss_limit: jax.Array
+
+    def allows_buy(self, inventory) -> jax.Array:
+        """Whether one more unit bought keeps the inventory within the limit (always, with none)."""
+        return ~self.has_position_limit | (inventory + 1 <= self.position_limit)
+
+    def allows_sell(self, inventory) -> jax.Array:
+        """Whether one more unit sold keeps the inventory within the limit (always, with none)."""
+        return ~self.has_position_limit | (inventory - 1 >= -self.position_limit)
+
+    def loss_hit(self, mark_to_market) -> jax.Array:
+        """Whether the kill switch fires at this mark-to-market (never, with no loss limit)."""
+        return self.has_loss_limit & (mark_to_market <= -self.loss_limit)
 
 
 def risk_limits(
     position_limit: float = jnp.inf, loss_limit: float = jnp.inf, flatten_cost: float = 0.0
 ) -> RiskLimits:
-    """Checked limits; the defaults (infinite) switch both controls off."""
+    """Checked limits; inf (the default) switches a control off (stored as a False flag)."""
+    on = {}
     for name, value in (("position_limit", position_limit), ("loss_limit", loss_limit)):
-        require(float(value) > 0, f"{name} must be > 0 (inf for no limit), got {value}")
+        value = float(value)
+        require(not np.isnan(value) and value > 0, f"{name} must be > 0 (inf: none), got {value}")
+        on[name] = np.isfinite(value)
     positive("flatten_cost", flatten_cost, allow_zero=True)
-    return RiskLimits(*(jnp.float32(v) for v in (position_limit, loss_limit, flatten_cost)))
+    return RiskLimits(
+        position_limit=jnp.float32(position_limit if on["position_limit"] else 0.0),
+        loss_limit=jnp.float32(loss_limit if on["loss_limit"] else 0.0),
+        flatten_cost=jnp.float32(flatten_cost),
+        has_position_limit=jnp.bool_(on["position_limit"]),
+        has_loss_limit=jnp.bool_(on["loss_limit"]),
+    )
 
 
 def markout(paths: QuotePaths, horizon_steps: int) -> jax.Array:

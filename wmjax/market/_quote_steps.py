@@ -120,8 +120,8 @@ class QuoteMarket:
         dt, p, limits = self.config.dt, params.market, params.limits
         mid, q, cash, info = state.mid, state.inventory, state.cash, state.info
         quotes = action.replace(
-            bid_on=action.bid_on & ~state.killed & (q + 1 <= limits.position_limit),
-            ask_on=action.ask_on & ~state.killed & (q - 1 >= -limits.position_limit),
+            bid_on=action.bid_on & ~state.killed & limits.allows_buy(q),
+            ask_on=action.ask_on & ~state.killed & limits.allows_sell(q),
         )
         bid_depth = jnp.asarray(quotes.bid_depth, mid.dtype)
         ask_depth = jnp.asarray(quotes.ask_depth, mid.dtype)
@@ -151,7 +151,7 @@ class QuoteMarket:
         # the kill switch reads the mark at the next step's mid, before that step's quotes
         q_next, cash_next = q + net, cash - paid
         live = state.step < self.config.n_steps - 1
-        kill = live & ~state.killed & (cash_next + q_next * mid_next <= -limits.loss_limit)
+        kill = live & ~state.killed & limits.loss_hit(cash_next + q_next * mid_next)
         flat_paid = jnp.where(kill, -q_next * mid_next + jnp.abs(q_next) * limits.flatten_cost, 0.0)
         flat_shares = jnp.where(kill, -q_next, 0.0)
         record = QuoteRecord(

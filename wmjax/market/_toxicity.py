@@ -14,7 +14,9 @@ sell (1) market orders, exponential kernels alpha_ij·beta_ij·exp(-beta_ij·t) 
 & Muzy 2015), the filtered intensities lambda_i(t) = mu_i + sum_j alpha_ij·beta_ij·E_ij(t), E_ij
 the decayed count of past j-events at rate beta_ij, give (lambda_buy - lambda_sell) /
 (lambda_buy + lambda_sell) in [-1, 1]: which side the flow is excited towards now, without a
-volume clock. Counts of an interval are placed at its middle.
+volume clock. Counts of an interval are placed at its middle. On the book the flow is itself a
+Hawkes process whose excitation the market carries, so its filtered intensities are exact at
+each decision (`flow_hawkes_imbalance`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from flax import struct
 
 from wmjax._checks import positive_int
 from wmjax.hawkes import HawkesParams
+from wmjax.market import _flow as flow
 
 
 @struct.dataclass
@@ -101,3 +104,14 @@ def hawkes_imbalance(excitation, model: HawkesParams) -> tuple[jax.Array, jax.Ar
     alpha, beta = jnp.asarray(model.alpha, dtype), jnp.asarray(model.beta, dtype)
     lam = jnp.asarray(model.mu, dtype) + (alpha * beta * excitation).sum(axis=1)
     return (lam[0] - lam[1]) / (lam[0] + lam[1]), lam
+
+
+def flow_hawkes_imbalance(params: flow.FlowParams, state: flow.FlowState):
+    """(imbalance, (2,) intensities) of the book's own flow: the market-buy and market-sell
+    intensities lambda_i = mu_i + the excitation the flow carries (`FlowState`, events/s, at
+    the end of the last interval: what is known at a decision), with the calibrated `params`;
+    imbalance = (lambda_buy - lambda_sell) / (lambda_buy + lambda_sell)."""
+    types = jnp.asarray([flow.FlowType.MARKET_BUY, flow.FlowType.MARKET_SELL])
+    lam = params.hawkes.mu[types] + state.excitation_per_s.sum(axis=0)[types]
+    lam = lam.astype(jnp.float32)
+    return (lam[0] - lam[1]) / jnp.maximum(lam[0] + lam[1], 1e-30), lam

@@ -62,8 +62,7 @@ def quote_observation(obs: Observation, lot_shares: float, trading_day_s: float)
         step=obs.step,
         vpin=m.vpin,
         order_imbalance=m.order_imbalance,
-        # the book's observation carries no filtered Hawkes intensities
-        hawkes_imbalance=jnp.zeros_like(m.vpin),
+        hawkes_imbalance=m.hawkes_imbalance,
     )
 
 
@@ -282,9 +281,12 @@ def closed_form_makers(
     return out
 
 
-def toxicity_aware_maker(market, base_params, widen, skew, threshold, lot_shares=100.0):
-    """The Avellaneda-Stoikov maker widened and skewed by the tape's VPIN on the book
-    (`toxicity_aware_strategy`; widen and skew in ticks)."""
-    strategy = toxicity_aware_strategy(as_inventory_quotes)
+def toxicity_aware_maker(
+    market, base_params, widen, skew, threshold, lot_shares=100.0, score: str = "vpin"
+):
+    """The Avellaneda-Stoikov maker widened and skewed by a toxicity score on the book
+    (`toxicity_aware_strategy`; widen and skew in ticks): `score` "vpin" (the tape's VPIN and
+    signed imbalance) or "hawkes" (the flow's market-order intensity imbalance)."""
+    strategy = toxicity_aware_strategy(as_inventory_quotes, score)
     policy = BookQuoting(strategy, market.offsets_ticks, lot_shares, market.trading_day_s)
     return policy, toxicity_aware(base_params, widen, skew, threshold)

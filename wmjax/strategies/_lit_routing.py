@@ -12,6 +12,9 @@ by predicted fill quality, and the naive routers beside it; all are rollout poli
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -63,13 +66,31 @@ def routing_costs_bps(
 ) -> dict[str, np.ndarray]:
     """Cost against the arrival mid, bps (positive is a cost), of a marketable buy of
     `quantity_shares` per path for each router (`{name: (policy, policy_params)}`), on the same
-    `n_paths` paths of `key` (common random numbers: the same books, latencies and fades)."""
+    `n_paths` paths of `key` (common random numbers: the same books, latencies and fades).
+    One compiled rollout serves every router of the set (the router is a traced index)."""
     positive("quantity_shares", quantity_shares)
     n_paths = positive_int("n_paths", n_paths, minimum=2)
     parent = order(quantity_shares, 1.0 / 23400.0, "buy")
     config = RolloutConfig(n_paths=n_paths, n_steps=1, shard=False)
     market = LitVenuesMarket()
+    policy = _one_of(tuple(p for p, _ in routers.values()))
+    each = tuple(pp for _, pp in routers.values())
     return {
-        name: np.asarray(rollout(key, market, params, policy, pp, parent, config).is_bps)
-        for name, (policy, pp) in routers.items()
+        name: np.asarray(
+            rollout(key, market, params, policy, (jnp.int32(i), each), parent, config).is_bps
+        )
+        for i, name in enumerate(routers)
     }
+
+
+@functools.cache
+def _one_of(policies: tuple) -> Callable:
+    """One rollout policy for the set `policies`: its params `(index, (params of each))` pick
+    the policy by a traced index, so the rollout compiles once for the whole set."""
+
+    def policy(params, obs: Observation) -> LitAction:
+        index, each = params
+        branches = [functools.partial(p, pp) for p, pp in zip(policies, each, strict=True)]
+        return jax.lax.switch(index, branches, obs)
+
+    return policy

@@ -14,10 +14,10 @@ from collections.abc import Callable
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 
 from wmjax._checks import InputError
 from wmjax.execution import Observation, RolloutConfig, account, order, rollout
+from wmjax.execution._rollout import _check_finite as check_finite
 from wmjax.hawkes import HawkesParams
 from wmjax.market._quote_market import (
     QuoteConfig,
@@ -66,26 +66,37 @@ def simulate_quotes(
     `wmjax.execution.rollout` (path keys from `key`, common random numbers across strategies);
     the maker's Hawkes-intensity imbalance filters the tape with `flow_model` (a 2-D Hawkes
     model of buy and sell market orders, time in the market's unit; by default the Poisson
-    flow, whose imbalance is 0). Jit-able with `strategy`, `config` and `n_paths` static."""
+    flow, whose imbalance is 0). Compiled once per (strategy, config, n_paths) and shared by
+    every caller (the limits, flow model and parameters are traced): call it directly. A NaN
+    depth in `strategy_params` (a `DepthTable`'s unquoted side) is allowed; NaN or inf in the
+    market's parameters or the limits is refused."""
     limits = risk_limits() if limits is None else limits
-    # "no limit" is inf in RiskLimits; the rollout refuses non-finite params, so cap it
-    big = jnp.finfo(jnp.float32).max
-    limits = jax.tree.map(lambda x: jnp.minimum(x, big), limits)
     flow_model = poisson_flow_model(params) if flow_model is None else flow_model
     if not isinstance(n_paths, int) or n_paths < 1:
         raise InputError(f"n_paths must be an integer >= 1, got {n_paths!r}")
     check_quote_run(params, config)
-    session = quote_session_order(config)
+    session_params = QuoteSessionParams(params, limits, flow_model)
+    check_finite("market_params", session_params)
+    return _simulate(key, session_params, strategy, strategy_params, config, n_paths)
+
+
+@functools.partial(jax.jit, static_argnames=("strategy", "config", "n_paths"))
+def _simulate(key, session_params, strategy, strategy_params, config, n_paths) -> QuotePaths:
     paths = rollout(
         key,
         QuoteMarket(config),
-        QuoteSessionParams(params, limits, flow_model),
+        session_params,
         quote_policy(strategy),
         strategy_params,
-        session,
+        quote_session_order(config),
         RolloutConfig(n_paths=n_paths, n_steps=config.n_steps, shard=False),
     )
-    acc = account(paths, session)
+    return _quote_paths(paths, config)
+
+
+def _quote_paths(paths, config: QuoteConfig) -> QuotePaths:
+    """The rollout's paths as the market maker's figures (the account from the fills)."""
+    acc = account(paths, quote_session_order(config))
     rec = paths.records
     inventory = acc.inventory_shares
     return QuotePaths(
