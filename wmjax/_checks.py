@@ -7,6 +7,8 @@ paths return status flags instead (see each module).
 
 from __future__ import annotations
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 from jax.core import Tracer
 
@@ -69,3 +71,13 @@ def positive_int(name: str, value, *, minimum: int = 1) -> int:
         raise InputError(f"{name} must be an integer >= {minimum}, got {value!r}")
     require(int(value) >= minimum, f"{name} must be >= {minimum}, got {value}")
     return int(value)
+
+
+def finite_tree(name: str, tree) -> None:
+    """InputError naming the first float leaf of `tree` that holds a NaN or inf (concrete
+    values only: under jit or grad the caller's own checks apply)."""
+    for path, leaf in jax.tree_util.tree_leaves_with_path(tree):
+        if not is_concrete(leaf) or not jnp.issubdtype(jnp.result_type(leaf), jnp.floating):
+            continue
+        if not bool(np.all(np.isfinite(np.asarray(leaf)))):
+            raise InputError(f"{name}{jax.tree_util.keystr(path)} must be finite (no NaN or inf)")

@@ -18,7 +18,7 @@ import numpy as np
 from flax import struct
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from wmjax._checks import InputError, is_concrete, require
+from wmjax._checks import InputError, finite_tree, is_concrete, require
 from wmjax.execution._order import Order, RolloutConfig, check_order
 
 PATHS_AXIS = "paths"
@@ -216,18 +216,6 @@ def rollout(
         )
     if is_concrete(key) and not jnp.issubdtype(jnp.asarray(key).dtype, jax.dtypes.prng_key):
         require(jnp.asarray(key).shape == (2,), "key must be a jax.random.key (or PRNGKey)")
-    _check_finite("policy_params", policy_params)
-    _check_finite("market_params", market_params)
+    finite_tree("policy_params", policy_params)
+    finite_tree("market_params", market_params)
     return _rollout(key, market, market_params, policy, policy_params, order, config)
-
-
-def _check_finite(name: str, tree) -> None:
-    """InputError naming the first float leaf of `tree` that holds a NaN or inf (concrete
-    values only: under jit or grad the caller's own checks apply)."""
-    leaves = jax.tree_util.tree_leaves_with_path(tree)
-    for path, leaf in leaves:
-        if not is_concrete(leaf) or not jnp.issubdtype(jnp.result_type(leaf), jnp.floating):
-            continue
-        if not bool(np.all(np.isfinite(np.asarray(leaf)))):
-            where = name + jax.tree_util.keystr(path)
-            raise InputError(f"{where} must be finite (no NaN or inf)")

@@ -15,9 +15,8 @@ from typing import Any
 
 import jax
 
-from wmjax._checks import InputError
+from wmjax._checks import InputError, finite_tree
 from wmjax.execution import Observation, RolloutConfig, account, order, rollout
-from wmjax.execution._rollout import _check_finite as check_finite
 from wmjax.hawkes import HawkesParams
 from wmjax.market._quote_market import (
     QuoteConfig,
@@ -76,7 +75,7 @@ def simulate_quotes(
         raise InputError(f"n_paths must be an integer >= 1, got {n_paths!r}")
     check_quote_run(params, config)
     session_params = QuoteSessionParams(params, limits, flow_model)
-    check_finite("market_params", session_params)
+    finite_tree("market_params", session_params)
     return _simulate(key, session_params, strategy, strategy_params, config, n_paths)
 
 
