@@ -59,15 +59,22 @@ from wmjax.models._dark_pool_router import (
 )
 from wmjax.models._execution_world import (
     ExecutionWorldModel,
-    Plan,
+    contrast_effects,
     execution_features,
     load_execution_world,
-    plan_policy,
     price_risk_bps,
-    sample_problems,
     save_execution_world,
-    simulate_plans,
     train_execution_world_model,
+)
+from wmjax.models._execution_world_data import (
+    CONTRASTS,
+    EXECUTION_MARKET,
+    Plan,
+    contrast_problems,
+    execution_market,
+    plan_policy,
+    sample_problems,
+    simulate_plans,
 )
 from wmjax.models._hmm import (
     GaussianHMM,
@@ -204,6 +211,8 @@ from wmjax.models._world_train import (
 )
 
 __all__ = [
+    "CONTRASTS",
+    "EXECUTION_MARKET",
     "IMPACT_LAWS",
     "ACWorldParams",
     "Action",
@@ -267,6 +276,8 @@ __all__ = [
     "bootstrap_macro_f1",
     "calibrate_price_head",
     "compare_regime_detectors",
+    "contrast_effects",
+    "contrast_problems",
     "detector_probabilities",
     "dream_is_bps",
     "dream_loss",
@@ -275,6 +286,7 @@ __all__ = [
     "ewma_prior_log_var",
     "ewma_variance",
     "execution_features",
+    "execution_market",
     "explore_policy",
     "explore_venues",
     "fill_calibration",
