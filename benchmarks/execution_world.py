@@ -26,6 +26,7 @@ import numpy as np
 from wmjax.analytics import (
     athl_cost_bps,
     istar_cost_bps,
+    mean_se,
     named_strategy_params,
     prediction_metrics,
     pretrade,
@@ -45,6 +46,7 @@ from wmjax.models import (
     PathDistribution,
     Plan,
     batch_schedules,
+    contrast_effects,
     fit_square_root_law,
     intraday_markets,
     load_ac_world,
@@ -112,8 +114,11 @@ def bench_ac(args) -> dict:
         loaded = load_ac_world(model=model)
         params = model.init(jax.random.key(0)).replace(policy=loaded.policy)
         train = {"train_s": None, "updates": 0}
+        if args.ac_gamma_continue:
+            params = params.replace(gamma_policy=loaded.gamma_policy)
         if args.ac_gamma_updates:
-            # the gamma correction alone, from a fresh (zero) one; the policy frozen
+            # the gamma correction alone, from a fresh (zero) one or, with --ac-gamma-continue,
+            # the packaged one; the policy frozen
             result = train_ac_world_model(
                 jax.random.key(args.seed),
                 model,
@@ -123,10 +128,13 @@ def bench_ac(args) -> dict:
                 learning_rate=args.ac_gamma_lr,
                 init_params=params,
                 train_policy=False,
+                clip_norm=args.ac_clip_norm,
             )
             params = result.params
             train = {
                 "gamma_lr": args.ac_gamma_lr,
+                "gamma_continued": args.ac_gamma_continue,
+                "clip_norm": args.ac_clip_norm,
                 "gamma_train_s": result.seconds,
                 "gamma_updates": result.n_done,
                 "final_loss_ratio_vs_closed_form": float(np.mean(result.losses[-50:])),
@@ -311,7 +319,7 @@ def bench_impact_book(args) -> dict:
 
 
 def bench_world(args) -> dict:
-    train_data = sample_problems(jax.random.key(1), 4000)
+    train_data = sample_problems(jax.random.key(1), args.world_problems)
     labels, sim_s = _timed(simulate_plans, jax.random.key(2), *train_data)
     test_data = sample_problems(jax.random.key(3), 1000)
     test_labels = simulate_plans(jax.random.key(4), *test_data, n_paths=256)
@@ -325,13 +333,29 @@ def bench_world(args) -> dict:
     out = imagine(result.params, test_data[2], test_data[0], test_data[1])
     shortfall = prediction_metrics(out["is_mean_bps"], test_labels["is_mean_bps"])
     rel = reliability(np.asarray(out["completion_prob"]), np.asarray(test_labels["completion"]))
+    effects = contrast_effects(
+        jax.random.key(6), model, result.params, test_data, args.world_pairs, n_paths=256
+    )
+    responses = {
+        name: {
+            target: {
+                "simulator_mean": mean_se(e["simulator"][target]),
+                "model_mean": float(np.mean(e["model"][target])),
+                "rmse": float(np.sqrt(np.mean((e["model"][target] - e["simulator"][target]) ** 2))),
+                "corr": float(np.corrcoef(e["model"][target], e["simulator"][target])[0, 1]),
+            }
+            for target in ("is_mean_bps", "completion")
+        }
+        for name, e in effects.items()
+    }
     # surrogate pre-trade vs the simulator on a desk market: 5 standard strategies
     o = order(2e5, 0.5, "buy", risk_aversion=0.5)
     mp = desk_market_params(10, 0.5)
     strategies = standard_strategies(o, mp)
     names = tuple(s.name for s in strategies)
     sp = named_strategy_params(names, o, mp)
-    plans = Plan(sp.fractions, sp.pov_rate, jnp.ones(len(names)))
+    zeros = jnp.zeros(len(names))
+    plans = Plan(sp.fractions, sp.pov_rate, jnp.ones(len(names)), zeros, zeros)
     stack = lambda x: jnp.broadcast_to(x, (len(names), *jnp.shape(x)))  # noqa: E731
 
     def surrogate():
@@ -362,6 +386,7 @@ def bench_world(args) -> dict:
         "impact_rmse_bps": prediction_metrics(out["impact_bps"], test_labels["impact_bps"])["rmse"],
         "completion_reliability_max_gap": rel["max_gap"],
         "completion_reliability": rel,
+        "responses": responses,
         "pretrade": {
             "strategies": names,
             "surrogate_mean_bps": pred["is_mean_bps"],
@@ -401,10 +426,18 @@ def main(argv=None) -> dict:
         help="with --ac-pretrained: train the gamma correction for this many updates",
     )
     parser.add_argument("--ac-gamma-lr", type=float, default=3e-3)
+    parser.add_argument(
+        "--ac-gamma-continue",
+        action="store_true",
+        help="with --ac-gamma-updates: start from the packaged gamma correction",
+    )
+    parser.add_argument("--ac-clip-norm", type=float, default=1.0, help="global gradient norm")
     parser.add_argument("--seed", type=int, default=4, help="training key of --ac-gamma-updates")
     parser.add_argument("--impact-updates", type=int, default=4000)
     parser.add_argument("--laws", default=",".join(IMPACT_LAWS), help="impact laws to train on")
     parser.add_argument("--world-updates", type=int, default=1500)
+    parser.add_argument("--world-problems", type=int, default=4000)
+    parser.add_argument("--world-pairs", type=int, default=200, help="pairs per contrast")
     parser.add_argument("--save-weights", action="store_true")
     parser.add_argument("--json", default=None)
     args = parser.parse_args(argv)

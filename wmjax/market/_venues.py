@@ -16,6 +16,14 @@ One interval of `VenuesMarket.step` routes a child order of `shares` shares as f
 3. the rest of the child order, shares - sum of dark fills, goes to the lit market at the moved
    mid and pays its half spread and impact (`ImpactMarket.step`).
 
+A part of the child order may instead rest as a limit order at the lit near touch
+(`passive_shares`, taken before the dark and lit parts): it fills min(passive, f V E) at
+mid - side eps (it earns the half spread and pays no impact), V the interval's market volume,
+f `passive_fill_share` and E ~ Exp(1) drawn from the step key only; what does not fill is
+cancelled at the interval's end and stays with the parent order (the schedule carries it).
+The lit market may be `ImpactMarket` or `RegimeImpactMarket` (a regime chain under the lit
+prices; the pools and the limit order are the same in either regime).
+
 The dark liquidity is drawn from the step key only, never from the allocation, so every router
 meets the same pools on the same key (common random numbers).
 """
@@ -32,11 +40,18 @@ from flax import struct
 from wmjax._checks import finite_array, positive, positive_int, require
 from wmjax.market._impact_market import ImpactMarket, ImpactObservation, ImpactParams, ImpactState
 from wmjax.market._protocol import Fills
+from wmjax.market._regime_market import (
+    RegimeImpactMarket,
+    RegimeObservation,
+    RegimeParams,
+    RegimeState,
+)
 
 TAIL_KINDS = ("poisson", "power_law")
 POISSON_MAX_LOTS = 127
 POISSON_MAX_MEAN_LOTS = 50.0
 _DARK_STREAM = 1
+_PASSIVE_STREAM = 2
 
 
 @struct.dataclass
@@ -52,9 +67,11 @@ class VenueParams:
         power_exponent: (K,) alpha of the power-law tail, P(L >= s) = s^(-alpha).
         improvement_frac: (K,) share of the half spread a dark fill saves (1: midpoint).
         adverse_bps_per_lot: (K,) mid move against us per lot filled in the pool, bps.
+        passive_fill_share: mean share of an interval's market volume a limit order resting
+            at the lit near touch can fill (0: limit orders never fill).
     """
 
-    lit: ImpactParams
+    lit: ImpactParams | RegimeParams
     lot_shares: jax.Array
     zero_prob: jax.Array
     tail_kind: jax.Array
@@ -62,6 +79,7 @@ class VenueParams:
     power_exponent: jax.Array
     improvement_frac: jax.Array
     adverse_bps_per_lot: jax.Array
+    passive_fill_share: jax.Array = 0.0
 
     @property
     def n_steps(self) -> int:
@@ -82,11 +100,15 @@ def venue_params(
     improvement_frac=None,
     adverse_bps_per_lot=None,
     lot_shares: float = 100.0,
+    passive_fill_share: float = 0.0,
 ) -> VenueParams:
     """Checked float32 `VenueParams` for K pools; `tail_kind` holds "poisson" / "power_law"
     names (or 0 / 1). Defaults: Poisson mean 4 lots, alpha 1.5, midpoint pools, no adverse
-    selection."""
-    require(isinstance(lit, ImpactParams), "lit must be ImpactParams (use impact_params(...))")
+    selection, limit orders that never fill."""
+    require(
+        isinstance(lit, ImpactParams | RegimeParams),
+        "lit must be ImpactParams or RegimeParams (use impact_params(...) / regime_params(...))",
+    )
     zero = finite_array("zero_prob", zero_prob, ndim=1)
     k = zero.size
     require(k >= 1, "zero_prob needs one entry per dark pool (at least one pool)")
@@ -122,6 +144,9 @@ def venue_params(
         power_exponent=per_pool("power_exponent", power_exponent, 1.5, False),
         improvement_frac=improvement,
         adverse_bps_per_lot=per_pool("adverse_bps_per_lot", adverse_bps_per_lot, 0.0, True),
+        passive_fill_share=jnp.float32(
+            positive("passive_fill_share", passive_fill_share, allow_zero=True)
+        ),
     )
 
 
@@ -141,6 +166,7 @@ def sample_venues(key, lit: ImpactParams, n_venues: int, lot_shares: float = 100
         power_exponent=u(3, 0.8, 2.5),
         improvement_frac=jnp.where(jax.random.bernoulli(ks[4], 0.5, (k,)), 1.0, 0.5),
         adverse_bps_per_lot=u(5, 0.0, 0.1),
+        passive_fill_share=jnp.float32(0.0),
     )
 
 
@@ -181,11 +207,13 @@ class VenueAction:
     sent to the pools first (scaled down if they exceed `shares`); the rest goes lit.
     `expected_fill_shares` (K,) is the router's own forecast of the dark fills (zeros if it
     makes none): the market only records it beside the realised fills, for checking routers'
-    predictions; it changes nothing."""
+    predictions; it changes nothing. `passive_shares` of `shares` rest as a limit order at the
+    lit near touch for the interval (taken first; the dark and lit parts share the rest)."""
 
     shares: jax.Array
     dark_shares: jax.Array
     expected_fill_shares: jax.Array
+    passive_shares: jax.Array = 0.0
 
 
 @struct.dataclass
@@ -193,7 +221,7 @@ class VenuesState:
     """The lit market's state and, per pool, the shares sent and filled so far on this path,
     and the fills the router expected (the sum of its `expected_fill_shares`)."""
 
-    lit: ImpactState
+    lit: ImpactState | RegimeState
     sent_shares: jax.Array
     filled_shares: jax.Array
     expected_shares: jax.Array
@@ -202,14 +230,16 @@ class VenuesState:
 @struct.dataclass
 class VenuesObservation:
     """What a router sees: the lit observation and half spread (price units), its own censored
-    record per pool so far (shares sent, shares filled), and the lot size."""
+    record per pool so far (shares sent, shares filled), the lot size, and the interval's
+    market volume (shares, as it prints: POV tracks it)."""
 
     mid: jax.Array
-    lit: ImpactObservation
+    lit: ImpactObservation | RegimeObservation
     lit_half_spread: jax.Array
     sent_shares: jax.Array
     filled_shares: jax.Array
     lot_shares: jax.Array
+    volume_shares: jax.Array
 
 
 @dataclass(frozen=True)
@@ -218,11 +248,11 @@ class VenuesMarket:
 
     Attributes:
         n_venues: number of dark pools K (static: the shape of the routing action).
-        lit: the lit market (impact-level).
+        lit: the lit market (impact-level, `ImpactMarket` or `RegimeImpactMarket`).
     """
 
     n_venues: int
-    lit: ImpactMarket = field(default_factory=ImpactMarket)
+    lit: ImpactMarket | RegimeImpactMarket = field(default_factory=ImpactMarket)
 
     def __post_init__(self):
         positive_int("n_venues", self.n_venues)
@@ -236,28 +266,37 @@ class VenuesMarket:
         return VenuesObservation(
             mid=lit.mid,
             lit=lit,
-            lit_half_spread=params.lit.epsilon,
+            lit_half_spread=_impact(params.lit).epsilon,
             sent_shares=state.sent_shares,
             filled_shares=state.filled_shares,
             lot_shares=params.lot_shares,
+            volume_shares=lit.volume_shares,
         )
 
     def step(self, key, state: VenuesState, action: VenueAction, params: VenueParams):
-        # the lit market gets the step key itself, so routing nothing dark reproduces the lit
-        # market alone path by path; the pools draw from a stream folded off it
+        # the lit market gets the step key itself, so routing nothing dark or passive reproduces
+        # the lit market alone path by path; the pools and the touch draw from streams off it
         k_dark = jax.random.fold_in(key, _DARK_STREAM)
         available = sample_liquidity(k_dark, params) * params.lot_shares
         shares = jnp.asarray(action.shares, jnp.float32)
+        lit_obs = self.lit.observe(state.lit, params.lit)
+        mid, side = lit_obs.mid, _impact(state.lit).side
+        half_spread = _impact(params.lit).epsilon
+        touch = params.passive_fill_share * lit_obs.volume_shares
+        touch = touch * jax.random.exponential(jax.random.fold_in(key, _PASSIVE_STREAM))
+        passive = jnp.clip(jnp.asarray(action.passive_shares, jnp.float32), 0.0, shares)
+        passive_filled = jnp.minimum(passive, touch)
+        marketable = shares - passive
         dark = jnp.maximum(jnp.asarray(action.dark_shares, jnp.float32), 0.0)
         total_dark = jnp.sum(dark)
-        dark = dark * jnp.minimum(1.0, shares / jnp.maximum(total_dark, 1e-9))
+        dark = dark * jnp.minimum(1.0, marketable / jnp.maximum(total_dark, 1e-9))
         filled = jnp.minimum(dark, available)
-        mid = self.lit.observe(state.lit, params.lit).mid
-        side = state.lit.side
-        dark_price = mid + side * (1.0 - params.improvement_frac) * params.lit.epsilon
+        dark_price = mid + side * (1.0 - params.improvement_frac) * half_spread
         move = side * mid * 1e-4 * jnp.sum(params.adverse_bps_per_lot * filled / params.lot_shares)
-        lit_state = state.lit.replace(price=state.lit.price + move)
-        lit_state, lit_fills = self.lit.step(key, lit_state, shares - jnp.sum(filled), params.lit)
+        lit_state = _shift_price(state.lit, move)
+        lit_state, lit_fills = self.lit.step(
+            key, lit_state, marketable - jnp.sum(filled), params.lit
+        )
         next_state = VenuesState(
             lit_state,
             state.sent_shares + dark,
@@ -265,11 +304,26 @@ class VenuesMarket:
             state.expected_shares + action.expected_fill_shares,
         )
         return next_state, Fills(
-            shares=lit_fills.shares + jnp.sum(filled),
-            notional=lit_fills.notional + jnp.sum(filled * dark_price),
+            shares=lit_fills.shares + jnp.sum(filled) + passive_filled,
+            notional=lit_fills.notional
+            + jnp.sum(filled * dark_price)
+            + passive_filled * (mid - side * half_spread),
             market_volume_shares=lit_fills.market_volume_shares,
         )
 
     def mirror(self, params: VenueParams) -> VenueParams:
         """Antithetic twin: the lit market's price noise negated (dark liquidity unchanged)."""
         return params.replace(lit=self.lit.mirror(params.lit))
+
+
+def _impact(tree):
+    # the `ImpactParams` / `ImpactState` under a lit market's params or state (regime or not)
+    if isinstance(tree, RegimeParams):
+        return tree.base
+    return tree.inner if isinstance(tree, RegimeState) else tree
+
+
+def _shift_price(lit_state, move):
+    if isinstance(lit_state, RegimeState):
+        return lit_state.replace(inner=_shift_price(lit_state.inner, move))
+    return lit_state.replace(price=lit_state.price + move)

@@ -60,15 +60,22 @@ from wmjax.models._dark_pool_router import (
 )
 from wmjax.models._execution_world import (
     ExecutionWorldModel,
-    Plan,
+    contrast_effects,
     execution_features,
     load_execution_world,
-    plan_policy,
     price_risk_bps,
-    sample_problems,
     save_execution_world,
-    simulate_plans,
     train_execution_world_model,
+)
+from wmjax.models._execution_world_data import (
+    CONTRASTS,
+    EXECUTION_MARKET,
+    Plan,
+    contrast_problems,
+    execution_market,
+    plan_policy,
+    sample_problems,
+    simulate_plans,
 )
 from wmjax.models._hmm import (
     GaussianHMM,
@@ -207,6 +214,8 @@ from wmjax.models._world_train import (
 )
 
 __all__ = [
+    "CONTRASTS",
+    "EXECUTION_MARKET",
     "IMPACT_LAWS",
     "ACWorldParams",
     "Action",
@@ -271,6 +280,8 @@ __all__ = [
     "calibrate_direction_heads",
     "calibrate_price_head",
     "compare_regime_detectors",
+    "contrast_effects",
+    "contrast_problems",
     "detector_probabilities",
     "dream_is_bps",
     "dream_loss",
@@ -279,6 +290,7 @@ __all__ = [
     "ewma_prior_log_var",
     "ewma_variance",
     "execution_features",
+    "execution_market",
     "explore_policy",
     "explore_venues",
     "fill_calibration",

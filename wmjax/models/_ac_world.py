@@ -249,6 +249,7 @@ def train_ac_world_model(
     learning_rate: float = 3e-3,
     init_params: ACWorldParams | None = None,
     train_policy: bool = True,
+    clip_norm: float = 1.0,
     callback=None,
 ) -> TrainResult:
     """Train the policy on E[IS_bps] + lambda Var[IS_bps] through `RegimeImpactMarket`: each
@@ -256,13 +257,16 @@ def train_ac_world_model(
     `rollout` and minimises the mean objective over orders relative to the constant-parameter
     closed form's (a scale only). Starts from `init_params` (default: fresh); trains the sigma /
     eta correction and the gamma correction, or the gamma correction alone (`train_policy`
-    False: the model on flat-gamma problems stays exactly as it was). The heads are left as
-    they were (`train_ac_heads`)."""
+    False: the model on flat-gamma problems stays exactly as it was). Updates are clipped to
+    global gradient norm `clip_norm` and skipped when a gradient is not finite
+    (`optax.apply_if_finite`; a long run at 1e-3 once diverged to a NaN loss without them).
+    The heads are left as they were (`train_ac_heads`)."""
     distribution = distribution or PathDistribution(n_steps=model.n_steps)
     require(distribution.n_steps == model.n_steps, "distribution.n_steps must equal model.n_steps")
     positive_int("n_orders", n_orders)
     positive("learning_rate", learning_rate)
     require(n_paths % 2 == 0, f"n_paths must be even (antithetic), got {n_paths}")
+    positive("clip_norm", clip_norm)
     config = RolloutConfig(n_paths=n_paths, n_steps=model.n_steps, antithetic=True, shard=False)
     market = RegimeImpactMarket()
     closed_form = replace(model, plan_steps=0)
@@ -292,7 +296,11 @@ def train_ac_world_model(
     if train_policy:
         trained["policy"] = init.policy
     sched = optax.cosine_decay_schedule(learning_rate, n_updates, alpha=0.05)
-    result = train(loss, trained, optax.adam(sched), k_train, n_updates, callback=callback)
+    optimizer = optax.apply_if_finite(
+        optax.chain(optax.clip_by_global_norm(clip_norm), optax.adam(sched)),
+        max_consecutive_errors=20,
+    )
+    result = train(loss, trained, optimizer, k_train, n_updates, callback=callback)
     return TrainResult(
         params=init.replace(**result.params),
         losses=result.losses,
