@@ -89,6 +89,18 @@ def test_relaxation_at_low_temperature_is_the_exact_book(runs):
     assert not np.allclose(np.asarray(warm.cash_ticks), np.asarray(exact.cash_ticks), atol=1.0)
 
 
+def _maker_observation(market_obs, time_left_s):
+    """The rollout's observation of a maker session at its first decision."""
+    return Observation(
+        market=market_obs,
+        order=st.session_order(MARKET, H),
+        step=jnp.int32(0),
+        remaining_shares=jnp.float32(1.0),
+        time_left_days=jnp.float32(time_left_s / MARKET.trading_day_s),
+        n_steps=N,
+    )
+
+
 def test_closed_form_quotes_become_the_nearest_offsets():
     """AS at zero inventory (spread gamma sigma² (T - t) + (2/gamma) ln(1 + gamma/k)) quotes
     the offset nearest to depth - spread/2; a long inventory moves the bid back and the ask in."""
@@ -104,15 +116,7 @@ def test_closed_form_quotes_become_the_nearest_offsets():
             )
             .replace(inventory_shares=jnp.float32(inventory_lots * LOT))
         )
-        obs = Observation(
-            market=market,
-            order=st.session_order(MARKET, H),
-            step=jnp.int32(0),
-            remaining_shares=jnp.float32(1.0),
-            time_left_days=jnp.float32(time_left_s / MARKET.trading_day_s),
-            n_steps=N,
-        )
-        a = policy(agent, obs)
+        a = policy(agent, _maker_observation(market, time_left_s))
         offsets = np.asarray(MARKET.offsets_ticks)
         return offsets[int(np.argmax(a.bid_logits))], offsets[int(np.argmax(a.ask_logits))]
 
@@ -269,14 +273,7 @@ def test_hawkes_score_rises_after_a_one_sided_burst_and_the_aware_maker_skews():
     plain = st.BookQuoting(as_inventory_quotes, MARKET.offsets_ticks, LOT)
 
     def ask_offset(policy, pp, market_obs):
-        obs = Observation(
-            market=market_obs,
-            order=st.session_order(MARKET, H),
-            step=jnp.int32(0),
-            remaining_shares=jnp.float32(1.0),
-            time_left_days=jnp.float32(H / MARKET.trading_day_s),
-            n_steps=N,
-        )
+        obs = _maker_observation(market_obs, H)
         return MARKET.offsets_ticks[int(np.argmax(policy(pp, obs).ask_logits))]
 
     assert ask_offset(aware, aware_params, after) > ask_offset(aware, aware_params, before)
