@@ -32,6 +32,8 @@ import numpy as np
 
 import wmjax.hawkes as wh
 from wmjax.calibrate import fit_bayes
+from wmjax.calibrate._inputs import fit_layout
+from wmjax.hawkes import layout_log_likelihood
 
 ALPHA_4D = (
     (0.42, 0.07, 0.07, 0.14),
@@ -71,6 +73,32 @@ def parameter_rows(post, wall_s: float) -> list[dict]:
             name = site + "".join(f"[{i}]" for i in index)
             rows.append({"parameter": name, "ess": float(e), "ess_per_s": e / wall_s, "r_hat": r})
     return rows
+
+
+def gradient_seconds(times, marks, horizon, chains: int, repeats: int = 20) -> dict:
+    """Wall and CPU seconds of one log-likelihood value-and-gradient (one shared decay), alone
+    and vmapped over `chains` parameter points (what vectorised NUTS chains evaluate)."""
+    with jax.enable_x64(True):
+        data = fit_layout(times, marks, horizon, 4)
+        point = (
+            jnp.array([0.1, 0.1, 0.3, 0.3]),
+            jnp.asarray(ALPHA_4D),
+            jnp.full((1, 1), 3.0, jnp.float64),
+        )
+        grad = jax.value_and_grad(
+            lambda m, a, b: layout_log_likelihood(m, a, b, data), argnums=(0, 1, 2)
+        )
+        batch = jax.tree.map(lambda x: jnp.stack([x] * chains), point)
+        out = {}
+        for label, fn, args in (("one", grad, point), ("vmapped", jax.vmap(grad), batch)):
+            fn = jax.jit(fn)
+            jax.block_until_ready(fn(*args))
+            wall, cpu = time.perf_counter(), time.process_time()
+            for _ in range(repeats):
+                jax.block_until_ready(fn(*args))
+            out[f"{label}_wall_s"] = (time.perf_counter() - wall) / repeats
+            out[f"{label}_cpu_s"] = (time.process_time() - cpu) / repeats
+    return out
 
 
 def run_config(name: str, times, marks, horizon, chains: int, seed: int) -> dict:
@@ -146,6 +174,14 @@ def main(argv=None) -> int:
     print(
         f"{times.size} events over {horizon:.1f} s; {platform.machine()}, {os.cpu_count()} CPUs, "
         f"load average {os.getloadavg()[0]:.1f}, jax {jax.__version__}"
+    )
+    grad = gradient_seconds(times, marks, horizon, args.chains)
+    print(
+        "log-likelihood value+gradient, one decay: "
+        f"{1e3 * grad['one_wall_s']:.1f} ms wall / {1e3 * grad['one_cpu_s']:.1f} ms CPU; "
+        f"{args.chains} vmapped: {1e3 * grad['vmapped_wall_s']:.1f} / "
+        f"{1e3 * grad['vmapped_cpu_s']:.1f} ms",
+        flush=True,
     )
     results = []
     for name in names:
