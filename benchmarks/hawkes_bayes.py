@@ -7,6 +7,9 @@ decay and `--chains` chains in each configuration asked for, in this one process
 - `default`: the current defaults (chains started around the MLE, from 8 L-BFGS starts, with
   the inverse Hessian as a fixed dense metric; warmup tunes the step size only);
 - `one-start`: the same from one L-BFGS start (enough on well-posed data);
+- `one-start-vectorized`: as `one-start` with the chains vectorised on one device (the
+  default before fit17's chain placement; the process has one XLA device per core, so the
+  default runs one chain per core);
 - `prior`: the previous scheme (chains started around the prior medians, diagonal metric
   adapted in warmup) with its old 500 warmup / 500 draws per chain.
 
@@ -26,6 +29,9 @@ import os
 import platform
 import time
 
+# one XLA CPU device per core, so `fit_bayes` runs its chains in parallel, one per core
+os.environ.setdefault("XLA_FLAGS", f"--xla_force_host_platform_device_count={os.cpu_count()}")
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -44,6 +50,7 @@ ALPHA_4D = (
 CONFIGS = {
     "default": {},
     "one-start": {"n_starts": 1},
+    "one-start-vectorized": {"n_starts": 1, "chain_method": "vectorized"},
     "prior": {"start": "prior", "num_warmup": 500, "num_samples": 500},
 }
 GOAL_ESS, GOAL_RHAT, GOAL_S = 400.0, 1.01, 60.0
