@@ -7,6 +7,9 @@ decay and `--chains` chains in each configuration asked for, in this one process
 - `default`: the current defaults (chains started around the MLE, from 8 L-BFGS starts, with
   the inverse Hessian as a fixed dense metric; warmup tunes the step size only);
 - `one-start`: the same from one L-BFGS start (enough on well-posed data);
+- `one-start-vectorized`: as `one-start` with the chains vectorised on one device (the
+  default before fit17's chain placement; the process has one XLA device per core, so the
+  default runs one chain per core);
 - `prior`: the previous scheme (chains started around the prior medians, diagonal metric
   adapted in warmup) with its old 500 warmup / 500 draws per chain.
 
@@ -26,12 +29,17 @@ import os
 import platform
 import time
 
+# one XLA CPU device per core, so `fit_bayes` runs its chains in parallel, one per core
+os.environ.setdefault("XLA_FLAGS", f"--xla_force_host_platform_device_count={os.cpu_count()}")
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 import wmjax.hawkes as wh
 from wmjax.calibrate import fit_bayes
+from wmjax.calibrate._inputs import fit_layout
+from wmjax.hawkes import layout_log_likelihood
 
 ALPHA_4D = (
     (0.42, 0.07, 0.07, 0.14),
@@ -42,6 +50,7 @@ ALPHA_4D = (
 CONFIGS = {
     "default": {},
     "one-start": {"n_starts": 1},
+    "one-start-vectorized": {"n_starts": 1, "chain_method": "vectorized"},
     "prior": {"start": "prior", "num_warmup": 500, "num_samples": 500},
 }
 GOAL_ESS, GOAL_RHAT, GOAL_S = 400.0, 1.01, 60.0
@@ -71,6 +80,32 @@ def parameter_rows(post, wall_s: float) -> list[dict]:
             name = site + "".join(f"[{i}]" for i in index)
             rows.append({"parameter": name, "ess": float(e), "ess_per_s": e / wall_s, "r_hat": r})
     return rows
+
+
+def gradient_seconds(times, marks, horizon, chains: int, repeats: int = 20) -> dict:
+    """Wall and CPU seconds of one log-likelihood value-and-gradient (one shared decay), alone
+    and vmapped over `chains` parameter points (what vectorised NUTS chains evaluate)."""
+    with jax.enable_x64(True):
+        data = fit_layout(times, marks, horizon, 4)
+        point = (
+            jnp.array([0.1, 0.1, 0.3, 0.3]),
+            jnp.asarray(ALPHA_4D),
+            jnp.full((1, 1), 3.0, jnp.float64),
+        )
+        grad = jax.value_and_grad(
+            lambda m, a, b: layout_log_likelihood(m, a, b, data), argnums=(0, 1, 2)
+        )
+        batch = jax.tree.map(lambda x: jnp.stack([x] * chains), point)
+        out = {}
+        for label, fn, args in (("one", grad, point), ("vmapped", jax.vmap(grad), batch)):
+            fn = jax.jit(fn)
+            jax.block_until_ready(fn(*args))
+            wall, cpu = time.perf_counter(), time.process_time()
+            for _ in range(repeats):
+                jax.block_until_ready(fn(*args))
+            out[f"{label}_wall_s"] = (time.perf_counter() - wall) / repeats
+            out[f"{label}_cpu_s"] = (time.process_time() - cpu) / repeats
+    return out
 
 
 def run_config(name: str, times, marks, horizon, chains: int, seed: int) -> dict:
@@ -146,6 +181,14 @@ def main(argv=None) -> int:
     print(
         f"{times.size} events over {horizon:.1f} s; {platform.machine()}, {os.cpu_count()} CPUs, "
         f"load average {os.getloadavg()[0]:.1f}, jax {jax.__version__}"
+    )
+    grad = gradient_seconds(times, marks, horizon, args.chains)
+    print(
+        "log-likelihood value+gradient, one decay: "
+        f"{1e3 * grad['one_wall_s']:.1f} ms wall / {1e3 * grad['one_cpu_s']:.1f} ms CPU; "
+        f"{args.chains} vmapped: {1e3 * grad['vmapped_wall_s']:.1f} / "
+        f"{1e3 * grad['vmapped_cpu_s']:.1f} ms",
+        flush=True,
     )
     results = []
     for name in names:

@@ -11,6 +11,7 @@ import pytest
 import wmjax.hawkes as hk
 from wmjax import InputError
 from wmjax.calibrate import fit_bayes, fit_mle
+from wmjax.calibrate._bayes import _chain_method
 
 TRUE_1D = hk.HawkesParams.create(0.5, 0.6, 2.0)
 TRUE_4D = hk.HawkesParams.create(
@@ -198,3 +199,15 @@ def test_nuts_metric_is_the_inverse_hessian_of_the_potential_at_the_mle(x64):
 def test_fit_bayes_refuses_an_unknown_start(data_1d):
     with pytest.raises(InputError, match="start must be one of mle, prior"):
         fit_bayes(data_1d, 4000.0, start="median")
+
+
+def test_fit_bayes_places_chains_by_the_devices_it_has(data_1d):
+    """ "auto" runs one chain per device only when there are devices enough (the suite runs with
+    one CPU device, so vectorised); an unknown method is refused before any fitting."""
+    assert _chain_method("auto", 2) == (
+        "parallel" if jax.local_device_count() >= 2 else "vectorized"
+    )
+    assert _chain_method("auto", 1) == "vectorized"
+    assert _chain_method("sequential", 2) == "sequential"
+    with pytest.raises(InputError, match="chain_method must be one of auto"):
+        fit_bayes(data_1d, 4000.0, chain_method="pmap")

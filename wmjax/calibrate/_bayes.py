@@ -58,6 +58,21 @@ SITES = ("mu", "alpha", "beta", "branching_ratio")
 #: The sampled (non-centred) sites, in the order of the flat parameter vector (mu, alpha, beta).
 _Z_SITES = ("z_mu", "z_alpha", "z_beta")
 _STARTS = ("mle", "prior")
+_CHAIN_METHODS = ("auto", "vectorized", "parallel", "sequential")
+
+
+def _chain_method(method: str, num_chains: int) -> str:
+    """numpyro's chain method for `method`: "auto" runs the chains in parallel, one per device,
+    when there are devices enough (on a CPU, `XLA_FLAGS=--xla_force_host_platform_device_count=2`
+    gives one per core: the recursion is sequential, so two chains on two cores take the wall
+    time of one), else vectorised side by side on one device."""
+    require(
+        method in _CHAIN_METHODS,
+        f"chain_method must be one of {', '.join(_CHAIN_METHODS)}, got {method!r}",
+    )
+    if method != "auto":
+        return method
+    return "parallel" if 1 < num_chains <= jax.local_device_count() else "vectorized"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -154,7 +169,7 @@ def fit_bayes(
     num_chains: int = 2,
     key=None,
     beta_structure: str = "full",
-    chain_method: str = "vectorized",
+    chain_method: str = "auto",
     progress_bar: bool = False,
     start: str = "mle",
     n_starts: int = N_STARTS,
@@ -163,8 +178,9 @@ def fit_bayes(
 ) -> BayesResult:
     """Posterior of mu, alpha, beta and the branching ratio by NUTS (see the module docstring
     for the priors, the start and the metric). events: `HawkesEvents` or a `(times_s, marks)`
-    pair; key: a jax PRNG key (default key(0)). chain_method: "vectorized" (chains run side by
-    side; best on CPU), "sequential" or "parallel". start: "mle" (chains start around the MLE,
+    pair; key: a jax PRNG key (default key(0)). chain_method: "auto" (one chain per device in
+    parallel when there are enough devices, else "vectorized": side by side on one device),
+    "vectorized", "sequential" or "parallel". start: "mle" (chains start around the MLE,
     found from `n_starts` L-BFGS starts as in `fit_mle`, the likelihood being multimodal in
     the decays on real data; 1 is enough on well-posed data; with the inverse Hessian as a
     fixed dense metric) or "prior" (around the prior medians, diagonal metric adapted in warmup).
@@ -183,6 +199,7 @@ def fit_bayes(
         f"target_accept_prob must be in (0, 1), got {target_accept_prob!r}",
     )
     require(start in _STARTS, f"start must be one of {', '.join(_STARTS)}, got {start!r}")
+    chain_method = _chain_method(chain_method, num_chains)
     times, marks, horizon, dim = event_arrays(events, horizon_s, dim)
     warn_late_start(times, horizon)
     shape = structure.shape(dim)
