@@ -51,6 +51,7 @@ from wmjax.strategies import (
     greedy_route_policy,
     kaplan_meier_tails,
     llp_split,
+    policy_switch,
     split_route_policy,
     venue_set_rollouts,
 )
@@ -112,31 +113,6 @@ class _Plugged:
         return VenueAction(a.shares, a.dark_shares, expected)
 
 
-@struct.dataclass
-class _AnyRouteParams:
-    pick: jax.Array  # (3,) one-hot over (split, greedy, plugged)
-    split: SplitRoute
-    greedy: GreedyRoute
-    plugged: _PluggedParams
-
-
-@dataclass(frozen=True)
-class _AnyRoute:
-    """Every router of the comparison behind one policy, chosen by the one-hot `pick`, so that
-    all of them run in one compiled rollout (the unchosen actions are weighted by 0)."""
-
-    router: DarkPoolRouter
-
-    def __call__(self, params: _AnyRouteParams, obs) -> VenueAction:
-        actions = (
-            split_route_policy(params.split, obs),
-            greedy_route_policy(params.greedy, obs),
-            _Plugged(self.router)(params.plugged, obs),
-        )
-        mix = lambda *xs: sum(w * x for w, x in zip(params.pick, xs, strict=True))  # noqa: E731
-        return jax.tree.map(mix, *actions)
-
-
 def route_comparison(key, scenario: RouteScenario, callback=None) -> dict[str, Any]:
     """Train the learned router, then evaluate every router on `scenario.eval_sets` held-out
     venue sets x `eval_paths` paths (common random numbers). Returns a dict with, per router,
@@ -187,7 +163,7 @@ def route_comparison(key, scenario: RouteScenario, callback=None) -> dict[str, A
 
     def pick(i, split=no_split, tails=plug_ins["true_tails"], own_head=True):
         plugged = _PluggedParams(learned, tails, jnp.full(b, own_head))
-        return _AnyRouteParams(per_set(jax.nn.one_hot(i, 3)), split, greedy, plugged)
+        return jnp.full(b, i, jnp.int32), (split, greedy, plugged)
 
     strategies = {
         "lit_only": pick(0),
@@ -198,9 +174,10 @@ def route_comparison(key, scenario: RouteScenario, callback=None) -> dict[str, A
     }
     config = RolloutConfig(n_paths=sc.eval_paths, n_steps=sc.n_steps)
 
+    policy = policy_switch((split_route_policy, greedy_route_policy, _Plugged(router)))
+
     def run(params):  # one compiled rollout for every router and plug-in
-        return venue_set_rollouts(k_eval, market, eval_sets, _AnyRoute(router), params, parent,
-                                  config)  # fmt: skip
+        return venue_set_rollouts(k_eval, market, eval_sets, policy, params, parent, config)
 
     is_bps, fills = {}, {}
     for name, params in strategies.items():

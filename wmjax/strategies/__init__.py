@@ -37,6 +37,7 @@ from wmjax.strategies._lit_routing import (
     FillModel,
     best_quote_route,
     displayed_size_route,
+    policy_switch,
     predicted_fill_route,
     routing_costs_bps,
 )
@@ -201,6 +202,7 @@ __all__ = [
     "pair_blocks",
     "paired_difference",
     "performance",
+    "policy_switch",
     "predicted_fill_route",
     "project_simplex",
     "quote_observation",

@@ -73,7 +73,7 @@ def routing_costs_bps(
     parent = order(quantity_shares, 1.0 / 23400.0, "buy")
     config = RolloutConfig(n_paths=n_paths, n_steps=1, shard=False)
     market = LitVenuesMarket()
-    policy = _one_of(tuple(p for p, _ in routers.values()))
+    policy = policy_switch(tuple(p for p, _ in routers.values()))
     each = tuple(pp for _, pp in routers.values())
     return {
         name: np.asarray(
@@ -84,9 +84,10 @@ def routing_costs_bps(
 
 
 @functools.cache
-def _one_of(policies: tuple) -> Callable:
-    """One rollout policy for the set `policies`: its params `(index, (params of each))` pick
-    the policy by a traced index, so the rollout compiles once for the whole set."""
+def policy_switch(policies: tuple) -> Callable:
+    """One rollout policy for the set `policies` (hashable, e.g. functions): its params
+    `(index, (params of each))` pick the policy by a traced index, so the rollout compiles once
+    for the whole set (under vmap over the index every policy runs and one is selected)."""
 
     def policy(params, obs: Observation) -> LitAction:
         index, each = params
