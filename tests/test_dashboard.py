@@ -117,9 +117,10 @@ def test_browser_shows_the_trace_the_band_and_an_injected_alert(server, browser)
     )
     assert layout[0] <= layout[1] <= 1280 and layout[2] >= 380 and layout[3] < 800
     browser.refresh()  # a reload keeps the sessions and their history
-    again = wait(lambda: (s := card_state(browser, aaa)) and s["ticks"] >= later["ticks"] and s,
-                 30, "the session after a reload")  # fmt: skip
-    assert again["bandPoints"] == N
+    # drawn, not just fetched: the canvas is redrawn on the animation frame after the fetch
+    again = wait(lambda: (s := card_state(browser, aaa)) and s["isPoints"] >= later["isPoints"]
+                 and s, 30, "the session after a reload")  # fmt: skip
+    assert again["bandPoints"] == N and again["band"] > 500 and again["trace"] > 20
     wait(lambda: all(v == "done" for v in server.hub.status.values()), 60, "the orders to end")
     time.sleep(1.0)
     final = card_state(browser, aaa)
