@@ -122,7 +122,9 @@ def test_browser_shows_the_trace_the_band_and_an_injected_alert(server, browser)
                  and s, 30, "the session after a reload")  # fmt: skip
     assert again["bandPoints"] == N and again["band"] > 500 and again["trace"] > 20
     wait(lambda: all(v == "done" for v in server.hub.status.values()), 60, "the orders to end")
-    time.sleep(1.0)
+    # the last fills reach the page over the stream; wait for them, then check none repeats
+    wait(lambda: card_state(browser, aaa)["fills"] >= N, 30, "the last fills on the page")
+    time.sleep(0.5)
     final = card_state(browser, aaa)
     assert final["fills"] == len(server.store.events(aaa, ("fill",))) == N
     browser.save_screenshot(str(ARTIFACTS / "dashboard_done.png"))
