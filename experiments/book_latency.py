@@ -60,7 +60,7 @@ def repeg_policy(params, obs):
     return action.replace(keep=wait.astype(jnp.float32))
 
 
-def flee_policy(signal="imbalance", threshold=-0.5):
+def flee_policy(signal="trades", threshold=-0.5):
     """The re-peg policy that also flees: while the book signals a move against us, the
     resting order is cancelled (limit 0, nothing kept) and nothing is posted; when the signal
     clears, the re-peg rule posts at the touch again. Signals, on our side d (+1 buy): "imbalance",
@@ -95,7 +95,7 @@ def latency_paths(
     quantity_shares=100.0,
     seed=0,
     strategy="hold",
-    flee=("imbalance", -0.5),
+    flee=("trades", -0.5),
 ):
     """Per path: (passive fill rate, mark-out shares, adverse selection x shares in ticks) of
     the `strategy`'s limit orders, and the run's status dict (counters summed over paths)."""
@@ -170,7 +170,7 @@ def paired_gap(first, last) -> dict:
 
 
 def latency_table(
-    intervals_s, n_paths, n_decisions, seed=0, strategy="hold", flee=("imbalance", -0.5)
+    intervals_s, n_paths, n_decisions, seed=0, strategy="hold", flee=("trades", -0.5)
 ) -> dict:
     table = {}
     for dt in intervals_s:
@@ -192,7 +192,7 @@ def main(argv=None) -> int:
     ap.add_argument("--intervals-ms", default="1,10,1000")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--strategy", choices=STRATEGIES, default="hold")
-    ap.add_argument("--flee-signal", choices=FLEE_SIGNALS, default="imbalance")
+    ap.add_argument("--flee-signal", choices=FLEE_SIGNALS, default="trades")
     ap.add_argument("--flee-threshold", type=float, default=-0.5, help="flee below this value")
     ap.add_argument("--out", default="out/book_latency")
     args = ap.parse_args(argv)
