@@ -6,12 +6,16 @@ order at our best quote, sent at the first decision and kept (`book_schedule(...
 keep=True)`); "requote", the unfilled rest cancelled and re-posted at the touch at every decision
 (`keep=False`); or "repeg", the order kept while it rests at (or inside) our best quote and the rest
 re-posted at the touch when the touch has moved past it or nothing rests, unless a message of ours
-is still in flight (latency matters on every re-post). Up to 8 messages in flight, so that retail's
-50 ms at 10 ms decisions fits. Whatever has not filled after `--decisions` intervals is bought by
-the clean-up. Per cell: the passive fill rate (passive shares / quantity) and the adverse selection
-of the passive fills (d x (mid at the fill - mid 100 ms later), ticks, share-weighted per path, then
-averaged over paths with a fill; mark-outs still open at the horizon read the final mid), each with
-its standard error over paths, and the run's status counters (`status_dict`).
+is still in flight (latency matters on every re-post); or "flee", the re-peg that cancels its order
+while the book signals a move against it (`--flee-signal`, `--flee-threshold`: our side's top
+imbalance, its best-level depth, or the last interval's trade imbalance) and re-posts when the
+signal clears, so a slow cancel leaves the order in the book as the level clears. Up to 8 messages
+in flight, so that retail's 50 ms at 10 ms decisions fits. Whatever has not filled after
+`--decisions` intervals is bought by the clean-up. Per cell: the passive fill rate (passive shares /
+quantity) and the adverse selection of the passive fills (d x (mid at the fill - mid 100 ms later),
+ticks, share-weighted per path, then averaged over paths with a fill; mark-outs still open at the
+horizon read the final mid), each with its standard error over paths, and the run's status counters
+(`status_dict`).
 
     python experiments/book_latency.py --paths 1000 --intervals-ms 1,10,1000 --out out/latency
 """
@@ -37,7 +41,8 @@ from wmjax.market import BookMarket, Side, book_key, book_params, status_dict
 from wmjax.market.flow import FlowType
 
 SCENARIOS = ("co-lo", "proximity", "cloud", "retail")
-STRATEGIES = ("hold", "requote", "repeg")
+STRATEGIES = ("hold", "requote", "repeg", "flee")
+FLEE_SIGNALS = ("imbalance", "depth", "trades")
 
 
 def repeg_policy(params, obs):
@@ -55,8 +60,42 @@ def repeg_policy(params, obs):
     return action.replace(keep=wait.astype(jnp.float32))
 
 
+def flee_policy(signal="trades", threshold=-0.5):
+    """The re-peg policy that also flees: while the book signals a move against us, the
+    resting order is cancelled (limit 0, nothing kept) and nothing is posted; when the signal
+    clears, the re-peg rule posts at the touch again. Signals, on our side d (+1 buy): "imbalance",
+    d x top-of-book imbalance < threshold (our side thin against the other); "depth", the
+    visible shares at our best level < threshold; "trades", d x the last interval's trade
+    imbalance < threshold (market orders hitting our side). A cancel takes the scenario's
+    latency to land, so a slow trader's order is still there when the level clears."""
+    if signal not in FLEE_SIGNALS:
+        raise ValueError(f"signal must be one of {FLEE_SIGNALS}, got {signal!r}")
+
+    def policy(params, obs):
+        action = repeg_policy(params, obs)
+        m, d = obs.market, obs.order.side
+        ours = jnp.where(d > 0, m.bid_depth_shares[0], m.ask_depth_shares[0])
+        value = {"imbalance": d * m.imbalance, "depth": ours, "trades": d * m.trade_imbalance}
+        adverse = value[signal] < threshold
+        # cancel what rests or is on its way; with nothing out, send nothing
+        out = (m.resting_shares > 0) | (m.in_flight_messages > 0)
+        return action.replace(
+            limit_shares=jnp.where(adverse, 0.0, action.limit_shares),
+            keep=jnp.where(adverse, (~out).astype(jnp.float32), action.keep),
+        )
+
+    return policy
+
+
 def latency_paths(
-    interval_s, latency, n_paths, n_decisions, quantity_shares=100.0, seed=0, strategy="hold"
+    interval_s,
+    latency,
+    n_paths,
+    n_decisions,
+    quantity_shares=100.0,
+    seed=0,
+    strategy="hold",
+    flee=("trades", -0.5),
 ):
     """Per path: (passive fill rate, mark-out shares, adverse selection x shares in ticks) of
     the `strategy`'s limit orders, and the run's status dict (counters summed over paths)."""
@@ -66,7 +105,8 @@ def latency_paths(
     parent = order(quantity_shares, n_decisions * interval_s / market.trading_day_s, "buy")
     keep = strategy == "hold"
     sched = book_schedule(market, np.zeros(n_decisions), aggression=0.0, keep=keep)
-    policy = repeg_policy if strategy == "repeg" else book_schedule_policy
+    policies = {"repeg": repeg_policy, "flee": flee_policy(*flee) if strategy == "flee" else None}
+    policy = policies.get(strategy) or book_schedule_policy
     config = RolloutConfig(n_paths=n_paths, n_steps=n_decisions)
     out = book_paths(book_key(seed), market, book_params(latency), policy, sched, parent, config)
     fill = np.asarray(out.stats.passive_shares, np.float64) / quantity_shares
@@ -129,11 +169,13 @@ def paired_gap(first, last) -> dict:
     return {"fill_rate_gap_se": in_se(d_fill), "adverse_gap_se": in_se(d_adv)}
 
 
-def latency_table(intervals_s, n_paths, n_decisions, seed=0, strategy="hold") -> dict:
+def latency_table(
+    intervals_s, n_paths, n_decisions, seed=0, strategy="hold", flee=("trades", -0.5)
+) -> dict:
     table = {}
     for dt in intervals_s:
         runs = {
-            s: latency_paths(dt, s, n_paths, n_decisions, seed=seed, strategy=strategy)
+            s: latency_paths(dt, s, n_paths, n_decisions, seed=seed, strategy=strategy, flee=flee)
             for s in SCENARIOS
         }
         row = {s: summarise(*r) for s, r in runs.items()}
@@ -150,10 +192,13 @@ def main(argv=None) -> int:
     ap.add_argument("--intervals-ms", default="1,10,1000")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--strategy", choices=STRATEGIES, default="hold")
+    ap.add_argument("--flee-signal", choices=FLEE_SIGNALS, default="trades")
+    ap.add_argument("--flee-threshold", type=float, default=-0.5, help="flee below this value")
     ap.add_argument("--out", default="out/book_latency")
     args = ap.parse_args(argv)
     intervals = [float(x) * 1e-3 for x in args.intervals_ms.split(",") if x]
-    table = latency_table(intervals, args.paths, args.decisions, args.seed, args.strategy)
+    flee = (args.flee_signal, args.flee_threshold)
+    table = latency_table(intervals, args.paths, args.decisions, args.seed, args.strategy, flee)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "book_latency.json").write_text(json.dumps(table, indent=1))

@@ -333,3 +333,14 @@ def test_observation_shows_the_resting_price_and_messages_in_flight_and_repeg_us
         m, o = with_order(price, flying)
         assert float(m.resting_price_ticks) == price and float(m.in_flight_messages) == flying
         assert float(module.repeg_policy(sched, o).keep) == keep, (price, flying)
+    # the flee policy (trades signal, threshold -0.5) cancels an order at the touch while market
+    # sells dominate the last interval, sends nothing when nothing is out, and re-pegs otherwise
+    flee = module.flee_policy("trades", -0.5)
+    resting = with_order(bid)[1]
+    empty = Observation(obs, ORDER, jnp.int32(1), jnp.float32(900.0), jnp.float32(0.0), 3)
+    cases = [(resting, -1.0, 0.0, 0.0), (resting, 1.0, 1.0, 900.0), (empty, -1.0, 1.0, 0.0),
+             (empty, -0.2, 0.0, 900.0)]  # fmt: skip
+    for seen, flow, keep, limit in cases:
+        market = seen.market.replace(trade_imbalance=jnp.float32(flow))
+        action = flee(sched, seen.replace(market=market))
+        assert (float(action.keep), float(action.limit_shares)) == (keep, limit), (flow, keep)
