@@ -139,11 +139,12 @@ def lookahead_gap(feature_fn, stream, t: int) -> float:
 
 
 def _all_features(stream):
+    """Every field of the state and the hand features (the softmax baseline's inputs and the
+    world model's direction skip's)."""
     s = F.microstructure_state(stream)
     n = stream.rows
-    return np.concatenate(
-        [np.asarray(x).reshape(n, -1) for x in jax.tree_util.tree_leaves(s)], axis=1
-    )
+    leaves = [*jax.tree_util.tree_leaves(s), s.hand_features()]
+    return np.concatenate([np.asarray(x).reshape(n, -1) for x in leaves], axis=1)
 
 
 @pytest.mark.parametrize("t", [99, 400, 700])

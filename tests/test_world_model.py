@@ -13,7 +13,12 @@ import pytest
 import wmjax.models as M
 from wmjax import features as F
 from wmjax.data import load_lobster
-from wmjax.models._world_train import _compiled, _init_variables
+from wmjax.models._world_train import (
+    _baseline_direction_skip,
+    _compiled,
+    _init_variables,
+    _predict_raw,
+)
 
 DATA = Path(__file__).resolve().parent / "data"
 AMZN = (DATA / "AMZN_2012-06-21_message_1_first800rows.csv",
@@ -107,9 +112,31 @@ def test_encoder_and_dynamics_are_kept_from_the_lowest_validation_direction_loss
     bs = TCFG.batch_size
     rows = prep.val_rows[: prep.val_rows.size // bs * bs].reshape(-1, bs)
     ce = np.mean([float(eval_loss(fit.variables, prep.data, jnp.asarray(r))[2]) for r in rows])
-    assert fit.val_direction_losses.shape == (2,)
-    assert fit.best_epoch == int(np.argmin(fit.val_direction_losses))
-    assert ce == pytest.approx(fit.val_direction_losses.min(), rel=1e-5)
+    # candidates: the untrained state (the heads = the softmax baseline, "epoch -1") and epochs
+    scores = np.r_[fit.val_direction_loss_untrained, fit.val_direction_losses]
+    assert scores.shape == (3,)
+    assert fit.best_epoch == int(np.argmin(scores)) - 1
+    assert ce == pytest.approx(scores.min(), rel=1e-5)
+
+
+def test_untrained_direction_heads_are_the_softmax_regression(stream, fitted):
+    """Oracle: at initialisation the direction heads (linear skip on the standardised hand
+    features + the zero-started correction from the GRU state) give the logits of the softmax
+    regression fitted independently on the raw hand features of the same rows, at every
+    horizon, with a random encoder and GRU in between."""
+    prep, fit = fitted
+    fresh = _baseline_direction_skip(
+        _init_variables(jax.random.key(4), fit.model_config, DCFG), prep.data, prep.fit_rows
+    )
+    rows = np.r_[prep.val_rows[:100], prep.test_rows[:100]]
+    logits = _predict_raw(replace(fit, variables=fresh), prep.data, rows)[2]
+    hand = np.asarray(F.microstructure_state(stream, DCFG.features).hand_features())
+    labels = np.asarray(prep.data.direction)
+    for j in range(len(DCFG.horizons)):
+        (ref,) = M.softmax_regression_logits(hand[prep.fit_rows], labels[prep.fit_rows, j],
+                                             hand[rows])  # fmt: skip
+        assert np.ptp(ref) > 0.5  # the regression is not flat: the check has teeth
+        np.testing.assert_allclose(logits[:, j], ref, rtol=2e-3, atol=2e-3)
 
 
 def test_macro_f1_offsets_are_the_grid_optimum():

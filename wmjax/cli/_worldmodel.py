@@ -144,6 +144,7 @@ def run_fit(args) -> int:
         "losses": fit.losses,
         "val_losses": fit.val_losses,
         "val_direction_losses": fit.val_direction_losses,
+        "val_direction_loss_untrained": fit.val_direction_loss_untrained,
         "best_epoch": fit.best_epoch,
         "best_price_epoch": fit.best_price_epoch,
         "price_calibration": {
@@ -165,7 +166,8 @@ def run_fit(args) -> int:
     print(
         f"trained {epochs} epochs on {prep.fit_rows.size} rows in {fit.seconds:.1f} s "
         f"(kept epoch {fit.best_epoch + 1} by the direction loss and {fit.best_price_epoch + 1} "
-        f"for the order-flow model by the price NLL on {prep.val_rows.size} validation rows) "
+        f"for the order-flow model by the price NLL on {prep.val_rows.size} validation rows; "
+        "epoch 0: untrained, i.e. the softmax baseline / the EWMA prior) "
         f"(compile {fit.compile_seconds:.1f} s, {fit.samples_per_s:.0f} sequences/s); "
         f"OFI nowcast mean R^2 per half hour {r2:.3f}; checkpoint {ckpt}; learning curve {png}"
     )

@@ -185,6 +185,7 @@ from wmjax.models._world_baselines import (
     price_baselines,
     softmax_regression,
     softmax_regression_logits,
+    softmax_regression_weights,
     windowed_r2,
 )
 from wmjax.models._world_data import (
@@ -355,6 +356,7 @@ __all__ = [
     "size_slope",
     "softmax_regression",
     "softmax_regression_logits",
+    "softmax_regression_weights",
     "square_root_law_bps",
     "stack_schedules",
     "starts_of",

@@ -6,7 +6,9 @@ verbs over one carry: `observe` (teacher-forced update from data, scanned over t
 Shapes (defaults as in the issue): the encoder maps the book (4 L inputs: symlog offsets and
 sizes) through 128 -> 64 and the flow vector (16) through 32 -> 32, fused into d_latent = 64; the
 dynamics is a GRU on [z_t, one-hot action] whose state predicts the next latent, the next spread
-and imbalance and the direction (down/flat/up) at each event horizon; the order-flow model is a
+and imbalance and the direction (down/flat/up) at each event horizon: a linear skip on the six
+hand features of the softmax baseline (standardised) plus the GRU state's correction, whose layer
+starts at zero, so the head starts as a softmax regression; the order-flow model is a
 2-layer GRU over the last W events' flow (the flow vector and the price prior as context) giving
 corrections to the mean and log variance of the mid change over the clock horizon, bps; the
 policy gives logits over `Action` and a value.
@@ -49,6 +51,7 @@ class WorldModelConfig:
     flow_gru_hidden: int = 32
     policy_hidden: int = 64
     n_horizons: int = 4
+    hand_dim: int = 6
 
 
 class MicrostructureEncoder(nn.Module):
@@ -77,7 +80,12 @@ class TickPrediction:
 
 
 class TickDynamicsModel(nn.Module):
-    """GRU memory on [z_t, one-hot action]: `step` for one tick, `rollout` scanned over many."""
+    """GRU memory on [z_t, one-hot action]: `step` for one tick, `rollout` scanned over many.
+    Direction logits = `direction_skip`(hand features) + `direction_head`(GRU state): a softmax
+    regression on the standardised hand features (`MicrostructureState.hand_features`) plus the
+    network's correction, initialised at zero (the trainer sets the skip to the fitted softmax
+    baseline, see `_world_train`). Without hand features (imagined ticks) they are taken as
+    zero, i.e. at their training mean."""
 
     config: WorldModelConfig
 
@@ -86,23 +94,29 @@ class TickDynamicsModel(nn.Module):
         self.cell = nn.GRUCell(features=c.gru_hidden)
         self.latent_head = nn.Dense(c.d_latent)
         self.state_head = nn.Dense(2)
-        self.direction_head = nn.Dense(3 * c.n_horizons)
+        self.direction_skip = nn.Dense(3 * c.n_horizons)
+        zeros = nn.initializers.zeros
+        self.direction_head = nn.Dense(3 * c.n_horizons, kernel_init=zeros, bias_init=zeros)
 
     def initial(self, batch_shape: tuple[int, ...]) -> jax.Array:
         """Zero carry of shape (*batch_shape, gru_hidden)."""
         return jnp.zeros((*batch_shape, self.config.gru_hidden), jnp.float32)
 
     def step(
-        self, h: jax.Array, z: jax.Array, action: jax.Array
+        self, h: jax.Array, z: jax.Array, action: jax.Array, hand: jax.Array | None = None
     ) -> tuple[jax.Array, TickPrediction]:
+        """One tick; `hand` (…, hand_dim) standardised hand features at the tick (None: 0)."""
         a = jax.nn.one_hot(action, len(Action))
         h, _ = self.cell(h, jnp.concatenate([z, a], axis=-1))
         s = self.state_head(h)
+        if hand is None:
+            hand = jnp.zeros((*h.shape[:-1], self.config.hand_dim), h.dtype)
+        logits = self.direction_skip(hand) + self.direction_head(h)
         return h, TickPrediction(
             next_latent=jnp.tanh(self.latent_head(h)),
             spread=s[..., 0],
             imbalance=jnp.tanh(s[..., 1]),
-            direction_logits=self.direction_head(h).reshape(*h.shape[:-1], -1, 3),
+            direction_logits=logits.reshape(*h.shape[:-1], -1, 3),
         )
 
     def rollout(self, h: jax.Array, z0: jax.Array, actions: jax.Array) -> TickPrediction:
@@ -177,28 +191,32 @@ class OrderBookWorldModel(nn.Module):
         return self.policy(jnp.concatenate([z, h], axis=-1))
 
     def observe(
-        self, h, lob, flow, history, actions, price_prior=None
+        self, h, lob, flow, history, actions, price_prior=None, hand=None
     ) -> tuple[jax.Array, Observed]:
         """Teacher-forced pass over a sequence: lob (B, T, 4L), flow (B, T, F), history
         (B, T, W, C), actions (B, T) int, price_prior (B, T) log ratio of the price prior's
-        variance to the training variance (None: 0). Returns the final carry and per-step
-        outputs. The order-flow model's context: the flow vector and price_prior."""
+        variance to the training variance (None: 0), hand (B, T, hand_dim) standardised hand
+        features (None: 0). Returns the final carry and per-step outputs. The order-flow
+        model's context: the flow vector and price_prior."""
         z = self.encoder(lob, flow)
         if price_prior is None:
             price_prior = jnp.zeros(actions.shape, flow.dtype)
+        if hand is None:
+            hand = jnp.zeros((*actions.shape, self.config.hand_dim), flow.dtype)
         # no latent in the price context: the order-flow model's parameters are then its own,
         # early-stopped on the price NLL apart from the rest (see fit_world_model)
         context = jnp.concatenate([flow, price_prior[..., None]], axis=-1)
         mean, log_var = self.flow_model(history, context)
 
         def body(mdl, h, xs):
-            z_t, a_t = xs
+            z_t, a_t, x_t = xs
             logits, value = mdl.act(h, z_t)
-            h, pred = mdl.dynamics.step(h, z_t, a_t)
+            h, pred = mdl.dynamics.step(h, z_t, a_t, x_t)
             return h, (pred, logits, value)
 
         scan = nn.scan(body, variable_broadcast="params", split_rngs={"params": False})
-        h, (pred, logits, value) = scan(self, h, (jnp.swapaxes(z, 0, 1), actions.T))
+        xs = (jnp.swapaxes(z, 0, 1), actions.T, jnp.swapaxes(hand, 0, 1))
+        h, (pred, logits, value) = scan(self, h, xs)
         moved = jax.tree_util.tree_map(lambda x: jnp.swapaxes(x, 0, 1), (pred, logits, value))
         pred, logits, value = moved
         return h, Observed(z, pred, mean, log_var, logits, value)
@@ -207,14 +225,14 @@ class OrderBookWorldModel(nn.Module):
         """Roll the dynamics T steps from (h, z0) under `actions` (T, …) on its own latents."""
         return self.dynamics.rollout(h, z0, actions)
 
-    def infer(self, h, lob, flow):
+    def infer(self, h, lob, flow, hand=None):
         """One decision on one state: encode, act (greedy), advance the dynamics.
         Returns (action, new carry, prediction)."""
         z = self.encoder(lob, flow)
         logits, _ = self.act(h, z)
         action = jnp.argmax(logits, axis=-1)
-        h, pred = self.dynamics.step(h, z, action)
+        h, pred = self.dynamics.step(h, z, action, hand)
         return action, h, pred
 
-    def __call__(self, h, lob, flow, history, actions, price_prior=None):
-        return self.observe(h, lob, flow, history, actions, price_prior)
+    def __call__(self, h, lob, flow, history, actions, price_prior=None, hand=None):
+        return self.observe(h, lob, flow, history, actions, price_prior, hand)

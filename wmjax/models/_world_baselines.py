@@ -133,11 +133,12 @@ def _softmax_fit(n_steps: int, learning_rate: float):
     return fit
 
 
-def softmax_regression_logits(x_train, y_train, *x_eval, n_steps: int = 400,
-                              learning_rate: float = 0.05) -> list[np.ndarray]:  # fmt: skip
-    """Logits (N_i, 3) on each of `x_eval` of a multinomial logistic regression fitted on
-    standardised `x_train` with balanced class weights (the same weighting the world model's
-    heads use)."""
+def softmax_regression_weights(
+    x_train, y_train, n_steps: int = 400, learning_rate: float = 0.05
+) -> tuple[np.ndarray, np.ndarray]:
+    """(kernel (D, 3), bias (3,)) of a multinomial logistic regression, logits = x @ kernel +
+    bias on the raw features x, fitted on standardised `x_train` (N, D) (Adam, `n_steps` full
+    batches) with balanced class weights (the same weighting the world model's heads use)."""
     x_train = np.asarray(x_train, np.float32)
     mean, std = x_train.mean(0), np.maximum(x_train.std(0), 1e-6)
     y = np.asarray(y_train)
@@ -146,13 +147,20 @@ def softmax_regression_logits(x_train, y_train, *x_eval, n_steps: int = 400,
     # rows padded to a power of two with zero weight: one compilation serves many sizes
     pad = (1 << max(len(y) - 1, 1).bit_length()) - len(y)
     x_pad = np.concatenate([(x_train - mean) / std, np.zeros((pad, x_train.shape[1]), np.float32)])
-    w = _softmax_fit(n_steps, learning_rate)(
+    w, b = _softmax_fit(n_steps, learning_rate)(
         jnp.asarray(x_pad),
         jnp.asarray(np.r_[y, np.zeros(pad, y.dtype)]),
         jnp.asarray(np.r_[cw[y], np.zeros(pad)], jnp.float32),
     )
-    w = [np.asarray(a) for a in w]
-    return [((np.asarray(x, np.float32) - mean) / std) @ w[0] + w[1] for x in x_eval]
+    kernel = np.asarray(w) / std[:, None]
+    return kernel, (np.asarray(b) - mean @ kernel).astype(np.float32)
+
+
+def softmax_regression_logits(x_train, y_train, *x_eval, **kwargs) -> list[np.ndarray]:
+    """Logits (N_i, 3) on each of `x_eval` of `softmax_regression_weights` fitted on
+    (`x_train`, `y_train`)."""
+    kernel, bias = softmax_regression_weights(x_train, y_train, **kwargs)
+    return [np.asarray(x, np.float32) @ kernel + bias for x in x_eval]
 
 
 def softmax_regression(x_train, y_train, x_test, **kwargs) -> np.ndarray:

@@ -64,6 +64,8 @@ class Normalizer:
     hist_mean: jax.Array
     hist_std: jax.Array
     price_log_var: jax.Array  # () log training variance of the clock-horizon mid change
+    hand_mean: jax.Array  # (6,) the softmax baseline's hand features (`hand_features`)
+    hand_std: jax.Array
 
 
 @struct.dataclass
@@ -73,6 +75,7 @@ class WorldData:
     lob: jax.Array  # (N, 4L)
     flow: jax.Array  # (N, F)
     event_flow: jax.Array  # (N, C)
+    hand: jax.Array  # (N, 6) the softmax baseline's hand features, standardised
     spread_symlog: jax.Array  # (N,)
     imbalance: jax.Array  # (N,)
     direction: jax.Array  # (N, H) int32 raw-sign classes at each event horizon
@@ -144,10 +147,12 @@ def world_data(
     prior, _ = ewma_prior_log_var(
         stream.times_s, s.mid_ticks, config.clock_horizon_s, float(np.exp(train_log_var))
     )
-    lob, flow, hist = (np.asarray(x) for x in (s.lob_vector(), s.flow_vector(), s.event_flow))
+    blocks = (s.lob_vector(), s.flow_vector(), s.event_flow, s.hand_features())
+    lob, flow, hist, hand = (np.asarray(x) for x in blocks)
     if normalizer is None:
-        (lm, ls), (fm, fs), (hm, hs) = (_stats(x[train_mask]) for x in (lob, flow, hist))
-        normalizer = Normalizer(lm, ls, fm, fs, hm, hs, jnp.float32(train_log_var))
+        stats = [_stats(x[train_mask]) for x in (lob, flow, hist, hand)]
+        (lm, ls), (fm, fs), (hm, hs), (xm, xs) = stats
+        normalizer = Normalizer(lm, ls, fm, fs, hm, hs, jnp.float32(train_log_var), xm, xs)
     n = normalizer
     dirs = jnp.stack(
         [
@@ -169,6 +174,7 @@ def world_data(
         lob=(jnp.asarray(lob) - n.lob_mean) / n.lob_std,
         flow=(jnp.asarray(flow) - n.flow_mean) / n.flow_std,
         event_flow=(jnp.asarray(hist) - n.hist_mean) / n.hist_std,
+        hand=(jnp.asarray(hand) - n.hand_mean) / n.hand_std,
         spread_symlog=symlog(s.spread_ticks),
         imbalance=s.imbalance,
         direction=dirs,
@@ -188,6 +194,7 @@ class Batch:
     lob: jax.Array  # (B, T, 4L)
     flow: jax.Array  # (B, T, F)
     history: jax.Array  # (B, T, W, C)
+    hand: jax.Array  # (B, T, 6)
     next_lob: jax.Array  # (B, T, 4L) inputs one stride later (the dynamics' target)
     next_flow: jax.Array
     rows: jax.Array  # (B, T)
@@ -208,6 +215,7 @@ def gather(data: WorldData, rows_last: jax.Array, config: WorldDataConfig) -> Ba
         lob=data.lob[rows],
         flow=data.flow[rows],
         history=hist,
+        hand=data.hand[rows],
         next_lob=data.lob[nxt],
         next_flow=data.flow[nxt],
         rows=rows,

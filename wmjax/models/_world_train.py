@@ -27,6 +27,7 @@ from flax import serialization
 from wmjax._checks import InputError, positive_int
 from wmjax.features import FeatureConfig
 from wmjax.models._world import Action, OrderBookWorldModel, WorldModelConfig
+from wmjax.models._world_baselines import softmax_regression_weights
 from wmjax.models._world_data import Normalizer, WorldData, WorldDataConfig, gather
 
 _HALF_LOG_2PI = 0.5 * float(np.log(2 * np.pi))
@@ -66,7 +67,7 @@ def _loss(
     actions = jnp.full(b.rows.shape, Action.WAIT, jnp.int32)
     prior = data.price_prior_log_var[b.rows]
     _, out = model.apply(
-        variables, h0, b.lob, b.flow, b.history, actions, prior - data.price_log_var
+        variables, h0, b.lob, b.flow, b.history, actions, prior - data.price_log_var, b.hand
     )
     z_next = model.apply(variables, b.next_lob, b.next_flow, method=lambda m, a, f: m.encoder(a, f))
     pred = out.prediction
@@ -121,7 +122,7 @@ def _compiled(mcfg: WorldModelConfig, dcfg: WorldDataConfig, tcfg: TrainConfig):
         actions = jnp.full(b.rows.shape, Action.WAIT, jnp.int32)
         prior = data.price_prior_log_var[b.rows].at[:, -1].set(last_prior)
         rel = prior - data.price_log_var
-        _, out = model.apply(variables, h0, b.lob, b.flow, b.history, actions, rel)
+        _, out = model.apply(variables, h0, b.lob, b.flow, b.history, actions, rel, b.hand)
         prior = prior[:, -1]
         mean, log_var = _price_head(out.price_mean_bps[:, -1], out.price_log_var[:, -1], prior)
         return mean, log_var, out.prediction.direction_logits[:, -1]
@@ -139,6 +140,23 @@ def _init_variables(key, mcfg: WorldModelConfig, dcfg: WorldDataConfig) -> dict:
     )  # fmt: skip
 
 
+def _baseline_direction_skip(variables: dict, data: WorldData, rows) -> dict:
+    """`variables` with the direction heads' linear skip set to the softmax regression on the
+    hand features fitted on `rows` (`softmax_regression_weights`, one per horizon, on the
+    standardised inputs); with the correction at its zero start the heads then give that
+    regression's logits."""
+    rows = np.asarray(rows)
+    hand = np.asarray(data.hand)[rows]
+    labels = np.asarray(data.direction)[rows]
+    fitted = [softmax_regression_weights(hand, y) for y in labels.T]
+    kernel = np.concatenate([k for k, _ in fitted], axis=1)  # (6, 3 H), horizon-major
+    bias = np.concatenate([b for _, b in fitted])
+    params = variables["params"]
+    dyn = params["dynamics"]
+    skip = {"kernel": jnp.asarray(kernel, jnp.float32), "bias": jnp.asarray(bias, jnp.float32)}
+    return {**variables, "params": {**params, "dynamics": {**dyn, "direction_skip": skip}}}
+
+
 @dataclass
 class WorldModelFit:
     """A fitted world model: configuration, variables, input normaliser, learning curve."""
@@ -151,7 +169,7 @@ class WorldModelFit:
     losses: np.ndarray  # (epochs,) mean training loss per epoch
     val_losses: np.ndarray  # (epochs,) joint loss on the validation rows (empty without them)
     #: the epoch of the encoder's, dynamics' and policy's variables (lowest validation direction
-    #: cross-entropy, else the last)
+    #: cross-entropy, else the last; -1: untrained, the direction heads = the softmax baseline)
     best_epoch: int
     seconds: float  # training wall time, compilation included
     compile_seconds: float
@@ -167,6 +185,9 @@ class WorldModelFit:
     #: (H, 3) offsets added to the direction logits before the argmax, tuned for macro-F1 on
     #: validation rows by `calibrate_direction_heads`; None = the plain argmax
     direction_offsets: np.ndarray | None = None
+    #: validation direction cross-entropy at the start (the direction heads = the softmax
+    #: regression fitted on the training rows)
+    val_direction_loss_untrained: float = float("nan")
 
 
 def model_config_for(data: WorldData, **overrides) -> WorldModelConfig:
@@ -175,6 +196,7 @@ def model_config_for(data: WorldData, **overrides) -> WorldModelConfig:
         lob_dim=data.lob.shape[1],
         flow_dim=data.flow.shape[1],
         history_channels=data.event_flow.shape[1],
+        hand_dim=data.hand.shape[1],
         n_horizons=data.direction.shape[1],
         **overrides,
     )
@@ -199,6 +221,9 @@ def fit_world_model(
     order-flow model on the price NLL (its untrained state, the EWMA prior, is a candidate), the
     rest (encoder, dynamics, policy) on the direction cross-entropy, what the dynamics' heads
     are judged on (the joint loss would let the price head's overfitting pick their epoch).
+    The direction heads' linear skip starts as the softmax regression on the hand features
+    fitted on `train_rows` and their correction at zero, so the untrained state (a candidate
+    of the early stopping, "epoch -1") is that baseline re-fitted.
     `callback(epoch, step, loss)` after each epoch (one host sync)."""
     epochs = positive_int("epochs", epochs)
     train_rows = np.asarray(train_rows)
@@ -212,6 +237,7 @@ def fit_world_model(
     _, opt, train_step, _, eval_loss = _compiled(mcfg, data_config, train_config)
     k_init, k_shuffle = jax.random.split(key)
     variables = _init_variables(k_init, mcfg, data_config)
+    variables = _baseline_direction_skip(variables, data, train_rows)
     opt_state = opt.init(variables)
     steps = train_rows.size // bs
     start = time.perf_counter()
@@ -232,8 +258,11 @@ def fit_world_model(
     # the order-flow model is early-stopped on its own validation NLL; "epoch -1" is its
     # untrained state, the EWMA prior, kept when training never improves on it
     best_flow = (np.inf, epochs - 1, variables["params"]["flow_model"])
+    ce_untrained = np.nan
     if val_batches is not None:
-        best_flow = (validate(variables)[1], -1, variables["params"]["flow_model"])
+        _, nll_untrained, ce_untrained = validate(variables)
+        best_flow = (nll_untrained, -1, variables["params"]["flow_model"])
+        best = (ce_untrained, -1, variables)
     run_start = time.perf_counter()
     for epoch in range(epochs):
         perm = np.asarray(jax.random.permutation(jax.random.fold_in(k_shuffle, epoch), train_rows))
@@ -275,6 +304,7 @@ def fit_world_model(
         samples_per_s=epochs * steps * bs / max(run_s, 1e-9),
         best_price_epoch=best_flow[1],
         val_direction_losses=np.asarray(val_ce),
+        val_direction_loss_untrained=float(ce_untrained),
     )
 
 
@@ -354,7 +384,8 @@ def load_world_model(path) -> WorldModelFit:
     variables = _init_variables(jax.random.key(0), mcfg, dcfg)
     zeros = (jnp.zeros(mcfg.lob_dim), jnp.zeros(mcfg.flow_dim), jnp.zeros(mcfg.history_channels))
     blocks = [z for z in zeros for _ in range(2)]
-    template = {"v": variables, "n": Normalizer(*blocks, jnp.float32(0))}
+    hand = jnp.zeros(mcfg.hand_dim)
+    template = {"v": variables, "n": Normalizer(*blocks, jnp.float32(0), hand, hand)}
     state = serialization.from_bytes(template, path.read_bytes())
     none = np.zeros(0)
     cal = tuple(meta.get("price_calibration", (1.0, 1.0)))
