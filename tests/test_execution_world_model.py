@@ -27,6 +27,7 @@ from wmjax.models import (
     ExecutionWorldModel,
     Plan,
     contrast_effects,
+    in_flight_scores,
     in_flight_states,
     load_execution_world,
     price_risk_bps,
@@ -232,3 +233,32 @@ def test_final_shortfall_follows_the_closed_form_in_the_simulator(held_out):
         cov = np.linalg.inv(xd.T @ xd) * (resid @ resid) / dof
         se = np.sqrt(np.diag(cov))
         assert np.all(np.abs(coef - 1.0) < 3 * se + 0.02), (j, coef, se)
+
+
+# the trained model's contrasts against the closed form (an exact law of the simulator on
+# markets without a regime chain, checked above): the mean within 10% (a smooth net's finite
+# difference, as the 30% of the input contrasts above but for an exact linear law) + 3 SE
+CLOSED_FORM_TOL = 0.1
+
+
+@pytest.mark.slow
+def test_in_flight_predictions_follow_the_closed_form_and_beat_the_arrival_prediction(
+    params, held_out
+):
+    data, labels = held_out
+    scores = in_flight_scores(MODEL, params, data, labels, n_paths=8)
+    assert tuple(scores) == ("j=2", "j=5", "j=7")
+    for j, row in scores.items():
+        for name, e in row["effects_calm_markets"].items():
+            model, closed, gap = e["model"], e["closed_form"], e["model_minus_closed"]
+            assert closed > 0 and model["mean"] > 0, (j, name, e)
+            assert abs(gap["mean"]) < CLOSED_FORM_TOL * closed + 3 * gap["se"], (j, name, e)
+        # pair by pair, the price move's effect scales with the remaining fraction
+        assert row["effects_calm_markets"]["price_move"]["corr"] > 0.95, j
+        # the in-flight state is used: far better than the model's own arrival prediction ...
+        gain = row["mse_gain_vs_arrival"]
+        assert gain["mean"] > 3 * gain["se"], (j, gain)
+        # ... and about as good as the closed-form baseline, which knows each problem's mean
+        # remaining cost from its own simulated paths
+        assert row["model"]["rmse"] < 1.05 * row["baseline"]["rmse"], (j, row)
+        assert abs(row["model"]["bias"]["mean"]) < 1.0 + 3 * row["model"]["bias"]["se"], (j, row)
