@@ -190,14 +190,15 @@ def test_gru_steps_over_the_remaining_child_orders_only():
     market_x = jax.random.normal(k1, (N_MARKET_FEATURES,))
     steps_x = jax.random.normal(k2, (10, N_STEP_FEATURES))
     state_x, accrued = jnp.ones(5), jnp.ones(2)
-    params = net.init(k3, market_x, state_x, steps_x, 0, accrued)
+    params = jax.jit(net.init)(k3, market_x, state_x, steps_x, 0, accrued)
+    apply = jax.jit(net.apply)  # one compilation for every j and input
     changed = steps_x.at[:4].add(1.0)
-    a = net.apply(params, market_x, state_x, steps_x, 4, accrued)
-    b = net.apply(params, market_x, state_x, changed, 4, accrued)
+    a = apply(params, market_x, state_x, steps_x, 4, accrued)
+    b = apply(params, market_x, state_x, changed, 4, accrued)
     np.testing.assert_allclose(a[1], b[1], rtol=1e-6)
     np.testing.assert_allclose(a[0][4:], b[0][4:], rtol=1e-6)
     # ... while an interval still to do (j = 3: interval 3 was changed) does change them
-    c = net.apply(params, market_x, state_x, changed, 3, accrued)
+    c = apply(params, market_x, state_x, changed, 3, accrued)
     assert np.max(np.abs(c[1] - a[1])) > 1e-3
 
 
