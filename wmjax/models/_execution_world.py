@@ -2,15 +2,17 @@
 
 An encoder maps the execution's starting state (order size vs ADV, horizon, volatility, impact
 coefficients, spread, volume noise, book resilience, the regime chain, the dark pool's
-liquidity, the lit touch's fill capacity) to the initial carry of a GRU cell that steps over
-the child-order plan (planned fraction, POV rate and completion rule, clock, expected volume
-share, expected volatility and liquidity multipliers and P(stressed) under the regime chain,
-venue type: the share routed dark, order type: the share posted as limit orders) and emits each
-interval's impact (bps); heads on the last carry give the expected implementation shortfall
-(bps), its standard deviation (execution risk, bps) and the probability of completing on time.
-Trained on `wmjax.execution.rollout` of many plans over randomised markets
-(`sample_problems`, `simulate_plans`), like a DreamerV3 world model's `imagine` (Hafner et al.
-2023) with the simulator as the environment.
+liquidity, the lit touch's fill capacity) and, in flight, the execution state so far
+(`InFlight`: elapsed and remaining fractions, participation, price move and IS so far) to the
+initial carry of a GRU cell that steps over the rest of the child-order plan (planned
+fraction, POV rate and completion rule, clock, expected volume share, expected volatility and
+liquidity multipliers and P(stressed) under the regime chain, venue type: the share routed
+dark, order type: the share posted as limit orders) and emits each interval's impact (bps);
+heads on the last carry give the expected implementation shortfall (bps), its standard
+deviation (execution risk, bps) and the probability of completing on time. Trained on
+`wmjax.execution.rollout` of many plans over randomised markets (`sample_problems`,
+`simulate_plans`), like a DreamerV3 world model's `imagine` (Hafner et al. 2023) with the
+simulator as the environment.
 """
 
 from __future__ import annotations
