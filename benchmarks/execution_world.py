@@ -48,6 +48,7 @@ from wmjax.models import (
     batch_schedules,
     contrast_effects,
     fit_square_root_law,
+    in_flight_scores,
     intraday_markets,
     load_ac_world,
     sample_problems,
@@ -320,9 +321,9 @@ def bench_impact_book(args) -> dict:
 
 def bench_world(args) -> dict:
     train_data = sample_problems(jax.random.key(1), args.world_problems)
-    labels, sim_s = _timed(simulate_plans, jax.random.key(2), *train_data)
+    labels, sim_s = _timed(simulate_plans, jax.random.key(2), *train_data, per_path=True)
     test_data = sample_problems(jax.random.key(3), 1000)
-    test_labels = simulate_plans(jax.random.key(4), *test_data, n_paths=256)
+    test_labels = simulate_plans(jax.random.key(4), *test_data, n_paths=256, per_path=True)
     model = ExecutionWorldModel()
     result = train_execution_world_model(
         jax.random.key(5), train_data, labels, model, n_updates=args.world_updates
@@ -348,6 +349,7 @@ def bench_world(args) -> dict:
         }
         for name, e in effects.items()
     }
+    in_flight = in_flight_scores(model, result.params, test_data, test_labels)
     # surrogate pre-trade vs the simulator on a desk market: 5 standard strategies
     o = order(2e5, 0.5, "buy", risk_aversion=0.5)
     mp = desk_market_params(10, 0.5)
@@ -387,6 +389,7 @@ def bench_world(args) -> dict:
         "completion_reliability_max_gap": rel["max_gap"],
         "completion_reliability": rel,
         "responses": responses,
+        "in_flight": in_flight,
         "pretrade": {
             "strategies": names,
             "surrogate_mean_bps": pred["is_mean_bps"],

@@ -1,7 +1,9 @@
 """ExecutionWorldModel against the simulator on held-out plans and markets (regime chains, a
 dark pool, a fillable touch; plans that route dark and post limit orders): shortfall bias,
 calibrated completion, the response of predicted shortfall to dark routing, limit orders and
-the regime, and the surrogate pre-trade ranking of the standard strategies."""
+the regime, the surrogate pre-trade ranking of the standard strategies, and, in flight, the
+in-flight state's accounting and the closed form of an arithmetic market (the remaining
+shares carry the price move so far one-for-one, the shortfall so far is sunk)."""
 
 import itertools
 
@@ -18,13 +20,15 @@ from wmjax.analytics import (
     standard_strategies,
 )
 from wmjax.analytics._desk import desk_market_params
-from wmjax.execution import objective_covariance, order, ranking_swaps
+from wmjax.execution import Paths, objective_covariance, order, ranking_swaps
 from wmjax.market import ImpactMarket
 from wmjax.models import (
     CONTRASTS,
     ExecutionWorldModel,
     Plan,
     contrast_effects,
+    in_flight_scores,
+    in_flight_states,
     load_execution_world,
     price_risk_bps,
     sample_problems,
@@ -54,7 +58,7 @@ def held_out():
     # a key never used in training (the benchmark trains on sample_problems(key(1), ...));
     # 768 = 3 contrasts x 2 sides x 128 pairs: the contrast test reuses this compilation
     data = sample_problems(jax.random.key(2024), 768)
-    return data, simulate_plans(jax.random.key(2025), *data, n_paths=64)
+    return data, simulate_plans(jax.random.key(2025), *data, n_paths=64, per_path=True)
 
 
 @pytest.mark.slow
@@ -139,3 +143,123 @@ def test_training_runs_small(held_out):
         jax.random.key(2), data, labels, small, n_updates=20, batch=64
     )
     assert np.all(np.isfinite(result.losses)) and result.losses[-1] < result.losses[0]
+
+
+@pytest.mark.parametrize("side", [1.0, -1.0])
+def test_in_flight_states_by_hand(side):
+    # one path, 3 intervals, a 100-share order at arrival mid 50: fills 20 / 30 / 50 at
+    # 50.1 / 50.3 / 50.2 (a buy; a sell mirrors the prices), mids 50, 50.2, 50.1, market volume
+    # 200 / 100 / 300 per interval
+    s0, q = 50.0, 100.0
+    move = np.array([0.0, 0.2, 0.1])
+    paid = np.array([0.1, 0.3, 0.2])
+    shares = jnp.array([[20.0, 30.0, 50.0]])
+    paths = Paths(
+        shares=shares,
+        exec_price=jnp.asarray(s0 + side * paid)[None],
+        holdings=jnp.zeros((1, 4)),
+        participation=jnp.zeros((1, 3)),
+        arrival_price=jnp.array([s0]),
+        final_mid=jnp.array([s0]),
+        filled_shares=jnp.array([q]),
+        completion=jnp.ones(1),
+        is_currency=jnp.zeros(1),
+        is_bps=jnp.zeros(1),
+        notional=shares * jnp.asarray(s0 + side * paid)[None],
+        mid=jnp.asarray(np.append(s0 + side * move, s0))[None],
+        final_state=None,
+    )
+    o = order(q, 0.5, "buy" if side > 0 else "sell")
+    st = in_flight_states(paths, o, jnp.array([[200.0, 100.0, 300.0]]))
+    np.testing.assert_allclose(st.elapsed_frac[0], [0, 1 / 3, 2 / 3], atol=1e-6)
+    np.testing.assert_allclose(st.remaining_frac[0], [1.0, 0.8, 0.5], atol=1e-6)
+    np.testing.assert_allclose(st.participation[0], [0.0, 20 / 200, 50 / 300], atol=1e-6)
+    # side-signed: an adverse move is positive for both sides
+    np.testing.assert_allclose(st.price_move_bps[0], [0.0, 40.0, 20.0], atol=1e-3)
+    # IS so far in bps of the whole order's arrival notional (100 x 50)
+    cost = [0.0, 20 * 0.1, 20 * 0.1 + 30 * 0.3]
+    np.testing.assert_allclose(st.is_so_far_bps[0], np.array(cost) / (q * s0) * 1e4, atol=1e-3)
+
+
+def test_gru_steps_over_the_remaining_child_orders_only():
+    # in flight after j intervals, the inputs of the intervals already done change nothing
+    from wmjax.models._execution_world import N_MARKET_FEATURES, N_STEP_FEATURES, _WorldNet
+
+    net = _WorldNet(8)
+    k1, k2, k3 = jax.random.split(jax.random.key(0), 3)
+    market_x = jax.random.normal(k1, (N_MARKET_FEATURES,))
+    steps_x = jax.random.normal(k2, (10, N_STEP_FEATURES))
+    state_x, accrued = jnp.ones(5), jnp.ones(2)
+    params = jax.jit(net.init)(k3, market_x, state_x, steps_x, 0, accrued)
+    apply = jax.jit(net.apply)  # one compilation for every j and input
+    changed = steps_x.at[:4].add(1.0)
+    a = apply(params, market_x, state_x, steps_x, 4, accrued)
+    b = apply(params, market_x, state_x, changed, 4, accrued)
+    np.testing.assert_allclose(a[1], b[1], rtol=1e-6)
+    np.testing.assert_allclose(a[0][4:], b[0][4:], rtol=1e-6)
+    # ... while an interval still to do (j = 3: interval 3 was changed) does change them
+    c = apply(params, market_x, state_x, changed, 3, accrued)
+    assert np.max(np.abs(c[1] - a[1])) > 1e-3
+
+
+def _calm_fixed_schedules(data) -> np.ndarray:
+    # markets without a regime chain, trade lists (not POV) without limit orders: the
+    # remaining quantity after j intervals is the same on every path
+    venues, _, plans = data
+    return (
+        (np.asarray(venues.lit.regime_sigma_mult[:, 1]) <= 1.0)
+        & (np.asarray(plans.pov_rate) == 0)
+        & np.all(np.asarray(plans.limit_frac) == 0, axis=-1)
+    )
+
+
+@pytest.mark.slow
+def test_final_shortfall_follows_the_closed_form_in_the_simulator(held_out):
+    # the simulator's own conditional mean: within each problem, the final IS regressed on the
+    # IS so far and remaining x price move (arithmetic mid, impact independent of the price
+    # path) has both coefficients 1, up to the noise of 64 paths
+    data, labels = held_out
+    keep = _calm_fixed_schedules(data)
+    assert keep.sum() >= 30
+    final = np.asarray(labels["path_is_bps"])[keep]
+    for j in (2, 5, 7):
+        st = jax.tree.map(lambda x, j=j: np.asarray(x[keep, :, j], np.float64), labels["state"])
+        assert np.all(np.std(st.remaining_frac, axis=1) < 1e-5)
+        x = np.stack([st.is_so_far_bps, st.remaining_frac * st.price_move_bps], axis=-1)
+        demean = lambda a: (a - a.mean(axis=1, keepdims=True)).reshape(-1, *a.shape[2:])  # noqa: E731
+        xd, yd = demean(x), demean(final)
+        coef, *_ = np.linalg.lstsq(xd, yd, rcond=None)
+        resid = yd - xd @ coef
+        dof = yd.size - keep.sum() - 2
+        cov = np.linalg.inv(xd.T @ xd) * (resid @ resid) / dof
+        se = np.sqrt(np.diag(cov))
+        assert np.all(np.abs(coef - 1.0) < 3 * se + 0.02), (j, coef, se)
+
+
+# the trained model's contrasts against the closed form (an exact law of the simulator on
+# markets without a regime chain, checked above): the mean within 10% (a smooth net's finite
+# difference, as the 30% of the input contrasts above but for an exact linear law) + 3 SE
+CLOSED_FORM_TOL = 0.1
+
+
+@pytest.mark.slow
+def test_in_flight_predictions_follow_the_closed_form_and_beat_the_arrival_prediction(
+    params, held_out
+):
+    data, labels = held_out
+    scores = in_flight_scores(MODEL, params, data, labels, n_paths=8)
+    assert tuple(scores) == ("j=2", "j=5", "j=7")
+    for j, row in scores.items():
+        for name, e in row["effects_calm_markets"].items():
+            model, closed, gap = e["model"], e["closed_form"], e["model_minus_closed"]
+            assert closed > 0 and model["mean"] > 0, (j, name, e)
+            assert abs(gap["mean"]) < CLOSED_FORM_TOL * closed + 3 * gap["se"], (j, name, e)
+        # pair by pair, the price move's effect scales with the remaining fraction
+        assert row["effects_calm_markets"]["price_move"]["corr"] > 0.95, j
+        # the in-flight state is used: far better than the model's own arrival prediction ...
+        gain = row["mse_gain_vs_arrival"]
+        assert gain["mean"] > 3 * gain["se"], (j, gain)
+        # ... and about as good as the closed-form baseline, which knows each problem's mean
+        # remaining cost from its own simulated paths
+        assert row["model"]["rmse"] < 1.05 * row["baseline"]["rmse"], (j, row)
+        assert abs(row["model"]["bias"]["mean"]) < 1.0 + 3 * row["model"]["bias"]["se"], (j, row)

@@ -40,6 +40,55 @@ from wmjax.market import (
 )
 
 EXECUTION_MARKET = VenuesMarket(1, RegimeImpactMarket())
+N_STATE_FEATURES = 5
+
+
+@struct.dataclass
+class InFlight:
+    """The execution state after the first j of n intervals (j = 0: at arrival). Scalars for one
+    order, or arrays (e.g. (n_paths, n_steps): every path at every j, `in_flight_states`).
+
+    Attributes:
+        elapsed_frac: j / n.
+        remaining_frac: share of the order not yet filled.
+        participation: our filled shares / the market's volume so far (0 at arrival).
+        price_move_bps: side * (mid - arrival mid) / arrival mid * 1e4 (positive is adverse).
+        is_so_far_bps: implementation shortfall accrued so far, side * (paid - filled * arrival
+            mid), in bps of the whole order's arrival notional.
+    """
+
+    elapsed_frac: jax.Array
+    remaining_frac: jax.Array
+    participation: jax.Array
+    price_move_bps: jax.Array
+    is_so_far_bps: jax.Array
+
+
+def arrival_state() -> InFlight:
+    """The state at arrival: nothing elapsed or filled, no price move, no shortfall."""
+    zero = jnp.float32(0.0)
+    return InFlight(zero, jnp.float32(1.0), zero, zero, zero)
+
+
+def in_flight_states(paths, order: Order, market_volume_shares: jax.Array) -> InFlight:
+    """Every path's state before each interval j = 0..n-1, fields (n_paths, n_steps), from a
+    rollout's `Paths` and the market volume per interval (n_paths, n_steps)."""
+    n = paths.shares.shape[-1]
+    before = lambda x: jnp.cumsum(x, axis=-1) - x  # noqa: E731  (sum over intervals < j)
+    s0 = paths.arrival_price[..., None]
+    done = before(paths.shares)
+    volume = before(market_volume_shares)
+    to_bps = 1e4 / s0
+    return InFlight(
+        elapsed_frac=jnp.broadcast_to(jnp.arange(n) / n, done.shape).astype(jnp.float32),
+        remaining_frac=1.0 - done / order.quantity_shares,
+        participation=jnp.where(volume > 0, done / jnp.where(volume > 0, volume, 1.0), 0.0),
+        price_move_bps=order.side * (paths.mid[..., :n] - s0) * to_bps,
+        is_so_far_bps=order.side
+        * before(paths.notional - paths.shares * s0)
+        * to_bps
+        / order.quantity_shares,
+    )
 
 
 @struct.dataclass
@@ -203,22 +252,30 @@ def _label_plans(keys, params, orders, plans, n_paths: int, n_steps: int):
         impact = (
             jnp.where(traded, p.exec_price - p.final_state.mids, 0.0) / p.arrival_price[:, None]
         )
+        done = (p.completion >= 1.0 - 1e-4).astype(jnp.float32)
         return {
             "is_mean_bps": jnp.mean(p.is_bps),
             "is_std_bps": jnp.std(p.is_bps, ddof=1),
-            "completion": jnp.mean(p.completion >= 1.0 - 1e-4),
+            "completion": jnp.mean(done),
             "impact_bps": jnp.mean(impact, axis=0) * 1e4,
+            "path_is_bps": p.is_bps,
+            "path_completion": done,
+            "path_impact_bps": impact * 1e4,
+            "state": in_flight_states(p, o, p.final_state.volumes),
         }
 
     return jax.vmap(one)(params, orders, plans, keys)
 
 
-def simulate_plans(key, params, orders, plans, n_paths: int = 32) -> dict:
+def simulate_plans(key, params, orders, plans, n_paths: int = 32, per_path: bool = False) -> dict:
     """Simulator labels per problem on `EXECUTION_MARKET` (`params`: `VenueParams`, or
     `ImpactParams` lifted by `execution_market`): mean and std of IS (bps), on-time completion
     rate, and each interval's mean impact (bps; average fill price minus the mid, where we
-    traded). `key` is one key (split per problem) or one key per problem (equal keys: common
-    random numbers)."""
+    traded). With `per_path`, also each path's IS "path_is_bps" (n, n_paths), on-time
+    completion "path_completion" (n, n_paths), impact "path_impact_bps" (n, n_paths, n_steps)
+    and "state", its `InFlight` state before every interval (fields (n, n_paths, n_steps)).
+    `key` is one key (split per problem) or one key per problem (equal keys: common random
+    numbers)."""
     if isinstance(params, ImpactParams):
         params = jax.vmap(execution_market)(params)
     n_steps = params.n_steps
@@ -229,7 +286,10 @@ def simulate_plans(key, params, orders, plans, n_paths: int = 32) -> dict:
         lambda x: jnp.broadcast_to(x, (n,)) if jnp.ndim(x) == 0 else x,
         plans,
     )
-    return _label_plans(keys, params, orders, plans, n_paths, n_steps)
+    labels = _label_plans(keys, params, orders, plans, n_paths, n_steps)
+    if not per_path:
+        labels = {k: v for k, v in labels.items() if not (k == "state" or k.startswith("path_"))}
+    return labels
 
 
 CONTRASTS = ("dark", "limit", "regime")
