@@ -2,13 +2,17 @@
 simulator transitions, and a placement controller trained only inside it ("dreaming", Ha &
 Schmidhuber 2018; Hafner et al. 2023).
 
-`BookDynamics` is a GRU on [placement features, market size, limit size] whose state predicts
+`BookDynamics` is a GRU on [placement features, market size, limit size, market size against
+the touch] whose state predicts
 the next interval: the market features (spread, imbalance, flow, depth, our queue; residual on
 the current ones), the mid move in bps (Gaussian mean and log variance), the per-share fill
 probability of our limit order at each candidate level, and the price premiums (bps against the
 mid at the decision) of our market-order, limit and clean-up fills. The level enters only
 through the per-level heads, so a softmax over levels mixes the model's per-level predictions
-exactly as the relaxed simulator mixes its candidates' fills.
+exactly as the relaxed simulator mixes its candidates' fills. The mid's response to our market
+order is convex in its size (an order inside the displayed depth at the touch leaves the mid
+where it was; past it, the order walks the book), so the model also sees the size relative to
+that depth and the excess beyond it (`touch_inputs`).
 
 `dream_objective` rolls a `PlacementPolicy` through the model (its own predicted features, a
 reparameterised mid noise, the IS accounting of `wmjax.models._book_transitions`) from start
@@ -35,6 +39,10 @@ from wmjax.models._book_transitions import MARKET_FEATURES, Transitions
 from wmjax.models._placement import N_FEATURES, PlacementPolicy
 
 _IDX = np.asarray(MARKET_FEATURES)
+#: `placement_features` index of the opposite side's top depth (shares / Q): the displayed
+#: depth at the touch that our market orders take first
+_TOUCH_DEPTH = 13
+_MAX_TOUCH_RATIO = 8.0
 _HALF_LOG_2PI = 0.5 * float(np.log(2 * np.pi))
 
 
@@ -69,7 +77,10 @@ class BookDynamics(nn.Module):
         return jnp.zeros((*batch_shape, self.hidden), jnp.float32)
 
     def __call__(self, h, features, market_q, limit_q):
-        x = jnp.concatenate([features, market_q[..., None], limit_q[..., None]], axis=-1)
+        x = jnp.concatenate(
+            [features, market_q[..., None], limit_q[..., None], touch_inputs(features, market_q)],
+            axis=-1,
+        )
         h, _ = self.cell(h, nn.tanh(self.embed(x)))
         mid = self.mid_head(h)
         prem = self.premium_head(h)
@@ -82,6 +93,16 @@ class BookDynamics(nn.Module):
             limit_premium_bps=prem[..., 2:],
             cleanup_premium_bps=prem[..., 1],
         )
+
+
+def touch_inputs(features, market_q) -> jax.Array:
+    """(…, 2) our market order (shares / Q) against the displayed depth at the touch (feature
+    13, shares / Q): size / depth and relu(size - depth) / depth, each capped at 8 (an empty
+    touch counts as 0.001 Q). The mid moves only once the order walks past the touch."""
+    depth = jnp.maximum(features[..., _TOUCH_DEPTH], 1e-3)
+    ratio = market_q / depth
+    excess = jax.nn.relu(market_q - features[..., _TOUCH_DEPTH]) / depth
+    return jnp.minimum(jnp.stack([ratio, excess], axis=-1), _MAX_TOUCH_RATIO)
 
 
 def teacher_forced(model: BookDynamics, variables, t: Transitions) -> DynamicsPrediction:
