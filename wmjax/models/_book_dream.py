@@ -105,9 +105,11 @@ def touch_inputs(features, market_q) -> jax.Array:
     return jnp.minimum(jnp.stack([ratio, excess], axis=-1), _MAX_TOUCH_RATIO)
 
 
+@partial(jax.jit, static_argnums=0)
 def teacher_forced(model: BookDynamics, variables, t: Transitions) -> DynamicsPrediction:
     """Predictions along recorded paths (inputs: the recorded features and actions); leading
-    axes (n_paths, n_steps)."""
+    axes (n_paths, n_steps). Jitted once per model and shapes (the held-out checks call it
+    many times)."""
 
     def run(features, market_q, limit_q):
         def body(h, xs):
