@@ -42,7 +42,6 @@ _IDX = np.asarray(MARKET_FEATURES)
 #: `placement_features` index of the opposite side's top depth (shares / Q): the displayed
 #: depth at the touch that our market orders take first
 _TOUCH_DEPTH = 13
-_MAX_TOUCH_RATIO = 8.0
 _HALF_LOG_2PI = 0.5 * float(np.log(2 * np.pi))
 
 
@@ -96,13 +95,14 @@ class BookDynamics(nn.Module):
 
 
 def touch_inputs(features, market_q) -> jax.Array:
-    """(…, 2) our market order (shares / Q) against the displayed depth at the touch (feature
-    13, shares / Q): size / depth and relu(size - depth) / depth, each capped at 8 (an empty
-    touch counts as 0.001 Q). The mid moves only once the order walks past the touch."""
+    """(…, 3) our market order (shares / Q) against the displayed depth at the touch (feature
+    13, shares / Q): r = size / depth, e = relu(size - depth) / depth (each capped at 8; an
+    empty touch counts as 0.001 Q) and tanh(8 e), a smooth step where the order walks past the
+    touch: the mid moves only then (the response is convex in size)."""
     depth = jnp.maximum(features[..., _TOUCH_DEPTH], 1e-3)
-    ratio = market_q / depth
-    excess = jax.nn.relu(market_q - features[..., _TOUCH_DEPTH]) / depth
-    return jnp.minimum(jnp.stack([ratio, excess], axis=-1), _MAX_TOUCH_RATIO)
+    ratio = jnp.minimum(market_q / depth, 8.0)
+    excess = jnp.minimum(jax.nn.relu(market_q - features[..., _TOUCH_DEPTH]) / depth, 8.0)
+    return jnp.stack([ratio, excess, jnp.tanh(8.0 * excess)], axis=-1)
 
 
 @partial(jax.jit, static_argnums=0)
