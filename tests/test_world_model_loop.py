@@ -161,6 +161,7 @@ def test_small_market_order_leaves_the_mid_in_the_model_as_in_the_simulator(fit)
     assert gap < 0.1 * whole["sim_response_bps"], rows
 
 
+@pytest.mark.slow
 def test_experiment_runs_in_process(tmp_path, capsys):
     """The script runs and writes its JSON and PNG (not the science: tiny sizes). In process,
     on this module's market, order and path counts, so the recorder, the model fit, the
