@@ -145,20 +145,23 @@ def test_dream_gradient_matches_finite_differences(data, fit):
     np.testing.assert_allclose(float(grad), float(fd), rtol=2e-2, atol=1e-4)
 
 
-def test_small_market_order_leaves_the_mid_in_the_model_as_in_the_simulator(fit):
+def test_small_market_order_moves_the_mid_in_the_model_as_in_the_simulator(fit):
     """The mid's response to our market order is convex in size: an order inside the touch's
-    displayed depth (seeded at 500 shares = 0.56 Q) does not move it on the simulator, one
-    that walks past it does. The fitted model, which sees the size against that depth, must
-    predict both: about the simulator's response at 0.1 Q and a clear move at 1 Q."""
+    displayed depth (0.55 Q on average here) barely moves it on the simulator, one that walks
+    past it does. The fitted model, which sees the size against that depth, must predict the
+    simulator's response within 3 of its SEs at 0.1 and 0.3 Q (without `touch_inputs` the same
+    fit overshoots by 7 SE at both: 0.078 vs 0.023 and 0.245 vs 0.117 bps) and a clear move at
+    1 Q."""
     rows = market_order_response(
-        book_key(11), fit, MARKET, PARAMS, ORDER, sizes_q=(0.0, 0.1, 1.0), n_paths=N_PATHS,
+        book_key(11), fit, MARKET, PARAMS, ORDER, sizes_q=(0.0, 0.1, 0.3, 1.0), n_paths=N_PATHS,
         n_steps=N_STEPS,
     )  # fmt: skip
-    _, small, whole = rows
+    *inside, whole = rows[1:]
     assert whole["sim_response_bps"] > 10 * whole["sim_response_se"]  # the walk moves the mid
     assert whole["model_response_bps"] > 0.5 * whole["sim_response_bps"], rows
-    gap = abs(small["model_response_bps"] - small["sim_response_bps"])
-    assert gap < 0.1 * whole["sim_response_bps"], rows
+    for r in inside:
+        gap = abs(r["model_response_bps"] - r["sim_response_bps"])
+        assert gap < 3 * r["sim_response_se"], rows
 
 
 @pytest.mark.slow
