@@ -55,6 +55,8 @@ def parse(argv=None):
     p.add_argument("--test-paths", type=int, default=1024, help="held-out transitions' paths")
     p.add_argument("--model-steps", type=int, default=600, help="world-model Adam steps")
     p.add_argument("--hidden", type=int, default=64, help="world-model GRU width")
+    p.add_argument("--model-batch-paths", type=int, default=128, help="paths per Adam step")
+    p.add_argument("--model-learning-rate", type=float, default=3e-3)
     p.add_argument("--policy-paths", type=int, default=128, help="paths per controller step")
     p.add_argument("--policy-steps", type=int, default=60, help="simulator-training steps")
     p.add_argument("--dream-steps", type=int, default=300, help="dream-training steps")
@@ -94,11 +96,14 @@ def run(args) -> dict:
     jax.block_until_ready(test)
     out["record_s"] = time.perf_counter() - t
     fit = fit_book_dynamics(
-        k_model, train, n_offsets=market.n_offsets, hidden=args.hidden, n_steps=args.model_steps
-    )
+        k_model, train, n_offsets=market.n_offsets, hidden=args.hidden, n_steps=args.model_steps,
+        batch_paths=args.model_batch_paths, learning_rate=args.model_learning_rate,
+    )  # fmt: skip
     out["model_fit_s"] = fit.result.seconds
     out["fill"] = fill_calibration(fit, train, test)
     out["state"] = state_prediction_mse(fit, test)
+    # the displayed depth our first market order meets (shares / Q; the response's convexity)
+    out["touch_depth_q"] = float(jnp.mean(test.features[:, 0, 13]))
     out["response"] = market_order_response(
         k_resp, fit, market, params, parent, n_paths=args.response_paths, n_steps=n
     )
@@ -171,6 +176,7 @@ def main(argv=None) -> dict:
         f"n={f['n_test']})"
     )
     print("state", json.dumps(res["state"]))
+    print(f"depth at the touch at the first decision: {res['touch_depth_q']:.3f} Q")
     for r in res["response"]:
         print(
             f"market {r['size_q']:.2f} Q: sim {r['sim_response_bps']:+.3f} +- "

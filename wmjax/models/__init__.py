@@ -29,6 +29,7 @@ from wmjax.models._book_dream import (
     fill_probability,
     fit_book_dynamics,
     teacher_forced,
+    touch_inputs,
     train_in_dream,
 )
 from wmjax.models._book_dream_eval import (
@@ -377,6 +378,7 @@ __all__ = [
     "state_effects",
     "state_prediction_mse",
     "teacher_forced",
+    "touch_inputs",
     "train_ac_heads",
     "train_ac_world_model",
     "train_execution_world_model",

@@ -2,13 +2,17 @@
 simulator transitions, and a placement controller trained only inside it ("dreaming", Ha &
 Schmidhuber 2018; Hafner et al. 2023).
 
-`BookDynamics` is a GRU on [placement features, market size, limit size] whose state predicts
+`BookDynamics` is a GRU on [placement features, market size, limit size, market size against
+the touch] whose state predicts
 the next interval: the market features (spread, imbalance, flow, depth, our queue; residual on
 the current ones), the mid move in bps (Gaussian mean and log variance), the per-share fill
 probability of our limit order at each candidate level, and the price premiums (bps against the
 mid at the decision) of our market-order, limit and clean-up fills. The level enters only
 through the per-level heads, so a softmax over levels mixes the model's per-level predictions
-exactly as the relaxed simulator mixes its candidates' fills.
+exactly as the relaxed simulator mixes its candidates' fills. The mid's response to our market
+order is convex in its size (an order inside the displayed depth at the touch leaves the mid
+where it was; past it, the order walks the book), so the model also sees the size relative to
+that depth and the excess beyond it (`touch_inputs`).
 
 `dream_objective` rolls a `PlacementPolicy` through the model (its own predicted features, a
 reparameterised mid noise, the IS accounting of `wmjax.models._book_transitions`) from start
@@ -35,6 +39,9 @@ from wmjax.models._book_transitions import MARKET_FEATURES, Transitions
 from wmjax.models._placement import N_FEATURES, PlacementPolicy
 
 _IDX = np.asarray(MARKET_FEATURES)
+#: `placement_features` index of the opposite side's top depth (shares / Q): the displayed
+#: depth at the touch that our market orders take first
+_TOUCH_DEPTH = 13
 _HALF_LOG_2PI = 0.5 * float(np.log(2 * np.pi))
 
 
@@ -69,7 +76,10 @@ class BookDynamics(nn.Module):
         return jnp.zeros((*batch_shape, self.hidden), jnp.float32)
 
     def __call__(self, h, features, market_q, limit_q):
-        x = jnp.concatenate([features, market_q[..., None], limit_q[..., None]], axis=-1)
+        x = jnp.concatenate(
+            [features, market_q[..., None], limit_q[..., None], touch_inputs(features, market_q)],
+            axis=-1,
+        )
         h, _ = self.cell(h, nn.tanh(self.embed(x)))
         mid = self.mid_head(h)
         prem = self.premium_head(h)
@@ -84,9 +94,22 @@ class BookDynamics(nn.Module):
         )
 
 
+def touch_inputs(features, market_q) -> jax.Array:
+    """(…, 3) our market order (shares / Q) against the displayed depth at the touch (feature
+    13, shares / Q): r = size / depth, e = relu(size - depth) / depth (each capped at 8; an
+    empty touch counts as 0.001 Q) and tanh(8 e), a smooth step where the order walks past the
+    touch: the mid moves only then (the response is convex in size)."""
+    depth = jnp.maximum(features[..., _TOUCH_DEPTH], 1e-3)
+    ratio = jnp.minimum(market_q / depth, 8.0)
+    excess = jnp.minimum(jax.nn.relu(market_q - features[..., _TOUCH_DEPTH]) / depth, 8.0)
+    return jnp.stack([ratio, excess, jnp.tanh(8.0 * excess)], axis=-1)
+
+
+@partial(jax.jit, static_argnums=0)
 def teacher_forced(model: BookDynamics, variables, t: Transitions) -> DynamicsPrediction:
     """Predictions along recorded paths (inputs: the recorded features and actions); leading
-    axes (n_paths, n_steps)."""
+    axes (n_paths, n_steps). Jitted once per model and shapes (the held-out checks call it
+    many times)."""
 
     def run(features, market_q, limit_q):
         def body(h, xs):
