@@ -65,8 +65,9 @@ def test_batched_nuts_matches_fit_bayes_on_the_same_data():
 
 
 def test_batched_nuts_refuses_bad_input():
-    events = _script().simulate_sets(jax.random.key(0), 2, 50.0)
+    # data sets of the size above (the simulator compiled once for the file)
+    events = _script().simulate_sets(jax.random.key(0), 2, 200.0)
     with pytest.raises(InputError, match="leading data-set axis"):
-        fit_bayes_batch(jax.tree.map(lambda x: x[0], events), 50.0, 1)
+        fit_bayes_batch(jax.tree.map(lambda x: x[0], events), 200.0, 1)
     with pytest.raises(InputError, match="num_samples"):
-        fit_bayes_batch(events, 50.0, 1, num_samples=2)
+        fit_bayes_batch(events, 200.0, 1, num_samples=2)
