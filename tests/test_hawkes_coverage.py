@@ -22,10 +22,17 @@ def _script():
     return module
 
 
-@pytest.mark.slow  # two compiles (the vmapped MLE and the vmapped NUTS)
+# The experiment's NUTS runs at the size of the batched-NUTS test below (2 data sets of 200 s,
+# 150 + 150 draws, 2 chains), so both use one compiled sampler: the sampler's compilation costs
+# far more CPU than the extra draws.
+NUTS_SIZE = {"num_warmup": 150, "num_samples": 150, "num_chains": 2}
+
+
+@pytest.mark.slow  # two compiles: the vmapped MLE, and the vmapped NUTS (reused below)
 def test_coverage_experiment_runs_and_reports_binomial_bands(tmp_path):
     argv = ["--datasets", "2", "--mle-datasets", "4", "--horizon", "200"]
-    argv += ["--warmup", "20", "--samples", "20", "--out", str(tmp_path)]
+    argv += ["--warmup", str(NUTS_SIZE["num_warmup"]), "--samples", str(NUTS_SIZE["num_samples"])]
+    argv += ["--chains", str(NUTS_SIZE["num_chains"]), "--out", str(tmp_path)]
     assert _script().main(argv) == 0
     saved = json.loads((tmp_path / "results.json").read_text())
     nuts, mle = saved["nuts"], saved["mle"]
@@ -41,7 +48,7 @@ def test_coverage_experiment_runs_and_reports_binomial_bands(tmp_path):
 def test_batched_nuts_matches_fit_bayes_on_the_same_data():
     module = _script()
     events = module.simulate_sets(jax.random.key(7), 2, 200.0)
-    kwargs = {"num_warmup": 150, "num_samples": 150, "num_chains": 2}
+    kwargs = NUTS_SIZE
     batch = fit_bayes_batch(events, 200.0, 1, key=jax.random.key(1), **kwargs)
     n = int(events.count[1])
     data = (np.asarray(events.times[1])[:n], np.zeros(n, int))
@@ -58,8 +65,9 @@ def test_batched_nuts_matches_fit_bayes_on_the_same_data():
 
 
 def test_batched_nuts_refuses_bad_input():
-    events = _script().simulate_sets(jax.random.key(0), 2, 50.0)
+    # data sets of the size above (the simulator compiled once for the file)
+    events = _script().simulate_sets(jax.random.key(0), 2, 200.0)
     with pytest.raises(InputError, match="leading data-set axis"):
-        fit_bayes_batch(jax.tree.map(lambda x: x[0], events), 50.0, 1)
+        fit_bayes_batch(jax.tree.map(lambda x: x[0], events), 200.0, 1)
     with pytest.raises(InputError, match="num_samples"):
-        fit_bayes_batch(events, 50.0, 1, num_samples=2)
+        fit_bayes_batch(events, 200.0, 1, num_samples=2)

@@ -134,8 +134,11 @@ def test_train_placement_cli_json_schema_and_reloadable_params(tmp_path, capsys)
     from wmjax.cli._main import main
     from wmjax.models import load_placement
 
+    # held-out evaluation at the size of the millisecond test below (1,000 paths of 50 decisions
+    # of 10 ms, 1,000 shares): the two share its compiled rollouts (one compilation, not two)
     argv = ["train-placement", "--latency", "cloud", "--paths", "8", "--steps", "2"]
-    argv += ["--eval-paths", "16", "--decisions", "2", "--horizon-s", "1", "--quantity", "500"]
+    argv += ["--eval-paths", "1000", "--decisions", "50", "--horizon-s", "0.5"]
+    argv += ["--quantity", "1000"]
     assert main([*argv, "--out", str(tmp_path), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert set(out) == {"results", "best_baseline", "improvement", "improvement_se", "status"}
@@ -169,6 +172,7 @@ def test_policy_beats_the_best_baseline_at_a_millisecond_clock(record_property):
 
     train_market = BookMarket(events_per_step=10)  # what `wmjax train-placement` sizes at 10 ms
     eval_market = BookMarket(events_per_step=10, early_exit=True)  # the same paths, faster
+    # (`wmjax train-placement` evaluates on the same market: the CLI test above compiled it)
     parent = order(1000, 0.5 / train_market.trading_day_s, "buy", risk_aversion=0.1)
     config = RolloutConfig(n_paths=64, n_steps=50)
     policy, result = train_placement(

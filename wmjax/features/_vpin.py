@@ -96,7 +96,7 @@ def vpin(volume, buy_volume, bucket_volume, window_buckets: int = 50, max_bucket
     )
 
 
-@partial(jax.jit, static_argnums=(3, 4))
+@partial(jax.jit, static_argnums=4)  # the window is traced: one program per shape for all windows
 def _vpin(volume, buy_volume, bucket_volume, window_buckets, max_buckets):
     zero = jnp.zeros(1, volume.dtype)
     cum = jnp.concatenate([zero, jnp.cumsum(volume)])

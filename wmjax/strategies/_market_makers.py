@@ -28,6 +28,8 @@ the value function is available too).
 
 from __future__ import annotations
 
+from functools import partial
+
 import jax
 import jax.numpy as jnp
 from flax import struct
@@ -137,6 +139,12 @@ def glft_table(
 ) -> DepthTable:
     """Exact Guéant-Lehalle-Fernandez-Tapia (2013) quotes on the decision grid of `config`."""
     max_inventory = positive_int("max_inventory", max_inventory)
+    return _glft_table(gamma, sigma, mo_rate, decay_k, config, max_inventory)
+
+
+@partial(jax.jit, static_argnames=("config", "max_inventory"))
+def _glft_table(gamma, sigma, mo_rate, decay_k, config, max_inventory):
+    """`glft_table`'s computation, compiled once per (config, max_inventory)."""
     q = jnp.arange(-max_inventory, max_inventory + 1, dtype=jnp.result_type(float))
     alpha = 0.5 * decay_k * gamma * sigma**2
     eta = mo_rate * (1.0 + gamma / decay_k) ** (-(1.0 + decay_k / gamma))
@@ -177,6 +185,16 @@ def cjp_table(
         jump: epsilon, the mid's move in the direction of each market order (adverse selection).
     """
     max_inventory = positive_int("max_inventory", max_inventory)
+    return _cjp_table(
+        kappa, buy_rate, sell_rate, running_penalty, terminal_penalty, config, max_inventory, jump
+    )
+
+
+@partial(jax.jit, static_argnames=("config", "max_inventory"))
+def _cjp_table(
+    kappa, buy_rate, sell_rate, running_penalty, terminal_penalty, config, max_inventory, jump
+):
+    """`cjp_table`'s computation, compiled once per (config, max_inventory)."""
     q = jnp.arange(-max_inventory, max_inventory + 1, dtype=jnp.result_type(float))
     damp = jnp.exp(-1.0 - kappa * jump)
     # The jumps of unfilled orders add q·epsilon·(buy_rate - sell_rate) to the value's drift.
