@@ -45,7 +45,7 @@ def register(subparsers) -> None:
     f.add_argument("messages", help="LOBSTER message file")
     f.add_argument("--orderbook", required=True, help="the matching LOBSTER order-book file")
     f.add_argument("--test-start", default=None, help="HH:MM (exchange time) where test begins")
-    f.add_argument("--epochs", type=int, default=3, help="passes over the training rows")
+    f.add_argument("--epochs", type=int, default=6, help="passes (validation picks one)")
     f.add_argument("--levels", type=int, default=None, help="book levels to use (default: all)")
     f.add_argument("--seed", type=int, default=0)
     f.add_argument(
