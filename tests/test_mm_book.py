@@ -137,9 +137,9 @@ def test_learned_maker_trains_through_the_relaxed_book():
     """A tiny net on 8 relaxed sessions: `train_maker` runs with finite losses, and the same
     compiled step on one fixed batch (common random numbers) lowers the relaxed objective: the
     pathwise gradient through the book is a descent direction."""
-    from wmjax.execution import RolloutConfig, train
+    from wmjax.execution import RolloutConfig, cached_adam, train
     from wmjax.models import MakerPolicy, train_maker
-    from wmjax.models._market_maker import _adam, _MakerLoss
+    from wmjax.models._market_maker import _MakerLoss
 
     policy = MakerPolicy(MARKET.n_offsets, hidden=8)
     params = mk.book_params("co-lo")
@@ -152,7 +152,7 @@ def test_learned_maker_trains_through_the_relaxed_book():
     fixed = train(
         loss,
         policy.init(jax.random.split(mk.book_key(1))[0], MARKET),
-        _adam(0.01),
+        cached_adam(0.01, clip_norm=1.0),
         mk.book_key(2),
         4,
         fresh_keys=False,

@@ -80,6 +80,7 @@ from wmjax.execution._schedules import (
 from wmjax.execution._time_varying_ac import refine_ac_trades, time_varying_ac_trades
 from wmjax.execution._train import (
     TrainResult,
+    cached_adam,
     train,
 )
 from wmjax.execution._transient import (
@@ -134,6 +135,7 @@ __all__ = [
     "book_paths",
     "book_schedule",
     "book_schedule_policy",
+    "cached_adam",
     "check_fractions",
     "check_order",
     "cvar",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,6 +33,21 @@ class TrainResult:
     n_done: int
     stopped_early: bool
     seconds: float
+
+
+def cached_adam(
+    learning_rate: float, clip_norm: float | None = None
+) -> optax.GradientTransformation:
+    """One Adam object per (learning rate, global-norm clip): `train`'s compiled step takes the
+    optimizer as a static argument, so training again with the same settings reuses the
+    compiled step instead of building (and compiling) a new one."""
+    return _adam(float(learning_rate), None if clip_norm is None else float(clip_norm))
+
+
+@functools.lru_cache(maxsize=32)
+def _adam(learning_rate: float, clip_norm: float | None) -> optax.GradientTransformation:
+    adam = optax.adam(learning_rate)
+    return adam if clip_norm is None else optax.chain(optax.clip_by_global_norm(clip_norm), adam)
 
 
 def _update(loss_fn, optimizer, state, key, loss_args):

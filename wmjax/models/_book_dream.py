@@ -24,7 +24,7 @@ simulator in the loop.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache, partial
+from functools import partial
 
 import flax.linen as nn
 import jax
@@ -34,7 +34,7 @@ import optax
 from flax import struct
 
 from wmjax._checks import positive, positive_int
-from wmjax.execution import TrainResult, mean_variance, train
+from wmjax.execution import TrainResult, cached_adam, mean_variance, train
 from wmjax.models._book_transitions import MARKET_FEATURES, Transitions
 from wmjax.models._placement import N_FEATURES, PlacementPolicy
 
@@ -187,7 +187,7 @@ def fit_book_dynamics(
     result = train(
         loss,
         variables,
-        _adam(float(learning_rate)),
+        cached_adam(learning_rate),
         k_train,
         n_steps,
         loss_args=(transitions, scale),
@@ -205,11 +205,6 @@ class _DynamicsLoss:
         rows = jax.random.choice(key, n, (self.batch_paths,), replace=False)
         batch = jax.tree.map(lambda x: x[rows], transitions)
         return dynamics_loss(self.model, variables, batch, scale)
-
-
-@lru_cache(maxsize=16)
-def _adam(learning_rate: float) -> optax.GradientTransformation:
-    return optax.adam(learning_rate)
 
 
 # -- dreaming --------------------------------------------------------------------------------
@@ -319,7 +314,7 @@ def train_in_dream(
     return train(
         loss,
         variables,
-        _adam(float(positive("learning_rate", learning_rate))),
+        cached_adam(positive("learning_rate", learning_rate)),
         key,
         positive_int("n_steps", n_steps),
         loss_args=(

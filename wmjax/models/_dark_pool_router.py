@@ -26,11 +26,18 @@ from typing import Any
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
-import optax
 from flax import struct
 
 from wmjax._checks import positive, positive_int, require
-from wmjax.execution import Observation, Order, RolloutConfig, TrainResult, schedule_policy, train
+from wmjax.execution import (
+    Observation,
+    Order,
+    RolloutConfig,
+    TrainResult,
+    cached_adam,
+    schedule_policy,
+    train,
+)
 from wmjax.market import VenueAction, VenueParams, VenuesMarket, sample_liquidity, sample_venues
 from wmjax.strategies import (
     FillHistory,
@@ -242,16 +249,33 @@ def train_router(
     positive_int("batch_sets", batch_sets)
     positive("learning_rate", learning_rate)
     router = router or DarkPoolRouter()
-    n_pool, k = features.shape[0], features.shape[1]
+    k = features.shape[1]
     require(k == market.n_venues, f"features are for {k} pools, the market has {market.n_venues}")
     k_init, k_train = jax.random.split(key)
     variables = router.init(k_init, k)
     improvement = jax.vmap(_improvement_bps)(venues)
-    lots_max = FEATURE_LOTS + 2.0
+    loss = _RouterLoss(market, router, config, batch_sets, n_fill_draws)
+    data = (venues, features, fractions, improvement, order)
+    result = train(loss, variables, cached_adam(learning_rate), k_train, n_updates,
+                   callback=callback, loss_args=data)  # fmt: skip
+    return router, result
 
-    def loss(v, key):
+
+@dataclass(frozen=True)
+class _RouterLoss:
+    """`train_router`'s loss as a hashable value, so `train` compiles its step once per
+    configuration (the venue sets, their features and the order are traced arguments)."""
+
+    market: VenuesMarket
+    router: DarkPoolRouter
+    config: RolloutConfig
+    batch_sets: int
+    n_fill_draws: int
+
+    def __call__(self, v, key, venues, features, fractions, improvement, order):
+        router, batch_sets, k = self.router, self.batch_sets, features.shape[1]
         k_pick, k_paths, k_size, k_liq = jax.random.split(key, 4)
-        idx = jax.random.randint(k_pick, (batch_sets,), 0, n_pool)
+        idx = jax.random.randint(k_pick, (batch_sets,), 0, features.shape[0])
         vb = jax.tree.map(lambda a: a[idx], venues)
         fb = features[idx]
         params = RouterParams(
@@ -259,11 +283,11 @@ def train_router(
             features=fb,
             fractions=jnp.broadcast_to(fractions, (batch_sets, *fractions.shape)),
         )
-        paths = venue_set_rollouts(k_paths, market, vb, router, params, order, config)
+        paths = venue_set_rollouts(k_paths, self.market, vb, router, params, order, self.config)
         lots = jax.random.uniform(
-            k_size, (batch_sets, n_fill_draws, k), minval=0.2, maxval=lots_max
+            k_size, (batch_sets, self.n_fill_draws, k), minval=0.2, maxval=FEATURE_LOTS + 2.0
         )
-        liq = jax.vmap(lambda kk, p: sample_liquidity(kk, p, (n_fill_draws,)))(
+        liq = jax.vmap(lambda kk, p: sample_liquidity(kk, p, (self.n_fill_draws,)))(
             jax.random.split(k_liq, batch_sets), vb
         )
         realised = jnp.minimum(lots, liq) / lots
@@ -280,10 +304,6 @@ def train_router(
         )
         mse_improvement = jnp.mean((heads.improvement_bps - improvement[idx]) ** 2)
         return jnp.mean(paths.is_bps) + bce + mse_adverse + mse_improvement
-
-    result = train(loss, variables, optax.adam(learning_rate), k_train, n_updates,
-                   callback=callback)  # fmt: skip
-    return router, result
 
 
 def random_venue_sets(key, n_sets: int, lit, n_venues: int) -> VenueParams:

@@ -15,16 +15,14 @@ judged on the exact simulator (temperature 0) on other keys.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
-import optax
 
 from wmjax._checks import InputError, positive, positive_int
-from wmjax.execution import Observation, RolloutConfig, TrainResult, rollout, train
+from wmjax.execution import Observation, RolloutConfig, TrainResult, cached_adam, rollout, train
 from wmjax.market import BookParams, MarketMakingBook, QuoteAction
 from wmjax.models._quote_head import biased_init, level_index, logits_mlp
 from wmjax.strategies import maker_objective, session_order
@@ -152,15 +150,10 @@ def train_maker(
     result = train(
         loss,
         variables,
-        _adam(float(learning_rate)),
+        cached_adam(learning_rate, clip_norm=1.0),
         k_train,
         n_steps,
         callback=callback,
         loss_args=(relaxed, session_order(market, horizon_s), jnp.float32(phi)),
     )
     return policy, result
-
-
-@functools.lru_cache(maxsize=16)
-def _adam(learning_rate: float) -> optax.GradientTransformation:
-    return optax.chain(optax.clip_by_global_norm(1.0), optax.adam(learning_rate))

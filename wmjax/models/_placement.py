@@ -25,14 +25,12 @@ fills, value 0, their gradient), without which the gradient pushed toward more m
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 from flax import serialization
 
 from wmjax._checks import InputError, positive, positive_int
@@ -42,6 +40,7 @@ from wmjax.execution import (
     RolloutConfig,
     TrainResult,
     book_paths,
+    cached_adam,
     mean_variance,
     objective_with_se,
     paired_improvement,
@@ -197,7 +196,7 @@ def train_placement(
     result = train(
         loss,
         variables,
-        _adam(float(learning_rate)),
+        cached_adam(learning_rate),
         k_train,
         n_steps,
         callback=callback,
@@ -226,12 +225,6 @@ class _PlacementLoss:
         return relaxed_objective(
             variables, key, self.market, params, self.policy, order, self.config
         )
-
-
-@functools.lru_cache(maxsize=16)
-def _adam(learning_rate: float) -> optax.GradientTransformation:
-    """One Adam object per learning rate (the optimizer is static in the compiled step)."""
-    return optax.adam(learning_rate)
 
 
 def save_placement(path, variables) -> None:
