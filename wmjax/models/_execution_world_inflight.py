@@ -12,7 +12,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from wmjax.models._execution_world_data import InFlight
+from wmjax.models._execution_world_data import InFlight, arrival_state
 
 
 @partial(jax.jit, static_argnames="model")
@@ -60,8 +60,9 @@ def in_flight_scores(model, params, data, labels, n_paths: int = 32) -> dict:
     from wmjax.analytics import mean_se  # analytics imports models
 
     n_steps = data[2].fractions.shape[-1]
-    at_arrival = jax.vmap(model.imagine, in_axes=(None, 0, 0, 0))
-    arrival = np.asarray(at_arrival(params, data[2], data[0], data[1])["is_mean_bps"])
+    n = data[1].quantity_shares.shape[0]
+    start = jax.tree.map(lambda x: jnp.broadcast_to(x, (n,)), arrival_state())
+    arrival = np.asarray(in_flight_shortfall(model, params, data, start))
     realised = np.asarray(labels["path_is_bps"][:, :n_paths])
     repeated = jax.tree.map(lambda x: jnp.repeat(x, n_paths, axis=0), data)
     calm = np.asarray(data[0].lit.regime_sigma_mult[:, 1]) <= 1.0
