@@ -11,6 +11,7 @@ from wmjax import InputError
 from wmjax.execution import (
     RolloutConfig,
     almgren_chriss,
+    cached_adam,
     free_schedule_policy,
     holdings_from_trades,
     mean_variance,
@@ -132,3 +133,12 @@ def test_a_second_train_call_reuses_the_compiled_step():
     again = train(quadratic, jnp.ones(3), opt, jax.random.key(1), 12, log_every=5)
     assert _update_jit._cache_size() == size  # same loss, optimizer and shapes: no recompile
     assert again.n_done == 12 and again.losses.shape == (12,)
+
+
+def test_cached_adam_is_one_object_per_setting_and_rejects_bad_rates():
+    assert cached_adam(0.01) is cached_adam(np.float64(0.01)) is not cached_adam(0.02)
+    assert cached_adam(1, clip_norm=1) is cached_adam(1.0, clip_norm=1.0) is not cached_adam(1.0)
+    with pytest.raises(InputError, match="learning_rate"):
+        cached_adam(-1e-3)
+    with pytest.raises(InputError, match="clip_norm"):
+        cached_adam(1e-3, clip_norm=0.0)

@@ -41,7 +41,8 @@ def cached_adam(
     """One Adam object per (learning rate, global-norm clip): `train`'s compiled step takes the
     optimizer as a static argument, so training again with the same settings reuses the
     compiled step instead of building (and compiling) a new one."""
-    return _adam(float(learning_rate), None if clip_norm is None else float(clip_norm))
+    lr = float(positive("learning_rate", learning_rate))
+    return _adam(lr, None if clip_norm is None else float(positive("clip_norm", clip_norm)))
 
 
 @functools.lru_cache(maxsize=32)
