@@ -37,7 +37,8 @@ from wmjax.execution import (
     order,
     rollout,
 )
-from wmjax.market import BookMarket, Side, book_key, book_params, status_dict
+from wmjax.hawkes import HawkesParams
+from wmjax.market import BookMarket, Side, book_key, book_params, default_flow, status_dict
 from wmjax.market.flow import FlowType
 
 SCENARIOS = ("co-lo", "proximity", "cloud", "retail")
@@ -87,6 +88,21 @@ def flee_policy(signal="trades", threshold=-0.5):
     return policy
 
 
+def variant_params(latency, depth_shares=500.0, market_self_excitation=0.26):
+    """`book_params(latency)` (the defaults: 500 shares per seeded level, market orders
+    self-exciting 0.26), or a variant market: thinner levels (`depth_shares`, so that a market
+    order clears the best level more often) and/or market orders that excite their own side more
+    (`market_self_excitation`, the Hawkes alpha of market buy on market buy and sell on sell;
+    0.7 makes a sell burst of about 3 sells). The probes of must-show 2's adverse-selection half."""
+    flow = default_flow()
+    if market_self_excitation != 0.26:
+        alpha = np.array(flow.hawkes.alpha)
+        for t in (FlowType.MARKET_BUY, FlowType.MARKET_SELL):
+            alpha[t, t] = market_self_excitation
+        flow = flow.replace(hawkes=HawkesParams.create(flow.hawkes.mu, alpha, 50.0))
+    return book_params(latency, depth_shares=depth_shares, flow_params=flow)
+
+
 def latency_paths(
     interval_s,
     latency,
@@ -96,37 +112,40 @@ def latency_paths(
     seed=0,
     strategy="hold",
     flee=("trades", -0.5),
+    market=(500.0, 0.26),
 ):
     """Per path: (passive fill rate, mark-out shares, adverse selection x shares in ticks) of
-    the `strategy`'s limit orders, and the run's status dict (counters summed over paths)."""
+    the `strategy`'s limit orders, and the run's status dict (counters summed over paths);
+    `market` = (depth_shares, market_self_excitation) of `variant_params`."""
     # a flow buffer for the interval: ~40 events/s with bursts, at least 8 slots
     capacity = max(8, int(np.ceil(interval_s * 40 * 3 + 16)))
-    market = BookMarket(events_per_step=capacity, max_in_flight=8)
-    parent = order(quantity_shares, n_decisions * interval_s / market.trading_day_s, "buy")
+    book = BookMarket(events_per_step=capacity, max_in_flight=8)
+    parent = order(quantity_shares, n_decisions * interval_s / book.trading_day_s, "buy")
     keep = strategy == "hold"
-    sched = book_schedule(market, np.zeros(n_decisions), aggression=0.0, keep=keep)
+    sched = book_schedule(book, np.zeros(n_decisions), aggression=0.0, keep=keep)
     policies = {"repeg": repeg_policy, "flee": flee_policy(*flee) if strategy == "flee" else None}
     policy = policies.get(strategy) or book_schedule_policy
     config = RolloutConfig(n_paths=n_paths, n_steps=n_decisions)
-    out = book_paths(book_key(seed), market, book_params(latency), policy, sched, parent, config)
+    params = variant_params(latency, *market)
+    out = book_paths(book_key(seed), book, params, policy, sched, parent, config)
     fill = np.asarray(out.stats.passive_shares, np.float64) / quantity_shares
     shares = np.asarray(out.stats.markout_shares, np.float64)
     adverse = np.asarray(out.stats.adverse_share_ticks, np.float64)
     return fill, shares, adverse, status_dict(out.status)
 
 
-def level_clearing(interval_s, n_paths, n_decisions, seed=0) -> dict:
+def level_clearing(interval_s, n_paths, n_decisions, seed=0, market=(500.0, 0.26)) -> dict:
     """Why queue position barely moves the mark-out on this book: the best bid's depth at the
     horizon of the "hold" run (co-lo, its keys) against the flow's market sell sizes. Returns the
     median and 10% quantile of the depth (shares), the mean market sell (shares) and the
     probability that one market sell takes the whole best bid (the only way a back-of-queue
     order fills without cancels ahead of it, and the move that shifts the mid)."""
-    market = BookMarket(events_per_step=max(8, int(np.ceil(interval_s * 40 * 3 + 16))))
-    params = book_params("co-lo")
-    parent = order(100.0, n_decisions * interval_s / market.trading_day_s, "buy")
-    sched = book_schedule(market, np.zeros(n_decisions), aggression=0.0, keep=True)
+    book = BookMarket(events_per_step=max(8, int(np.ceil(interval_s * 40 * 3 + 16))))
+    params = variant_params("co-lo", *market)
+    parent = order(100.0, n_decisions * interval_s / book.trading_day_s, "buy")
+    sched = book_schedule(book, np.zeros(n_decisions), aggression=0.0, keep=True)
     config = RolloutConfig(n_paths=n_paths, n_steps=n_decisions)
-    paths = rollout(book_key(seed), market, params, book_schedule_policy, sched, parent, config)
+    paths = rollout(book_key(seed), book, params, book_schedule_policy, sched, parent, config)
     depth = np.asarray(paths.final_state.book.size_shares[:, Side.BID, 0], np.float64)
     sizes = np.asarray(params.flow.sizes.values[FlowType.MARKET_SELL], np.float64)
     w = np.asarray(params.flow.sizes.weights[FlowType.MARKET_SELL], np.float64)
@@ -170,17 +189,25 @@ def paired_gap(first, last) -> dict:
 
 
 def latency_table(
-    intervals_s, n_paths, n_decisions, seed=0, strategy="hold", flee=("trades", -0.5)
+    intervals_s,
+    n_paths,
+    n_decisions,
+    seed=0,
+    strategy="hold",
+    flee=("trades", -0.5),
+    market=(500.0, 0.26),
 ) -> dict:
     table = {}
     for dt in intervals_s:
         runs = {
-            s: latency_paths(dt, s, n_paths, n_decisions, seed=seed, strategy=strategy, flee=flee)
+            s: latency_paths(
+                dt, s, n_paths, n_decisions, seed=seed, strategy=strategy, flee=flee, market=market
+            )
             for s in SCENARIOS
         }
         row = {s: summarise(*r) for s, r in runs.items()}
         row["retail_vs_co-lo"] = paired_gap(runs["co-lo"], runs["retail"])
-        row["level_clearing"] = level_clearing(dt, min(n_paths, 256), n_decisions, seed)
+        row["level_clearing"] = level_clearing(dt, min(n_paths, 256), n_decisions, seed, market)
         table[f"{dt * 1e3:g} ms"] = row
     return table
 
@@ -194,11 +221,18 @@ def main(argv=None) -> int:
     ap.add_argument("--strategy", choices=STRATEGIES, default="hold")
     ap.add_argument("--flee-signal", choices=FLEE_SIGNALS, default="trades")
     ap.add_argument("--flee-threshold", type=float, default=-0.5, help="flee below this value")
+    ap.add_argument("--depth-shares", type=float, default=500.0, help="shares per seeded level")
+    ap.add_argument(
+        "--market-self-excitation", type=float, default=0.26, help="market orders' own alpha"
+    )
     ap.add_argument("--out", default="out/book_latency")
     args = ap.parse_args(argv)
     intervals = [float(x) * 1e-3 for x in args.intervals_ms.split(",") if x]
     flee = (args.flee_signal, args.flee_threshold)
-    table = latency_table(intervals, args.paths, args.decisions, args.seed, args.strategy, flee)
+    market = (args.depth_shares, args.market_self_excitation)
+    table = latency_table(
+        intervals, args.paths, args.decisions, args.seed, args.strategy, flee, market
+    )
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "book_latency.json").write_text(json.dumps(table, indent=1))

@@ -4,7 +4,6 @@ overflow and input errors. One small book, compiled once for every baseline and 
 import importlib.util
 import itertools
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -218,22 +217,47 @@ def test_status_channel_raises_readably_and_works_under_jit(baselines):
         err.throw()
 
 
-@pytest.mark.slow
-def test_latency_lowers_the_fill_rate_at_10ms_decisions(tmp_path):
-    """Must-show 2 (issue 16), 10 ms decisions: `experiments/book_latency.py` itself (the kept
-    limit order on the same 1,000 keys in the four scenarios), so its smoke test too."""
+def _book_latency():
+    """`experiments/book_latency.py` as a module."""
     spec = importlib.util.spec_from_file_location(
         "book_latency", Path(__file__).resolve().parents[1] / "experiments" / "book_latency.py"
     )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    return module
+
+
+def test_latency_probe_markets_are_the_default_book_but_thinner_or_burstier():
+    """`book_latency.variant_params`: with its defaults the default book, leaf for leaf; the
+    probes change only the seeded depth and the market orders' own excitation, which raises
+    their stationary rate to mu / (1 - branching) by the Hawkes closed form."""
+    from wmjax.hawkes import stationary_intensity
+
+    module = _book_latency()
+    default = book_params("retail")
+    same = module.variant_params("retail")
+    for a, b in zip(jax.tree.leaves(default), jax.tree.leaves(same), strict=True):
+        np.testing.assert_array_equal(a, b)
+    probe = module.variant_params("retail", 150.0, 0.7)
+    sizes = np.asarray(probe.seed_book.size_shares)
+    assert set(np.unique(sizes[sizes > 0])) == {150}
+    alpha, alpha0 = np.asarray(probe.flow.hawkes.alpha), np.asarray(default.flow.hawkes.alpha)
+    changed = alpha != alpha0
+    assert changed.sum() == 2 and changed[4, 4] and changed[5, 5] and alpha[5, 5] == 0.7
+    mu = np.asarray(probe.flow.hawkes.mu, np.float64)
+    rate = np.linalg.solve(np.eye(6) - alpha.astype(np.float64), mu)
+    np.testing.assert_allclose(stationary_intensity(probe.flow.hawkes), rate, rtol=1e-5)
+    assert rate[5] > 1.5 * np.asarray(stationary_intensity(default.flow.hawkes))[5]
+
+
+@pytest.mark.slow
+def test_latency_lowers_the_fill_rate_at_10ms_decisions(tmp_path):
+    """Must-show 2 (issue 16), 10 ms decisions: `experiments/book_latency.py` itself (the kept
+    limit order on the same 1,000 keys in the four scenarios), so its smoke test too."""
+    module = _book_latency()
     args = ["--paths", "1000", "--intervals-ms", "10", "--out", str(tmp_path)]
-    # a run-bound study: its own process at XLA's default optimisation (conftest's -O0 is for
-    # compile-bound tests)
-    flags = os.environ.get("XLA_FLAGS", "").replace("--xla_backend_optimization_level=0", "")
     script = Path(module.__file__)
-    env = {**os.environ, "XLA_FLAGS": flags}
-    subprocess.run([sys.executable, str(script), *args], env=env, check=True, timeout=1200)
+    subprocess.run([sys.executable, str(script), *args], check=True, timeout=1200)
     row = json.loads((tmp_path / "book_latency.json").read_text())["10 ms"]
     cells = [row[s] for s in module.SCENARIOS]
     fill = [c["fill_rate"] for c in cells]
@@ -302,11 +326,7 @@ def test_observation_shows_the_resting_price_and_messages_in_flight_and_repeg_us
     from wmjax.execution import Observation
     from wmjax.market._book_core import OrderStatus
 
-    spec = importlib.util.spec_from_file_location(
-        "book_latency", Path(__file__).resolve().parents[1] / "experiments" / "book_latency.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = _book_latency()
     params = book_params("co-lo")
     state = MARKET.init(_key(0), params, ORDER, N_STEPS)
     bid = int(state.anchor_ticks[0])
