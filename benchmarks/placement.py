@@ -131,6 +131,7 @@ def main(argv=None) -> None:
     report["training"] = {
         "paths_per_step": args.train_paths,
         "steps": result.n_done,
+        "skipped_steps": result.skipped_steps,
         "total_s": train_s,
         "first_call_s_with_compile": first_s,
         "compile_s": first_s - train_s,
@@ -140,7 +141,8 @@ def main(argv=None) -> None:
     print(
         f"training: {result.n_done} steps x {args.train_paths} paths x {n_steps} decisions of "
         f"{horizon_s / n_steps * 1e3:g} ms in {train_s:.1f} s ({per_step:.3f} s/step; compile "
-        f"{first_s - train_s:.0f} s, measured as the first call minus the second)"
+        f"{first_s - train_s:.0f} s, measured as the first call minus the second; "
+        f"{result.skipped_steps} steps skipped for a gradient that was not finite)"
     )
     _plot(result.losses, out_dir / "placement_learning.png")
     if args.skip_eval:

@@ -37,6 +37,27 @@ def test_reaches_the_known_optimum_of_a_quadratic():
     assert result.losses[0] == pytest.approx(14.0) and result.losses[-1] < 1e-5
 
 
+def test_a_step_with_a_nan_gradient_is_skipped_and_counted():
+    """A loss that is finite everywhere but whose gradient is 0 x inf = NaN on about a third
+    of the keys (a square root at 0 under a zero weight, the trap of a masked branch): those
+    steps leave the params as they were, and the rest are plain SGD steps (reference loop)."""
+
+    def trap(params, key):
+        bad = jax.random.uniform(key) < 0.3
+        x = jnp.where(bad, params[0] - params[0], 1.0)
+        return quadratic(params, key) + 0.0 * jnp.sqrt(x)
+
+    key, n, lr = jax.random.key(3), 20, 0.1
+    result = train(trap, jnp.zeros(3), optax.sgd(lr), key, n, log_every=7)
+    bad = [bool(jax.random.uniform(jax.random.fold_in(key, i)) < 0.3) for i in range(n)]
+    assert 0 < sum(bad) < n and result.skipped_steps == sum(bad)
+    params = np.zeros(3)
+    for b in bad[:-1]:  # the best params are those the last step started from
+        params = params if b else params - lr * 2 * (params - np.asarray(TARGET))
+    np.testing.assert_allclose(np.asarray(result.params), params, rtol=1e-5)
+    assert np.all(np.isfinite(result.losses))
+
+
 def test_early_stopping_and_callback():
     seen = []
     result = train(

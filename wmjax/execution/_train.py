@@ -26,6 +26,7 @@ class TrainResult:
         n_done: steps taken.
         stopped_early: True when the loss stopped improving for `patience` steps.
         seconds: wall time of the loop, compilation included.
+        skipped_steps: steps whose gradient was not finite; their update was not applied.
     """
 
     params: Any
@@ -33,6 +34,7 @@ class TrainResult:
     n_done: int
     stopped_early: bool
     seconds: float
+    skipped_steps: int = 0
 
 
 def cached_adam(
@@ -52,19 +54,23 @@ def _adam(learning_rate: float, clip_norm: float | None) -> optax.GradientTransf
 
 
 def _update(loss_fn, optimizer, state, key, loss_args):
-    """One optimiser step; the best params so far are kept on the device (no host sync)."""
+    """One optimiser step; the best params so far are kept on the device (no host sync). A
+    step whose gradient is not finite leaves the params and the optimiser state as they were
+    (and says so in its second output)."""
     params, opt_state, best_params, best_loss = state
     loss, grads = jax.value_and_grad(loss_fn)(params, key, *loss_args)
-    updates, opt_state = optimizer.update(grads, opt_state, params)
+    finite = jnp.all(jnp.asarray([jnp.all(jnp.isfinite(g)) for g in jax.tree.leaves(grads)]))
+    updates, new_opt_state = optimizer.update(grads, opt_state, params)
     better = loss < best_loss
     best_params = jax.tree.map(lambda a, b: jnp.where(better, a, b), params, best_params)
+    keep = lambda new, old: jax.tree.map(lambda a, b: jnp.where(finite, a, b), new, old)  # noqa: E731
     new = (
-        optax.apply_updates(params, updates),
-        opt_state,
+        keep(optax.apply_updates(params, updates), params),
+        keep(new_opt_state, opt_state),
         best_params,
         jnp.minimum(loss, best_loss),
     )
-    return new, loss
+    return new, (loss, finite)
 
 
 #: The jitted step, built once for the module: it compiles once per (loss_fn, optimizer, shapes)
@@ -94,7 +100,9 @@ def train(
     (the steps already dispatched after it are dropped from `losses`; `params` is still the best
     seen on the device). `callback(step, loss)` is called for every step, in
     batches of `log_every`: the loop reads the losses back from the device only then, so the
-    steps in between run without a host sync.
+    steps in between run without a host sync. A step whose gradient is not finite (a NaN or
+    inf, e.g. 0 x inf in a masked branch of the loss) is not applied and is counted in
+    `skipped_steps`; a loss that is not finite raises `InputError`.
 
     Compile once: the update step is one module-level `jax.jit` with `loss_fn` and `optimizer`
     static, so a later call with the same (hashable: a module-level function, a frozen
@@ -115,16 +123,19 @@ def train(
     best = jnp.array(np.inf, dtype=jnp.result_type(float))
     state = (params, optimizer.init(params), jax.tree.map(jnp.array, params), best)
     losses: list[float] = []
-    pending: list[jax.Array] = []
-    best_loss, since_best, stopped = np.inf, 0, False
+    pending: list[tuple[jax.Array, jax.Array]] = []
+    best_loss, since_best, stopped, skipped = np.inf, 0, False, 0
     for i in range(n):
         k = jax.random.fold_in(key, i) if fresh_keys else key
-        state, loss = _update_jit(loss_fn, optimizer, state, k, tuple(loss_args))
-        pending.append(loss)
+        state, out = _update_jit(loss_fn, optimizer, state, k, tuple(loss_args))
+        pending.append(out)
         if len(pending) < log_every and i < n - 1:
             continue
-        for loss in np.asarray(jnp.stack(pending)).tolist():
+        read_losses = np.asarray(jnp.stack([o[0] for o in pending])).tolist()
+        read_finite = np.asarray(jnp.stack([o[1] for o in pending])).tolist()
+        for loss, finite in zip(read_losses, read_finite, strict=True):
             step = len(losses)
+            skipped += not finite
             if not np.isfinite(loss):
                 raise InputError(
                     f"training loss is {loss} at step {step}: lower the learning rate or check "
@@ -149,4 +160,5 @@ def train(
         n_done=len(losses),
         stopped_early=stopped,
         seconds=time.perf_counter() - start,
+        skipped_steps=skipped,
     )

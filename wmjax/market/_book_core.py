@@ -105,7 +105,9 @@ def queue_update(own, before: BookState, after: BookState, kind, side, price_tic
     behind = jnp.maximum(vol_before - ahead, 0.0)
     n = own.queue_power
     fa, fb = ahead**n, behind**n
-    share = jnp.where(fa + fb > 0, fa / jnp.maximum(fa + fb, 1e-30), 0.0)
+    # the inner where keeps the unused branch's gradient finite (0 / 0 under XLA otherwise)
+    some = fa + fb > 0
+    share = jnp.where(some, fa / jnp.where(some, fa + fb, 1.0), 0.0)
     ahead = jnp.where(cancel, ahead - removed * share, ahead)
     ahead = jnp.clip(ahead, 0.0, vol_after)
     remaining = own.remaining_shares - fill

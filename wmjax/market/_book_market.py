@@ -70,6 +70,7 @@ from wmjax.market._book_shared import (
     candidate_weights,
     check_market_config,
     market_view,
+    realised_volatility_ticks,
 )
 from wmjax.market._book_status import BookStatus
 from wmjax.market._latency import (
@@ -356,7 +357,7 @@ class BookMarket:
             step=state.step + 1,
             volume_shares=carry.volume,
             trade_imbalance=carry.signed_volume / jnp.maximum(carry.volume, 1.0),
-            volatility_ticks=jnp.sqrt(carry.sq_mid),
+            volatility_ticks=realised_volatility_ticks(carry.sq_mid),
             stats=stats,
             status=interval_status(
                 state.status, events, state.book, book, dropped, in_flight, last

@@ -55,6 +55,13 @@ def market_view(state, params) -> dict:
     )
 
 
+def realised_volatility_ticks(sq_mid_ticks2) -> jax.Array:
+    """sqrt(sum of squared mid changes), ticks, with a zero gradient where no mid moved (the
+    plain square root's slope at 0 is infinite, and times a zero cotangent it is a NaN)."""
+    moved = sq_mid_ticks2 > 0
+    return jnp.where(moved, jnp.sqrt(jnp.where(moved, sq_mid_ticks2, 1.0)), 0.0)
+
+
 def candidate_weights(logits, temperature, k: int) -> jax.Array:
     """(K,) weights of the K candidate levels: softmax(logits / T) if T > 0, else the one-hot
     argmax (exact)."""

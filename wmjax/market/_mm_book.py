@@ -53,6 +53,7 @@ from wmjax.market._book_shared import (
     candidate_weights,
     check_market_config,
     market_view,
+    realised_volatility_ticks,
 )
 from wmjax.market._book_status import BookStatus
 from wmjax.market._latency import sample_latency_us
@@ -337,7 +338,7 @@ class MarketMakingBook:
             step=state.step + 1,
             volume_shares=c.volume,
             trade_imbalance=c.signed_volume / jnp.maximum(c.volume, 1.0),
-            volatility_ticks=jnp.sqrt(c.sq_mid),
+            volatility_ticks=realised_volatility_ticks(c.sq_mid),
             stats=stats,
             status=status,
         )
