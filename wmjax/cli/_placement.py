@@ -136,7 +136,8 @@ def run(args) -> int:
     print(
         f"policy vs best baseline ({name}): improvement {gain:.4g} +- {se:.4g} (SE) = "
         f"{gain / se if se > 0 else float('inf'):.1f} SE; trained {result.n_done} steps in "
-        f"{result.seconds:.1f} s; params {params_path}; learning curve {png}"
+        f"{result.seconds:.1f} s ({result.skipped_steps} skipped: gradient not finite); params "
+        f"{params_path}; learning curve {png}"
     )
     return 0
 
