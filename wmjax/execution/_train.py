@@ -131,11 +131,9 @@ def train(
         pending.append(out)
         if len(pending) < log_every and i < n - 1:
             continue
-        read_losses = np.asarray(jnp.stack([o[0] for o in pending])).tolist()
-        read_finite = np.asarray(jnp.stack([o[1] for o in pending])).tolist()
-        for loss, finite in zip(read_losses, read_finite, strict=True):
-            step = len(losses)
-            skipped += not finite
+        for loss, finite in jax.device_get(pending):  # one read of the batch
+            loss, step = float(loss), len(losses)
+            skipped += not bool(finite)
             if not np.isfinite(loss):
                 raise InputError(
                     f"training loss is {loss} at step {step}: lower the learning rate or check "
