@@ -44,6 +44,11 @@ from wmjax.market.flow import FlowType
 SCENARIOS = ("co-lo", "proximity", "cloud", "retail")
 STRATEGIES = ("hold", "requote", "repeg", "flee")
 FLEE_SIGNALS = ("imbalance", "depth", "trades")
+#: the default book's (shares per seeded level, market orders' own excitation)
+DEFAULT_MARKET = (
+    500.0,
+    float(default_flow().hawkes.alpha[FlowType.MARKET_SELL, FlowType.MARKET_SELL]),
+)
 
 
 def repeg_policy(params, obs):
@@ -88,18 +93,19 @@ def flee_policy(signal="trades", threshold=-0.5):
     return policy
 
 
-def variant_params(latency, depth_shares=500.0, market_self_excitation=0.26):
+def variant_params(
+    latency, depth_shares=DEFAULT_MARKET[0], market_self_excitation=DEFAULT_MARKET[1]
+):
     """`book_params(latency)` (the defaults: 500 shares per seeded level, market orders
     self-exciting 0.26), or a variant market: thinner levels (`depth_shares`, so that a market
     order clears the best level more often) and/or market orders that excite their own side more
     (`market_self_excitation`, the Hawkes alpha of market buy on market buy and sell on sell;
     0.7 makes a sell burst of about 3 sells). The probes of must-show 2's adverse-selection half."""
     flow = default_flow()
-    if market_self_excitation != 0.26:
-        alpha = np.array(flow.hawkes.alpha)
-        for t in (FlowType.MARKET_BUY, FlowType.MARKET_SELL):
-            alpha[t, t] = market_self_excitation
-        flow = flow.replace(hawkes=HawkesParams.create(flow.hawkes.mu, alpha, 50.0))
+    alpha = np.array(flow.hawkes.alpha)
+    for t in (FlowType.MARKET_BUY, FlowType.MARKET_SELL):
+        alpha[t, t] = market_self_excitation
+    flow = flow.replace(hawkes=HawkesParams.create(flow.hawkes.mu, alpha, flow.hawkes.beta))
     return book_params(latency, depth_shares=depth_shares, flow_params=flow)
 
 
@@ -112,7 +118,7 @@ def latency_paths(
     seed=0,
     strategy="hold",
     flee=("trades", -0.5),
-    market=(500.0, 0.26),
+    market=DEFAULT_MARKET,
 ):
     """Per path: (passive fill rate, mark-out shares, adverse selection x shares in ticks) of
     the `strategy`'s limit orders, and the run's status dict (counters summed over paths);
@@ -123,8 +129,7 @@ def latency_paths(
     parent = order(quantity_shares, n_decisions * interval_s / book.trading_day_s, "buy")
     keep = strategy == "hold"
     sched = book_schedule(book, np.zeros(n_decisions), aggression=0.0, keep=keep)
-    policies = {"repeg": repeg_policy, "flee": flee_policy(*flee) if strategy == "flee" else None}
-    policy = policies.get(strategy) or book_schedule_policy
+    policy = {"repeg": repeg_policy, "flee": flee_policy(*flee)}.get(strategy, book_schedule_policy)
     config = RolloutConfig(n_paths=n_paths, n_steps=n_decisions)
     params = variant_params(latency, *market)
     out = book_paths(book_key(seed), book, params, policy, sched, parent, config)
@@ -134,7 +139,7 @@ def latency_paths(
     return fill, shares, adverse, status_dict(out.status)
 
 
-def level_clearing(interval_s, n_paths, n_decisions, seed=0, market=(500.0, 0.26)) -> dict:
+def level_clearing(interval_s, n_paths, n_decisions, seed=0, market=DEFAULT_MARKET) -> dict:
     """Why queue position barely moves the mark-out on this book: the best bid's depth at the
     horizon of the "hold" run (co-lo, its keys) against the flow's market sell sizes. Returns the
     median and 10% quantile of the depth (shares), the mean market sell (shares) and the
@@ -195,7 +200,7 @@ def latency_table(
     seed=0,
     strategy="hold",
     flee=("trades", -0.5),
-    market=(500.0, 0.26),
+    market=DEFAULT_MARKET,
 ) -> dict:
     table = {}
     for dt in intervals_s:
@@ -221,9 +226,14 @@ def main(argv=None) -> int:
     ap.add_argument("--strategy", choices=STRATEGIES, default="hold")
     ap.add_argument("--flee-signal", choices=FLEE_SIGNALS, default="trades")
     ap.add_argument("--flee-threshold", type=float, default=-0.5, help="flee below this value")
-    ap.add_argument("--depth-shares", type=float, default=500.0, help="shares per seeded level")
     ap.add_argument(
-        "--market-self-excitation", type=float, default=0.26, help="market orders' own alpha"
+        "--depth-shares", type=float, default=DEFAULT_MARKET[0], help="shares per seeded level"
+    )
+    ap.add_argument(
+        "--market-self-excitation",
+        type=float,
+        default=DEFAULT_MARKET[1],
+        help="market orders' own alpha",
     )
     ap.add_argument("--out", default="out/book_latency")
     args = ap.parse_args(argv)
