@@ -25,6 +25,7 @@ from wmjax.cli._placement import compare_on_book
 from wmjax.execution import RolloutConfig, book_baselines, order
 from wmjax.market import BookMarket, book_key, book_params
 from wmjax.models import (
+    TOUCH_DEPTH_FEATURE,
     Explore,
     PlacementPolicy,
     best_baseline,
@@ -103,7 +104,7 @@ def run(args) -> dict:
     out["fill"] = fill_calibration(fit, train, test)
     out["state"] = state_prediction_mse(fit, test)
     # the displayed depth our first market order meets (shares / Q; the response's convexity)
-    out["touch_depth_q"] = float(jnp.mean(test.features[:, 0, 13]))
+    out["touch_depth_q"] = float(jnp.mean(test.features[:, 0, TOUCH_DEPTH_FEATURE]))
     out["response"] = market_order_response(
         k_resp, fit, market, params, parent, n_paths=args.response_paths, n_steps=n
     )

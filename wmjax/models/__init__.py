@@ -119,6 +119,7 @@ from wmjax.models._market_maker import (
 )
 from wmjax.models._metrics import macro_f1, macro_f1_offsets, paired_f1_difference
 from wmjax.models._placement import (
+    TOUCH_DEPTH_FEATURE,
     PlacementNet,
     PlacementPolicy,
     best_baseline,
@@ -227,6 +228,7 @@ __all__ = [
     "CONTRASTS",
     "EXECUTION_MARKET",
     "IMPACT_LAWS",
+    "TOUCH_DEPTH_FEATURE",
     "ACWorldParams",
     "Action",
     "AlmgrenChrissWorldModel",

@@ -36,12 +36,9 @@ from flax import struct
 from wmjax._checks import positive, positive_int
 from wmjax.execution import TrainResult, cached_adam, mean_variance, train
 from wmjax.models._book_transitions import MARKET_FEATURES, Transitions
-from wmjax.models._placement import N_FEATURES, PlacementPolicy
+from wmjax.models._placement import N_FEATURES, TOUCH_DEPTH_FEATURE, PlacementPolicy
 
 _IDX = np.asarray(MARKET_FEATURES)
-#: `placement_features` index of the opposite side's top depth (shares / Q): the displayed
-#: depth at the touch that our market orders take first
-_TOUCH_DEPTH = 13
 _HALF_LOG_2PI = 0.5 * float(np.log(2 * np.pi))
 
 
@@ -95,13 +92,13 @@ class BookDynamics(nn.Module):
 
 
 def touch_inputs(features, market_q) -> jax.Array:
-    """(…, 3) our market order (shares / Q) against the displayed depth at the touch (feature
-    13, shares / Q): r = size / depth, e = relu(size - depth) / depth (each capped at 8; an
-    empty touch counts as 0.001 Q) and tanh(8 e), a smooth step where the order walks past the
-    touch: the mid moves only then (the response is convex in size)."""
-    depth = jnp.maximum(features[..., _TOUCH_DEPTH], 1e-3)
+    """(…, 3) our market order (shares / Q) against the displayed depth at the touch
+    (`TOUCH_DEPTH_FEATURE`, shares / Q): r = size / depth, e = relu(size - depth) / depth (each
+    capped at 8; an empty touch counts as 0.001 Q) and tanh(8 e), a smooth step where the order
+    walks past the touch: the mid moves only then (the response is convex in size)."""
+    depth = jnp.maximum(features[..., TOUCH_DEPTH_FEATURE], 1e-3)
     ratio = jnp.minimum(market_q / depth, 8.0)
-    excess = jnp.minimum(jax.nn.relu(market_q - features[..., _TOUCH_DEPTH]) / depth, 8.0)
+    excess = jnp.minimum(jax.nn.relu(market_q - features[..., TOUCH_DEPTH_FEATURE]) / depth, 8.0)
     return jnp.stack([ratio, excess, jnp.tanh(8.0 * excess)], axis=-1)
 
 

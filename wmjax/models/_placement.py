@@ -52,6 +52,9 @@ from wmjax.market import BookAction, BookMarket, BookParams, latency_scenario, s
 from wmjax.models._quote_head import biased_init, level_index, logits_mlp
 
 N_FEATURES = 14
+#: `placement_features` index of the opposite side's top depth (shares / Q): the displayed
+#: depth at the touch that our market orders take first
+TOUCH_DEPTH_FEATURE = 13
 
 
 def placement_features(obs: Observation) -> jax.Array:
