@@ -61,13 +61,11 @@ def _update(loss_fn, optimizer, state, key, loss_args):
     loss, grads = jax.value_and_grad(loss_fn)(params, key, *loss_args)
     finite = jnp.all(jnp.asarray([jnp.all(jnp.isfinite(g)) for g in jax.tree.leaves(grads)]))
     updates, new_opt_state = optimizer.update(grads, opt_state, params)
-    better = loss < best_loss
-    best_params = jax.tree.map(lambda a, b: jnp.where(better, a, b), params, best_params)
-    keep = lambda new, old: jax.tree.map(lambda a, b: jnp.where(finite, a, b), new, old)  # noqa: E731
+    where = optax.tree_utils.tree_where
     new = (
-        keep(optax.apply_updates(params, updates), params),
-        keep(new_opt_state, opt_state),
-        best_params,
+        where(finite, optax.apply_updates(params, updates), params),
+        where(finite, new_opt_state, opt_state),
+        where(loss < best_loss, params, best_params),
         jnp.minimum(loss, best_loss),
     )
     return new, (loss, finite)
