@@ -27,6 +27,8 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from wmjax._numerics import divide_where
+
 
 def _conditions(sigma_path, eta_path, risk_aversion, horizon, gamma):
     # (a_k, the system's diagonal) of the first-order conditions; gamma: scalar or (n_steps,)
@@ -56,9 +58,8 @@ def time_varying_ac_trades(sigma_path, eta_path, risk_aversion, horizon, gamma=0
 
 
 def _safe_div(num, den):
-    # 0 where the residual has vanished (converged), without a NaN in either branch's gradient
-    ok = jnp.abs(den) > 1e-30
-    return jnp.where(ok, num / jnp.where(ok, den, 1.0), 0.0)
+    # 0 where the residual has vanished (converged)
+    return divide_where(jnp.abs(den) > 1e-30, num, den)
 
 
 def refine_ac_trades(

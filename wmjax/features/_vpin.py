@@ -22,6 +22,7 @@ import jax.numpy as jnp
 from flax import struct
 
 from wmjax._checks import is_concrete, positive, positive_int, require
+from wmjax._numerics import divide_where
 
 
 @struct.dataclass
@@ -68,7 +69,7 @@ def bulk_volume_classification(volume, price_change, sigma=None) -> jax.Array:
     sigma = 0 (no price moves) every bar is split half and half."""
     dp = jnp.asarray(price_change)
     sigma = jnp.std(dp, ddof=1) if sigma is None else jnp.asarray(sigma, dp.dtype)
-    z = jnp.where(sigma > 0, dp / jnp.where(sigma > 0, sigma, 1.0), 0.0)
+    z = divide_where(sigma > 0, dp, sigma)
     return jnp.asarray(volume) * jax.scipy.stats.norm.cdf(z)
 
 

@@ -27,6 +27,7 @@ from enum import IntEnum
 import jax
 import jax.numpy as jnp
 
+from wmjax._numerics import divide_where
 from wmjax.market._book import BookState, apply_delta, best_prices, market_order
 
 
@@ -105,10 +106,7 @@ def queue_update(own, before: BookState, after: BookState, kind, side, price_tic
     behind = jnp.maximum(vol_before - ahead, 0.0)
     n = own.queue_power
     fa, fb = ahead**n, behind**n
-    # the inner where keeps the unused branch's gradient finite (a division by max(x, 1e-30)
-    # has a derivative of order 1e60, past float32, and times the branch's zero it is a NaN)
-    some = fa + fb > 0
-    share = jnp.where(some, fa / jnp.where(some, fa + fb, 1.0), 0.0)
+    share = divide_where(fa + fb > 0, fa, fa + fb)
     ahead = jnp.where(cancel, ahead - removed * share, ahead)
     ahead = jnp.clip(ahead, 0.0, vol_after)
     remaining = own.remaining_shares - fill

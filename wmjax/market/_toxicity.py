@@ -26,6 +26,7 @@ import jax.numpy as jnp
 from flax import struct
 
 from wmjax._checks import positive_int
+from wmjax._numerics import divide_where
 from wmjax.hawkes import HawkesParams
 from wmjax.market import _flow as flow
 
@@ -58,7 +59,7 @@ def vpin_update(state: VpinState, buy_volume, sell_volume, bucket_volume) -> Vpi
     """Add one interval's buy and sell volume; the caller guarantees buy + sell <=
     `bucket_volume`, so at most one bucket closes per interval."""
     volume = buy_volume + sell_volume
-    share = jnp.where(volume > 0, buy_volume / jnp.where(volume > 0, volume, 1), 0.0)
+    share = divide_where(volume > 0, buy_volume, volume)
     take = jnp.minimum(volume, bucket_volume - state.fill)
     fill, buy = state.fill + take, state.buy + share * take
     closes = fill >= bucket_volume

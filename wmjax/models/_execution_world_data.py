@@ -17,6 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
+from wmjax._numerics import divide_where
 from wmjax.execution import (
     Order,
     POVParams,
@@ -82,7 +83,7 @@ def in_flight_states(paths, order: Order, market_volume_shares: jax.Array) -> In
     return InFlight(
         elapsed_frac=jnp.broadcast_to(jnp.arange(n) / n, done.shape).astype(jnp.float32),
         remaining_frac=1.0 - done / order.quantity_shares,
-        participation=jnp.where(volume > 0, done / jnp.where(volume > 0, volume, 1.0), 0.0),
+        participation=divide_where(volume > 0, done, volume),
         price_move_bps=order.side * (paths.mid[..., :n] - s0) * to_bps,
         is_so_far_bps=order.side
         * before(paths.notional - paths.shares * s0)

@@ -33,6 +33,7 @@ import numpy as np
 from flax import struct
 
 from wmjax._checks import InputError, positive_int, require
+from wmjax._numerics import divide_where
 from wmjax.calibrate import OUFit, engle_granger, mean_reverting, rolling_ou_fit
 from wmjax.strategies._ou_rules import (
     AL_OPEN,
@@ -216,7 +217,7 @@ def classic_rules(blocks: PairBlocks, config: WalkForwardConfig, cost_bps) -> di
     cost_s = 2 * cost_bps * 1e-4 * gross / jnp.where(ok, fit.sigma_eq, 1.0)
     entry = bertram_entry_interpolated(cost_s, alpha=1.0, eta=jnp.sqrt(2.0))
     t_std = first_passage_quantile(config.fp_quantile, AL_OPEN)
-    stop_days = jnp.where(ok, t_std * 252.0 / jnp.where(ok, fit.kappa_per_year, 1.0), 0.0)
+    stop_days = divide_where(ok, t_std * 252.0, fit.kappa_per_year)
     al, bertram = al_bands(), symmetric_bands(entry)
     fp = Bands(al.open_short, al.open_long, jnp.float32(0.0), jnp.float32(0.0))
     shape = fit.s_score.shape
