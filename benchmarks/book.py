@@ -82,13 +82,17 @@ def replay_cases(data, levels: int, batches, repeats: int, messages_per_book: in
     return out
 
 
-def env_cases(n_paths: int, n_decisions: int, interval_s: float, repeats: int):
+def env_cases(
+    n_paths: int, n_decisions: int, interval_s: float, repeats: int, event_clock: int = 16
+):
     """`BookMarket` with a policy in the loop (TWAP limit orders re-posted every decision) on
     `n_paths` paths of `n_decisions` decisions of `interval_s`, side by side on the same keys:
     the interval's stream run as a scan over every slot and with `early_exit` (checked to give
-    the scan's paths bit for bit); and, as a profile, the flow sampler alone on the same
-    intervals. Flow events/s and decisions/s, compile time (first call minus the best)
-    reported apart."""
+    the scan's paths bit for bit); as a profile, the flow sampler alone on the same intervals;
+    and the event clock (`decision_events=event_clock`, `early_exit`: the policy acts after
+    every n-th flow event, so every flow slot is filled), the engine's rate per flow event when
+    slots are not padding. Flow events/s and decisions/s, compile time (first call minus the
+    best) reported apart."""
     from wmjax.execution import RolloutConfig, book_baselines, book_paths, book_schedule_policy
     from wmjax.execution import order as parent_order
     from wmjax.market import BookMarket, book_key, book_params
@@ -98,6 +102,11 @@ def env_cases(n_paths: int, n_decisions: int, interval_s: float, repeats: int):
     early = BookMarket(events_per_step=capacity, early_exit=True)
     config = RolloutConfig(n_paths=n_paths, n_steps=n_decisions)
     markets = {"scan": (scan, config), "early_exit": (early, config)}
+    if event_clock:
+        markets[f"event clock, {event_clock} events per decision, early_exit"] = (
+            BookMarket(decision_events=event_clock, early_exit=True),
+            config,
+        )
     horizon_s = n_decisions * interval_s
     parent = parent_order(1000.0, horizon_s / scan.trading_day_s, "buy")
     sched = book_baselines(
@@ -133,7 +142,10 @@ def env_cases(n_paths: int, n_decisions: int, interval_s: float, repeats: int):
             start = time.perf_counter()
             jax.block_until_ready(fn(1 + i))
             best[name] = min(best[name], time.perf_counter() - start)
-    events = int(np.sum(np.asarray(outs["scan"].stats.flow_events)))
+
+    def flow_events(name):  # the flow sampler alone draws the scan's intervals
+        out = outs[name if name in markets else "scan"]
+        return int(np.sum(np.asarray(out.stats.flow_events)))
 
     def same(name):
         pairs = zip(jax.tree.leaves(outs["scan"]), jax.tree.leaves(outs[name]), strict=True)
@@ -141,17 +153,19 @@ def env_cases(n_paths: int, n_decisions: int, interval_s: float, repeats: int):
 
     return {
         name: {
-            "case": f"wmjax BookMarket + policy, {interval_s * 1e3:g} ms decisions, {name}"
+            "case": f"wmjax BookMarket + policy, {name}"
+            if name.startswith("event clock")
+            else f"wmjax BookMarket + policy, {interval_s * 1e3:g} ms decisions, {name}"
             if name in markets
             else f"wmjax {name}, {interval_s * 1e3:g} ms intervals",
             "books": n_paths,
-            "messages": events,
-            "messages_per_s": events / best[name],
+            "messages": flow_events(name),
+            "messages_per_s": flow_events(name) / best[name],
             "decisions_per_s": n_paths * n_decisions / best[name],
             "seconds": best[name],
             "share_of_scan": best[name] / best["scan"],
             "compile_s": first[name] - best[name],
-            "same_paths_as_scan": same(name) if name in markets and name != "scan" else None,
+            "same_paths_as_scan": same(name) if name == "early_exit" else None,
         }
         for name in variants
     }
@@ -356,6 +370,12 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--env-paths", type=int, default=4096, help="paths of the environment")
     parser.add_argument("--env-decisions", type=int, default=50, help="decisions per path")
+    parser.add_argument(
+        "--env-event-clock",
+        type=int,
+        default=16,
+        help="flow events per decision of the event-clock case (0: skip it)",
+    )
     parser.add_argument("--env-interval-ms", type=float, default=10.0)
     parser.add_argument("--no-env", action="store_true", help="skip the environment case")
     parser.add_argument(
@@ -375,6 +395,7 @@ def main(argv=None) -> int:
             args.env_decisions,
             args.env_interval_ms * 1e-3,
             args.repeats,
+            args.env_event_clock,
         )
         if args.json:
             print(json.dumps({"environment": env}))
@@ -397,6 +418,7 @@ def main(argv=None) -> int:
             args.env_decisions,
             args.env_interval_ms * 1e-3,
             args.repeats,
+            args.env_event_clock,
         )
         rows += [(e["case"], e["books"], e["messages"], e["messages_per_s"]) for e in env.values()]
     replay_best = max(r[3] for r in rows if r[0].startswith("wmjax replay"))
