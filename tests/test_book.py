@@ -145,6 +145,26 @@ def test_walk_cost_is_piecewise_linear_with_level_prices_as_slopes(ops):
     assert [float(grad(q)) for q in (50.0, 150.0, 450.0)] == [101.0, 102.0, 104.0]
 
 
+def test_walk_fill_slope_stays_in_0_1_on_an_empty_side_and_at_level_edges(ops):
+    """d filled / d size is the share of a marginal share that fills: 0 on an empty side (filled
+    is 0 for every size, finite differences give 0), and at most 1 where the size ends exactly
+    at a level's edge (between the one-sided slopes 1 and 0). `clip` split its slope at ties
+    and gave 4 on an empty 16-level side; chained through `own_walk`'s depletion debt, such
+    slopes compounded until the placement policy's gradient overflowed (NaN at a training
+    step)."""
+    empty = empty_book(16)
+    book = ops["seed"]([101, 102, 104], [100, 200, 300], [99], [50], 16)
+
+    def slope(state, q):
+        return float(jax.grad(lambda x: walk_book(state, Side.ASK, x)[1])(jnp.float32(q)))
+
+    assert float(walk_book(empty, Side.ASK, 5.0)[1]) == 0.0
+    assert slope(empty, 0.0) == 0.0 and slope(empty, 5.0) == 0.0
+    for q in (0.0, 100.0, 300.0, 600.0, 700.0):  # level edges, the total depth, beyond it
+        assert 0.0 <= slope(book, q) <= 1.0, q
+    assert slope(book, 50.0) == 1.0 and slope(book, 700.0) == 0.0
+
+
 def test_limit_order_inserts_in_price_order_and_overflow_is_flagged(ops):
     state = empty_book(2)
     state = ops["limit"](state, Side.BID, 100, 10)

@@ -22,6 +22,7 @@ import numpy as np
 from flax import struct
 
 from wmjax._checks import InputError, positive_int, require
+from wmjax._numerics import fill_in_order
 
 
 class Side(IntEnum):
@@ -217,8 +218,7 @@ def walk_book(state: BookState, side, size_shares, limit_price_ticks=None):
     if limit_price_ticks is not None:
         d = _direction(side)
         sizes = jnp.where(d * prices >= d * jnp.asarray(limit_price_ticks, jnp.int32), sizes, 0.0)
-    before = jnp.cumsum(sizes) - sizes
-    fills = jnp.clip(jnp.asarray(size_shares, jnp.float32) - before, 0.0, sizes)
+    fills = fill_in_order(jnp.asarray(size_shares, jnp.float32), sizes)
     filled = jnp.sum(fills)
     pf = prices.astype(jnp.float32)
     avg = jnp.where(filled > 0, jnp.sum(fills * pf) / jnp.maximum(filled, 1e-30), pf[0])

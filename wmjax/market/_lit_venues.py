@@ -25,6 +25,7 @@ import jax.numpy as jnp
 from flax import struct
 
 from wmjax._checks import positive, require
+from wmjax._numerics import fill_in_order
 from wmjax.market._latency import LATENCY_SAMPLERS, LatencyScenario, sample_latency_us
 from wmjax.market._protocol import Fills
 
@@ -139,8 +140,7 @@ def ask_ladder(params: LitVenueParams) -> jax.Array:
 def ladder_sweep(shares: jax.Array, available: jax.Array) -> jax.Array:
     """(V, L) shares each level fills when venue v sweeps its ladder with `shares[v]`,
     best level first; `available` (V, L) shares."""
-    before = jnp.cumsum(available, axis=1) - available
-    return jnp.clip(shares[:, None] - before, 0.0, available)
+    return fill_in_order(shares[:, None], available)
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ import numpy as np
 from flax import struct
 
 from wmjax._checks import positive, positive_int
+from wmjax._numerics import fill_in_order
 from wmjax.execution import Observation, RolloutConfig, order, rollout
 from wmjax.market import LitAction, LitVenueParams, LitVenuesMarket
 
@@ -41,7 +42,7 @@ def predicted_fill_route(model: FillModel, obs: Observation) -> LitAction:
     price = (m.ask_ticks + m.fee_ticks[:, None]).ravel()
     order_ = jnp.argsort(price, stable=True)
     size = expected.ravel()[order_]
-    take = jnp.clip(quantity - (jnp.cumsum(size) - size), 0.0, size)
+    take = fill_in_order(quantity, size)
     shares = jnp.zeros_like(size).at[order_].set(take).reshape(expected.shape).sum(axis=1)
     depth = expected.sum(axis=1)
     rest = quantity - shares.sum()
