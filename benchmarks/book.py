@@ -147,17 +147,20 @@ def env_cases(
         out = outs[name if name in markets else "scan"]
         return int(np.sum(np.asarray(out.stats.flow_events)))
 
+    def label(name):
+        if name.startswith("event clock"):
+            return f"wmjax BookMarket + policy, {name}"
+        if name in markets:
+            return f"wmjax BookMarket + policy, {interval_s * 1e3:g} ms decisions, {name}"
+        return f"wmjax {name}, {interval_s * 1e3:g} ms intervals"
+
     def same(name):
         pairs = zip(jax.tree.leaves(outs["scan"]), jax.tree.leaves(outs[name]), strict=True)
         return all(np.array_equal(a, b) for a, b in pairs)
 
     return {
         name: {
-            "case": f"wmjax BookMarket + policy, {name}"
-            if name.startswith("event clock")
-            else f"wmjax BookMarket + policy, {interval_s * 1e3:g} ms decisions, {name}"
-            if name in markets
-            else f"wmjax {name}, {interval_s * 1e3:g} ms intervals",
+            "case": label(name),
             "books": n_paths,
             "messages": flow_events(name),
             "messages_per_s": flow_events(name) / best[name],
