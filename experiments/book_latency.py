@@ -1,5 +1,6 @@
 """Latency matters at the right scale (issue 16, must-show 2): the same limit-order strategy on
-the same keys, in the four latency scenarios and at three decision intervals.
+the same keys, in the four latency scenarios and at three decision intervals (and, with
+`--event-clocks`, on the event clock: the policy acts after every n-th flow event).
 
 The strategy (`--strategy`), the same in every cell: "hold", one limit order for the whole parent
 order at our best quote, sent at the first decision and kept (`book_schedule(..., aggression=0,
@@ -15,7 +16,9 @@ in flight, so that retail's 50 ms at 10 ms decisions fits. Whatever has not fill
 quantity) and the adverse selection of the passive fills (d x (mid at the fill - mid 100 ms later),
 ticks, share-weighted per path, then averaged over paths with a fill; mark-outs still open at the
 horizon read the final mid), each with its standard error over paths, and the run's status counters
-(`status_dict`).
+(`status_dict`); and retail minus co-lo on the same keys in paired standard errors: the fill rate,
+the adverse selection's means (`adverse_mean_gap`) and, beside it, the adverse selection on the
+paths where both filled.
 
     python experiments/book_latency.py --paths 1000 --intervals-ms 1,10,1000 --out out/latency
 """
@@ -23,6 +26,7 @@ horizon read the final mid), each with its standard error over paths, and the ru
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 from pathlib import Path
 
@@ -42,6 +46,8 @@ from wmjax.market import BookMarket, Side, book_key, book_params, default_flow, 
 from wmjax.market.flow import FlowType
 
 SCENARIOS = ("co-lo", "proximity", "cloud", "retail")
+#: flow events per second of the default book (for the event clock's nominal interval)
+FLOW_EVENTS_PER_S = 40.0
 STRATEGIES = ("hold", "requote", "repeg", "flee")
 FLEE_SIGNALS = ("imbalance", "depth", "trades")
 #: the default book's (shares per seeded level, market orders' own excitation)
@@ -68,7 +74,8 @@ def repeg_policy(params, obs):
 
 def flee_policy(signal="trades", threshold=-0.5):
     """The re-peg policy that also flees: while the book signals a move against us, the
-    resting order is cancelled (limit 0, nothing kept) and nothing is posted; when the signal
+    resting order is cancelled (limit 0, nothing kept; one cancel, none while a message of ours is
+    in flight) and nothing is posted; when the signal
     clears, the re-peg rule posts at the touch again. Signals, on our side d (+1 buy): "imbalance",
     d x top-of-book imbalance < threshold (our side thin against the other); "depth", the
     visible shares at our best level < threshold; "trades", d x the last interval's trade
@@ -83,11 +90,11 @@ def flee_policy(signal="trades", threshold=-0.5):
         ours = jnp.where(d > 0, m.bid_depth_shares[0], m.ask_depth_shares[0])
         value = {"imbalance": d * m.imbalance, "depth": ours, "trades": d * m.trade_imbalance}
         adverse = value[signal] < threshold
-        # cancel what rests or is on its way; with nothing out, send nothing
-        out = (m.resting_shares > 0) | (m.in_flight_messages > 0)
+        # cancel what rests; while a message of ours is in flight, or nothing rests, send nothing
+        cancel = (m.resting_shares > 0) & (m.in_flight_messages == 0)
         return action.replace(
             limit_shares=jnp.where(adverse, 0.0, action.limit_shares),
-            keep=jnp.where(adverse, (~out).astype(jnp.float32), action.keep),
+            keep=jnp.where(adverse, (~cancel).astype(jnp.float32), action.keep),
         )
 
     return policy
@@ -109,6 +116,11 @@ def variant_params(
     return book_params(latency, depth_shares=depth_shares, flow_params=flow)
 
 
+def flow_slots(interval_s):
+    """A flow buffer for a decision interval: ~40 events/s with bursts, at least 8 slots."""
+    return max(8, int(np.ceil(interval_s * FLOW_EVENTS_PER_S * 3 + 16)))
+
+
 def latency_paths(
     interval_s,
     latency,
@@ -119,13 +131,17 @@ def latency_paths(
     strategy="hold",
     flee=("trades", -0.5),
     market=DEFAULT_MARKET,
+    decision_events=0,
 ):
     """Per path: (passive fill rate, mark-out shares, adverse selection x shares in ticks) of
     the `strategy`'s limit orders, and the run's status dict (counters summed over paths);
-    `market` = (depth_shares, market_self_excitation) of `variant_params`."""
-    # a flow buffer for the interval: ~40 events/s with bursts, at least 8 slots
-    capacity = max(8, int(np.ceil(interval_s * 40 * 3 + 16)))
-    book = BookMarket(events_per_step=capacity, max_in_flight=8)
+    `market` = (depth_shares, market_self_excitation) of `variant_params`. With
+    `decision_events` = n > 0 the policy acts after every n-th flow event (the event clock) and
+    `interval_s` only sets the parent order's horizon (n / 40 s per decision is the default
+    flow's rate)."""
+    book = BookMarket(
+        events_per_step=flow_slots(interval_s), max_in_flight=8, decision_events=decision_events
+    )
     parent = order(quantity_shares, n_decisions * interval_s / book.trading_day_s, "buy")
     keep = strategy == "hold"
     sched = book_schedule(book, np.zeros(n_decisions), aggression=0.0, keep=keep)
@@ -145,7 +161,7 @@ def level_clearing(interval_s, n_paths, n_decisions, seed=0, market=DEFAULT_MARK
     median and 10% quantile of the depth (shares), the mean market sell (shares) and the
     probability that one market sell takes the whole best bid (the only way a back-of-queue
     order fills without cancels ahead of it, and the move that shifts the mid)."""
-    book = BookMarket(events_per_step=max(8, int(np.ceil(interval_s * 40 * 3 + 16))))
+    book = BookMarket(events_per_step=flow_slots(interval_s))
     params = variant_params("co-lo", *market)
     parent = order(100.0, n_decisions * interval_s / book.trading_day_s, "buy")
     sched = book_schedule(book, np.zeros(n_decisions), aggression=0.0, keep=True)
@@ -180,9 +196,28 @@ def summarise(fill, shares, adverse, status) -> dict:
     }
 
 
+def adverse_mean_gap(first, last):
+    """Last minus first scenario's adverse selection (each the mean over its own paths with a
+    fill, ticks) and its standard error over the same keys, by the delta method for a ratio of
+    means: path i enters through (a_i - A) 1_i / p, its mark-out a_i less the scenario's mean A,
+    times its fill indicator over the share of paths with a fill p. Unlike the gap on the paths
+    where both filled, this keeps the paths that only one scenario filled (a slow cancel's fill)."""
+
+    def influence(run):
+        seen = run[1] > 0
+        x = np.where(seen, run[2] / np.where(seen, run[1], 1.0), 0.0)
+        mean = x[seen].mean()
+        return mean, np.where(seen, x - mean, 0.0) / seen.mean()
+
+    (a, psi_a), (b, psi_b) = influence(first), influence(last)
+    d = psi_b - psi_a
+    return float(b - a), float(d.std(ddof=1) / np.sqrt(d.size))
+
+
 def paired_gap(first, last) -> dict:
-    """Retail minus co-lo on the same keys, in paired standard errors: fill rate, and adverse
-    selection on the paths where both filled."""
+    """Retail minus co-lo on the same keys, in paired standard errors: fill rate; adverse
+    selection as the gap of the two means (`adverse_mean_gap`), and on the paths where both
+    filled."""
     d_fill = last[0] - first[0]
     both = (first[1] > 0) & (last[1] > 0)
     d_adv = last[2][both] / last[1][both] - first[2][both] / first[1][both]
@@ -190,7 +225,12 @@ def paired_gap(first, last) -> dict:
     def in_se(x):
         return float(x.mean() / max(x.std(ddof=1) / np.sqrt(x.size), 1e-12)) if x.size > 1 else 0.0
 
-    return {"fill_rate_gap_se": in_se(d_fill), "adverse_gap_se": in_se(d_adv)}
+    gap, se = adverse_mean_gap(first, last)
+    return {
+        "fill_rate_gap_se": in_se(d_fill),
+        "adverse_gap_se": gap / max(se, 1e-12),
+        "adverse_gap_both_filled_se": in_se(d_adv),
+    }
 
 
 def latency_table(
@@ -201,19 +241,36 @@ def latency_table(
     strategy="hold",
     flee=("trades", -0.5),
     market=DEFAULT_MARKET,
+    event_clocks=(),
 ) -> dict:
+    """One row per clock: the decision intervals `intervals_s`, then the event clocks
+    `event_clocks` (n: the policy acts after every n-th flow event)."""
+    clocks = [(dt, 0, f"{dt * 1e3:g} ms") for dt in intervals_s]
+    clocks += [(n / FLOW_EVENTS_PER_S, n, f"every {n} flow events") for n in event_clocks]
     table = {}
-    for dt in intervals_s:
+    for dt, n, label in clocks:
         runs = {
             s: latency_paths(
-                dt, s, n_paths, n_decisions, seed=seed, strategy=strategy, flee=flee, market=market
+                dt,
+                s,
+                n_paths,
+                n_decisions,
+                seed=seed,
+                strategy=strategy,
+                flee=flee,
+                market=market,
+                decision_events=n,
             )
             for s in SCENARIOS
         }
         row = {s: summarise(*r) for s, r in runs.items()}
         row["retail_vs_co-lo"] = paired_gap(runs["co-lo"], runs["retail"])
+        # each scenario against the next faster one (does latency ever help, beyond noise?)
+        row["adjacent"] = {
+            f"{b} - {a}": paired_gap(runs[a], runs[b]) for a, b in itertools.pairwise(SCENARIOS)
+        }
         row["level_clearing"] = level_clearing(dt, min(n_paths, 256), n_decisions, seed, market)
-        table[f"{dt * 1e3:g} ms"] = row
+        table[label] = row
     return table
 
 
@@ -222,6 +279,9 @@ def main(argv=None) -> int:
     ap.add_argument("--paths", type=int, default=256)
     ap.add_argument("--decisions", type=int, default=100, help="decision intervals per path")
     ap.add_argument("--intervals-ms", default="1,10,1000")
+    ap.add_argument(
+        "--event-clocks", default="", help="also act after every n-th flow event, e.g. 1,4"
+    )
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--strategy", choices=STRATEGIES, default="hold")
     ap.add_argument("--flee-signal", choices=FLEE_SIGNALS, default="trades")
@@ -238,10 +298,11 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default="out/book_latency")
     args = ap.parse_args(argv)
     intervals = [float(x) * 1e-3 for x in args.intervals_ms.split(",") if x]
+    event_clocks = [int(x) for x in args.event_clocks.split(",") if x]
     flee = (args.flee_signal, args.flee_threshold)
     market = (args.depth_shares, args.market_self_excitation)
     table = latency_table(
-        intervals, args.paths, args.decisions, args.seed, args.strategy, flee, market
+        intervals, args.paths, args.decisions, args.seed, args.strategy, flee, market, event_clocks
     )
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -253,8 +314,14 @@ def main(argv=None) -> int:
         gap = row["retail_vs_co-lo"]
         print(
             f"| {dt} | retail - co-lo, paired SE | {gap['fill_rate_gap_se']:+.1f} SE | "
-            f"{gap['adverse_gap_se']:+.1f} SE | |"
+            f"{gap['adverse_gap_se']:+.1f} SE ({gap['adverse_gap_both_filled_se']:+.1f} SE "
+            "where both filled) | |"
         )
+        for pair, g in row["adjacent"].items():
+            print(
+                f"| {dt} | {pair}, paired SE | {g['fill_rate_gap_se']:+.1f} SE | "
+                f"{g['adverse_gap_se']:+.1f} SE | |"
+            )
         print(f"| {dt} | level clearing (co-lo, hold) | {row['level_clearing']} | | |")
         for s in SCENARIOS:
             c = row[s]

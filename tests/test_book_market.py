@@ -250,8 +250,33 @@ def test_latency_probe_markets_are_the_default_book_but_thinner_or_burstier():
     assert rate[5] > 1.5 * np.asarray(stationary_intensity(default.flow.hawkes))[5]
 
 
+def test_adverse_mean_gap_standard_error_is_calibrated_over_replicates():
+    """`book_latency.adverse_mean_gap` (delta method, paired keys): over 2,000 synthetic
+    replicates where the two scenarios share each path's mark-out and mostly its fill, the gap
+    is unbiased (true gap 0.1 ticks) and its z-score has standard deviation 1 (within 5 SE of
+    a standard deviation estimated from 2,000 draws)."""
+    module = _book_latency()
+    rng = np.random.default_rng(0)
+    z, gaps = [], []
+    for _ in range(2000):
+        n = 300
+        common = rng.normal(size=n)
+        fill_a = rng.random(n) < 0.6
+        fill_b = np.where(rng.random(n) < 0.1, ~fill_a, fill_a)  # latency changes 10% of fills
+        shares = rng.choice([100.0, 50.0], size=n)
+        mark_a = common + 0.3 * rng.normal(size=n)
+        mark_b = common + 0.1 + 0.3 * rng.normal(size=n)
+        a = (None, np.where(fill_a, shares, 0.0), np.where(fill_a, shares * mark_a, 0.0))
+        b = (None, np.where(fill_b, shares, 0.0), np.where(fill_b, shares * mark_b, 0.0))
+        gap, se = module.adverse_mean_gap(a, b)
+        gaps.append(gap)
+        z.append((gap - 0.1) / se)
+    assert abs(np.mean(gaps) - 0.1) < 4 * np.std(gaps) / np.sqrt(len(gaps))
+    assert abs(np.std(z) - 1.0) < 5 / np.sqrt(2 * len(z))
+
+
 @pytest.mark.slow
-def test_latency_lowers_the_fill_rate_at_10ms_decisions(tmp_path):
+def test_latency_lowers_the_fill_rate_and_raises_adverse_selection_at_10ms_decisions(tmp_path):
     """Must-show 2 (issue 16), 10 ms decisions: `experiments/book_latency.py` itself (the kept
     limit order on the same 1,000 keys in the four scenarios), so its smoke test too."""
     module = _book_latency()
@@ -267,6 +292,12 @@ def test_latency_lowers_the_fill_rate_at_10ms_decisions(tmp_path):
     for a, b in itertools.pairwise(cells):
         se = np.hypot(a["adverse_ticks_se"], b["adverse_ticks_se"])
         assert b["adverse_ticks"] >= a["adverse_ticks"] - 3 * se, cells
+    # paired on the same keys, no slower scenario fills more or is less adversely selected than
+    # the next faster one beyond 2 SE; retail's adverse selection is above co-lo's (> 5 SE takes
+    # about 32,000 paths: README)
+    for pair, gap in row["adjacent"].items():
+        assert gap["fill_rate_gap_se"] < 2 and gap["adverse_gap_se"] > -2, (pair, gap)
+    assert row["retail_vs_co-lo"]["adverse_gap_se"] > 0
     # the status channel reaches the JSON, and no buffer lost events
     for c in cells:
         assert c["status"]["flow_overflow_intervals"] == 0 and c["status"]["message_overflow"] == 0
