@@ -7,8 +7,9 @@ observes. Layers, lowest first: `hawkes` (order-flow point processes), `data` (r
 regimes), `features` (microstructure state, labels, splits), `execution` (schedules, rollouts,
 objectives, training), `models` (flax world models and policies), `strategies` (market making,
 stat-arb rules, routers), `analytics` (what a desk reads), `desk` (risk controls over the
-advisor, its verification plan, best-execution reports), `cli` (the `wmjax` command). Every
-layer but `cli` is an attribute of the package.
+advisor, its verification plan, best-execution reports), `live` (sessions in real time, alerts,
+metrics, the dashboard), `cli` (the `wmjax` command). Every layer but `cli` is an attribute of
+the package.
 
     import wmjax as wm
 """
@@ -21,6 +22,7 @@ from wmjax import (
     execution,
     features,
     hawkes,
+    live,
     market,
     models,
     strategies,
@@ -42,6 +44,7 @@ __all__ = [
     "execution",
     "features",
     "hawkes",
+    "live",
     "market",
     "models",
     "strategies",
