@@ -180,11 +180,17 @@ def level_clearing(interval_s, n_paths, n_decisions, seed=0, market=DEFAULT_MARK
     }
 
 
+def markout_per_path(shares, adverse):
+    """(paths with a fill, each path's share-weighted mark-out in ticks, 0 where none)."""
+    seen = shares > 0
+    return seen, np.where(seen, adverse / np.where(seen, shares, 1.0), 0.0)
+
+
 def summarise(fill, shares, adverse, status) -> dict:
     """Means and standard errors over paths (adverse selection over the paths with a fill),
     and the status counters."""
-    seen = shares > 0
-    per_path = adverse[seen] / shares[seen]
+    seen, markout = markout_per_path(shares, adverse)
+    per_path = markout[seen]
     n = max(int(seen.sum()), 2)
     return {
         "fill_rate": float(fill.mean()),
@@ -201,26 +207,30 @@ def adverse_mean_gap(first, last):
     fill, ticks) and its standard error over the same keys, by the delta method for a ratio of
     means: path i enters through (a_i - A) 1_i / p, its mark-out a_i less the scenario's mean A,
     times its fill indicator over the share of paths with a fill p. Unlike the gap on the paths
-    where both filled, this keeps the paths that only one scenario filled (a slow cancel's fill)."""
+    where both filled, this keeps the paths that only one scenario filled (a slow cancel's fill).
+    (nan, nan) when either scenario has no fill."""
 
     def influence(run):
-        seen = run[1] > 0
-        x = np.where(seen, run[2] / np.where(seen, run[1], 1.0), 0.0)
-        mean = x[seen].mean()
-        return mean, np.where(seen, x - mean, 0.0) / seen.mean()
+        seen, markout = markout_per_path(run[1], run[2])
+        mean = markout[seen].mean()
+        return mean, np.where(seen, markout - mean, 0.0) / seen.mean()
 
+    if not ((first[1] > 0).any() and (last[1] > 0).any()):
+        return float("nan"), float("nan")
     (a, psi_a), (b, psi_b) = influence(first), influence(last)
     d = psi_b - psi_a
     return float(b - a), float(d.std(ddof=1) / np.sqrt(d.size))
 
 
 def paired_gap(first, last) -> dict:
-    """Retail minus co-lo on the same keys, in paired standard errors: fill rate; adverse
-    selection as the gap of the two means (`adverse_mean_gap`), and on the paths where both
-    filled."""
+    """Last minus first scenario on the same keys, in paired standard errors: fill rate;
+    adverse selection as the gap of the two means (`adverse_mean_gap`), and on the paths where
+    both filled."""
     d_fill = last[0] - first[0]
-    both = (first[1] > 0) & (last[1] > 0)
-    d_adv = last[2][both] / last[1][both] - first[2][both] / first[1][both]
+    seen_first, markout_first = markout_per_path(first[1], first[2])
+    seen_last, markout_last = markout_per_path(last[1], last[2])
+    both = seen_first & seen_last
+    d_adv = markout_last[both] - markout_first[both]
 
     def in_se(x):
         return float(x.mean() / max(x.std(ddof=1) / np.sqrt(x.size), 1e-12)) if x.size > 1 else 0.0
