@@ -307,8 +307,15 @@ def main(argv=None) -> int:
     )
     ap.add_argument("--out", default="out/book_latency")
     args = ap.parse_args(argv)
-    intervals = [float(x) * 1e-3 for x in args.intervals_ms.split(",") if x]
-    event_clocks = [int(x) for x in args.event_clocks.split(",") if x]
+    try:
+        intervals = [float(x) * 1e-3 for x in args.intervals_ms.split(",") if x]
+        event_clocks = [int(x) for x in args.event_clocks.split(",") if x]
+    except ValueError as err:
+        ap.error(f"--intervals-ms / --event-clocks take comma-separated numbers ({err})")
+    if any(dt <= 0 for dt in intervals) or any(n < 1 for n in event_clocks):
+        ap.error("--intervals-ms must be > 0 and --event-clocks whole numbers >= 1, e.g. 1,4")
+    if not intervals and not event_clocks:
+        ap.error("nothing to run: give --intervals-ms and/or --event-clocks")
     flee = (args.flee_signal, args.flee_threshold)
     market = (args.depth_shares, args.market_self_excitation)
     table = latency_table(

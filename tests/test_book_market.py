@@ -275,6 +275,18 @@ def test_adverse_mean_gap_standard_error_is_calibrated_over_replicates():
     assert abs(np.std(z) - 1.0) < 5 / np.sqrt(2 * len(z))
 
 
+BAD_CLOCKS = [["--event-clocks", "x"], ["--event-clocks", "0"], ["--intervals-ms", "-1"]]
+
+
+@pytest.mark.parametrize("args", [*BAD_CLOCKS, ["--intervals-ms", ""]])
+def test_latency_experiment_rejects_bad_clocks_by_option_name(args, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        _book_latency().main(args)
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "--event-clocks" in err or "--intervals-ms" in err
+
+
 @pytest.mark.slow
 def test_latency_lowers_the_fill_rate_and_raises_adverse_selection_at_10ms_decisions(tmp_path):
     """Must-show 2 (issue 16), 10 ms decisions: `experiments/book_latency.py` itself (the kept
